@@ -1,0 +1,50 @@
+"""`switchboard` command line: one sub-command per concern, each defined next to its code.
+
+A sub-command module exposes `register(subparsers)`, which adds its parser and sets
+`handler` to a function taking the parsed arguments and returning an exit code.
+Usage errors raise `UsageError`: one line on stderr, exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+Register = Callable[[SubParsers], None]
+
+
+class UsageError(Exception):
+    """Bad input from the command line; printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="switchboard",
+        description="Deploy, size and safely upgrade contact centers on Kubernetes.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in _registrations():
+        register(subparsers)
+    return parser
+
+
+def _registrations() -> list[Register]:
+    # Imported here so `switchboard --help` does not pay for every concern's imports.
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except UsageError as error:
+        print(f"switchboard {args.command}: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
