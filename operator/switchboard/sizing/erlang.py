@@ -50,6 +50,11 @@ class Performance:
     occupancy: float
 
 
+def no_arrivals(servers: int) -> Performance:
+    """Figures when nothing arrives: nobody waits, nobody abandons, nobody keeps a server busy."""
+    return Performance(servers, 1.0, 0.0, 0.0, 0.0, 0.0)
+
+
 def erlang_b(servers: int, load: float) -> float:
     """Blocking probability of M/M/n/n with `load` Erlangs offered to `servers` servers."""
     if servers < 0 or not load >= 0 or math.isinf(load):
@@ -126,7 +131,7 @@ def performance(
         raise ValueError(f"servers must be >= 0, got {servers}")
     patience = _finite_patience(patience_seconds)
     if arrival_rate == 0:
-        return Performance(servers, 1.0, 0.0, 0.0, 0.0, 0.0)
+        return no_arrivals(servers)
     load = arrival_rate * aht_seconds
     if patience is None:
         return _erlang_c(load, aht_seconds, servers, within_seconds, erlang_b(servers, load))
@@ -284,7 +289,7 @@ def required_servers(
     if max_abandon is not None and not 0 <= max_abandon <= 1:
         raise ValueError(f"maximum abandonment must be in [0, 1], got {max_abandon}")
     if arrival_rate == 0:
-        return performance(0.0, aht_seconds, 0, within_seconds)
+        return no_arrivals(0)
     patience = _finite_patience(patience_seconds)
 
     def meets(figures: Performance) -> bool:

@@ -1,0 +1,305 @@
+"""The scaling decision: replicas for a workload from demand, the service target and the limits.
+
+Pure and shared: the operator's control loop and the simulator's `switchboard` policy call
+`decide` with what they observed and the `ScalingState` returned last time.
+
+The order of the steps follows the HorizontalPodAutoscaler where it has an equivalent, so that
+the behaviour SREs know carries over:
+
+1. size: the smallest staffing meeting the target for max(current, forecast) arrivals
+   (Erlang A when patience is known, else Erlang C), plus servers to drain a backlog larger than
+   that staffing would keep in steady state; replicas = ceil(servers / servers per replica);
+2. stabilize: scale up to the lowest recommendation of the scale-up window, down to the highest
+   of the scale-down window (fast up, slow down);
+3. limit the step, never shrink while an excess backlog waits, and keep within min and max.
+
+Missing metrics hold the current replicas: no data is never a reason to scale down.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from switchboard.sizing.erlang import (
+    InfeasibleTarget,
+    Performance,
+    no_arrivals,
+    performance,
+    required_servers,
+)
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """`target` of contacts answered within `within_seconds`, e.g. 0.8 and 20 for 80/20."""
+
+    target: float
+    within_seconds: float
+    max_abandon: float | None = None
+    max_occupancy: float = 1.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.target * 100:g}/{self.within_seconds:g}"
+
+
+@dataclass(frozen=True)
+class ScalingLimits:
+    """Bounds and pace of scaling. Windows in seconds; steps in replicas per decision."""
+
+    min_replicas: int
+    max_replicas: int
+    servers_per_replica: int = 1
+    scale_up_window_seconds: float = 0.0
+    scale_down_window_seconds: float = 300.0
+    max_step_up: int | None = None
+    max_step_down: int | None = None
+    # An excess backlog gets the servers that would clear it within this time, about the patience
+    # of callers: slower drains lose them, faster ones buy capacity that arrives after the queue.
+    backlog_drain_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What the metrics say; None (or NaN) means the metric is missing."""
+
+    arrival_rate: float | None  # contacts per second
+    aht_seconds: float | None
+    patience_seconds: float | None = None  # mean time before abandoning; None: Erlang C
+    backlog: float | None = None  # contacts waiting now
+
+
+@dataclass(frozen=True)
+class ScalingState:
+    """Carried from one decision to the next by the caller (the operator keeps it in status)."""
+
+    recommendations: tuple[tuple[float, int], ...] = ()  # (time, replicas) within the windows
+    last_scale_time: float | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The replicas to run and why.
+
+    `servers` is what the demand needs (None when metrics are missing or no staffing within
+    max replicas meets the target); `predicted` is the performance at the chosen replicas.
+    """
+
+    replicas: int
+    servers: int | None
+    predicted: Performance | None
+    reason: str
+    metrics_available: bool
+    state: ScalingState
+
+
+def decide(
+    now: float,
+    current_replicas: int,
+    demand: Demand,
+    forecast_rate: float | None,
+    target: ServiceTarget,
+    limits: ScalingLimits,
+    state: ScalingState,
+) -> Decision:
+    """The replicas to run from `now` on; see the module docstring for the steps."""
+    arrival_rate = _known(demand.arrival_rate)
+    aht = _known(demand.aht_seconds)
+    aht = aht if aht is not None and aht > 0 else None
+    backlog = max(_known(demand.backlog) or 0.0, 0.0)
+    missing = _missing_metrics(arrival_rate, aht, forecast_rate, backlog)
+    if arrival_rate is None or missing:
+        return _hold(now, current_replicas, missing, limits, state)
+    rate = max(arrival_rate, _known(forecast_rate) or 0.0)
+    patience = _known(demand.patience_seconds)
+    patience = patience if patience is not None and patience > 0 else None
+    sizing = _size(rate, aht, patience, backlog, target, limits)
+    recommendations = _recent((*state.recommendations, (now, sizing.replicas)), now, limits)
+    replicas, why = _stabilized(now, current_replicas, sizing.replicas, recommendations, limits)
+    replicas, why = _step_limited(current_replicas, replicas, why, limits)
+    if sizing.excess_backlog > 0 and replicas < current_replicas:
+        replicas, why = current_replicas, f"a backlog of {backlog:.0f} waits: not scaling down"
+    bounded = _within_bounds(replicas, limits)
+    if bounded != replicas:
+        replicas, why = bounded, f"replica limits {limits.min_replicas}-{limits.max_replicas}"
+    predicted = (
+        performance(
+            rate, aht, replicas * limits.servers_per_replica, target.within_seconds, patience
+        )
+        if rate > 0 and aht is not None
+        else no_arrivals(replicas * limits.servers_per_replica)
+    )
+    demand_text = _describe_demand(arrival_rate, rate, aht, patience)
+    reason = (
+        f"{demand_text} → {sizing.describe(target, backlog)}; "
+        f"{_describe_action(current_replicas, replicas, why)}, "
+        f"{_describe_prediction(predicted, patience)}"
+    )
+    return Decision(
+        replicas=replicas,
+        servers=sizing.servers,
+        predicted=predicted,
+        reason=reason,
+        metrics_available=True,
+        state=ScalingState(
+            recommendations, _last_scale_time(now, current_replicas, replicas, state)
+        ),
+    )
+
+
+def _known(value: float | None) -> float | None:
+    """None for a missing value; Prometheus reports an empty ratio (0/0) as NaN."""
+    return None if value is None or math.isnan(value) else value
+
+
+def _missing_metrics(
+    arrival_rate: float | None, aht: float | None, forecast_rate: float | None, backlog: float
+) -> list[str]:
+    missing = []
+    if arrival_rate is None or arrival_rate < 0:
+        missing.append("arrival rate")
+    # Handle time is only needed when there is something to handle: at night nothing completes
+    # and the AHT query comes back empty, which must not block a scale-down.
+    demand_seen = (arrival_rate or 0.0) > 0 or (_known(forecast_rate) or 0.0) > 0 or backlog > 0
+    if aht is None and demand_seen:
+        missing.append("handle time")
+    return missing
+
+
+def _hold(
+    now: float,
+    current_replicas: int,
+    missing: list[str],
+    limits: ScalingLimits,
+    state: ScalingState,
+) -> Decision:
+    replicas = _within_bounds(current_replicas, limits)
+    return Decision(
+        replicas=replicas,
+        servers=None,
+        predicted=None,
+        reason=f"no {' or '.join(missing)} metric: holding {replicas} replicas",
+        metrics_available=False,
+        state=ScalingState(
+            _recent(state.recommendations, now, limits),
+            _last_scale_time(now, current_replicas, replicas, state),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Sizing:
+    servers: int | None  # None: no staffing within max replicas meets the target
+    drain_servers: int
+    excess_backlog: float
+    replicas: int  # recommended, within the replica limits
+
+    def describe(self, target: ServiceTarget, backlog: float) -> str:
+        if self.servers is None:
+            return f"no staffing within max replicas meets {target.label}"
+        drain = (
+            f" + {self.drain_servers} to drain a backlog of {backlog:.0f}"
+            if self.drain_servers
+            else ""
+        )
+        return f"{self.servers} servers for {target.label}{drain}"
+
+
+def _size(
+    rate: float,
+    aht: float | None,
+    patience: float | None,
+    backlog: float,
+    target: ServiceTarget,
+    limits: ScalingLimits,
+) -> _Sizing:
+    capacity = limits.max_replicas * limits.servers_per_replica
+    if aht is None:  # only when nothing arrives or waits (see _missing_metrics)
+        return _Sizing(0, 0, 0.0, limits.min_replicas)
+    try:
+        sized = required_servers(
+            rate,
+            aht,
+            target=target.target,
+            within_seconds=target.within_seconds,
+            max_occupancy=target.max_occupancy,
+            patience_seconds=patience,
+            max_abandon=target.max_abandon,
+            max_servers=capacity,
+        )
+    except InfeasibleTarget:
+        return _Sizing(None, 0, backlog, limits.max_replicas)
+    # A steady queue at this staffing holds rate x ASA contacts (Little's law); only a backlog
+    # beyond that needs extra servers.
+    excess = max(0.0, backlog - rate * sized.asa_seconds)
+    drain = math.ceil(excess * aht / limits.backlog_drain_seconds)
+    replicas = math.ceil((sized.servers + drain) / limits.servers_per_replica)
+    return _Sizing(sized.servers, drain, excess, _within_bounds(replicas, limits))
+
+
+def _recent(
+    recommendations: tuple[tuple[float, int], ...], now: float, limits: ScalingLimits
+) -> tuple[tuple[float, int], ...]:
+    window = max(limits.scale_up_window_seconds, limits.scale_down_window_seconds)
+    return tuple((time, replicas) for time, replicas in recommendations if now - time <= window)
+
+
+def _stabilized(
+    now: float,
+    current: int,
+    recommended: int,
+    recommendations: tuple[tuple[float, int], ...],
+    limits: ScalingLimits,
+) -> tuple[int, str]:
+    """HPA stabilization: up to the lowest recommendation of the scale-up window, down to the
+    highest of the scale-down window, else stay."""
+    up_to = min(r for t, r in recommendations if now - t <= limits.scale_up_window_seconds)
+    down_to = max(r for t, r in recommendations if now - t <= limits.scale_down_window_seconds)
+    replicas = up_to if current < up_to else down_to if current > down_to else current
+    if replicas < recommended:
+        return replicas, f"scale-up stabilization {limits.scale_up_window_seconds:g} s"
+    if replicas > recommended:
+        return replicas, f"scale-down stabilization {limits.scale_down_window_seconds:g} s"
+    return replicas, ""
+
+
+def _step_limited(current: int, replicas: int, why: str, limits: ScalingLimits) -> tuple[int, str]:
+    if limits.max_step_up is not None and replicas > current + limits.max_step_up:
+        return current + limits.max_step_up, f"step limit +{limits.max_step_up}"
+    if limits.max_step_down is not None and replicas < current - limits.max_step_down:
+        return current - limits.max_step_down, f"step limit -{limits.max_step_down}"
+    return replicas, why
+
+
+def _within_bounds(replicas: int, limits: ScalingLimits) -> int:
+    return min(max(replicas, limits.min_replicas), limits.max_replicas)
+
+
+def _last_scale_time(now: float, current: int, replicas: int, state: ScalingState) -> float | None:
+    return now if replicas != current else state.last_scale_time
+
+
+def _describe_demand(
+    arrival_rate: float, rate: float, aht: float | None, patience: float | None
+) -> str:
+    text = f"arrivals {arrival_rate:.2f}/s"
+    if rate > arrival_rate:
+        text += f" (forecast {rate:.2f}/s)"
+    if aht is not None:
+        text += f", AHT {aht:.0f} s"
+    if patience is not None:
+        text += f", patience {patience:.0f} s"
+    return text
+
+
+def _describe_prediction(predicted: Performance, patience: float | None) -> str:
+    text = f"predicted SL {predicted.service_level:.2f}"
+    if patience is not None:
+        text += f", abandonment {predicted.abandonment:.1%}"
+    return text
+
+
+def _describe_action(current: int, replicas: int, why: str) -> str:
+    action = f"scaling {current} → {replicas}" if replicas != current else f"keeping {replicas}"
+    return f"{action} replicas" + (f" ({why})" if why else "")

@@ -1,0 +1,208 @@
+"""The scaling decision: what an SRE relies on when the operator sets replicas."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from switchboard.sizing.autoscaler import (
+    Decision,
+    Demand,
+    ScalingLimits,
+    ScalingState,
+    ServiceTarget,
+    decide,
+)
+
+EIGHTY_TWENTY = ServiceTarget(target=0.8, within_seconds=20)
+LIMITS = ScalingLimits(min_replicas=1, max_replicas=50)
+CLASSIC = Demand(arrival_rate=100 / 1800, aht_seconds=180)  # needs 14 servers for 80/20
+
+
+def _decide(
+    demand: Demand,
+    current: int = 10,
+    *,
+    now: float = 0.0,
+    forecast: float | None = None,
+    limits: ScalingLimits = LIMITS,
+    state: ScalingState | None = None,
+    target: ServiceTarget = EIGHTY_TWENTY,
+) -> Decision:
+    return decide(now, current, demand, forecast, target, limits, state or ScalingState())
+
+
+def test_scales_up_at_once_to_the_erlang_staffing_and_says_why() -> None:
+    decision = _decide(CLASSIC, current=10)
+    assert (decision.replicas, decision.servers, decision.metrics_available) == (14, 14, True)
+    assert decision.predicted is not None
+    assert decision.predicted.service_level > 0.8
+    assert "arrivals 0.06/s, AHT 180 s → 14 servers for 80/20" in decision.reason
+    assert "scaling 10 → 14 replicas" in decision.reason
+    assert "predicted SL 0.89" in decision.reason
+    assert decision.state.last_scale_time == 0.0
+
+
+def test_replicas_hold_several_servers() -> None:
+    limits = ScalingLimits(min_replicas=1, max_replicas=50, servers_per_replica=5)
+    decision = _decide(CLASSIC, current=1, limits=limits)
+    assert (decision.servers, decision.replicas) == (14, 3)
+    assert decision.predicted is not None
+    assert decision.predicted.servers == 15
+
+
+def test_scales_down_only_after_the_scale_down_window() -> None:
+    busy = _decide(CLASSIC, current=14, now=0.0)
+    quiet = Demand(arrival_rate=20 / 1800, aht_seconds=180)
+    held = _decide(quiet, current=14, now=30.0, state=busy.state)
+    assert held.replicas == 14
+    assert "keeping 14 replicas (scale-down stabilization 300 s)" in held.reason
+    later = _decide(quiet, current=14, now=301.0, state=held.state)
+    assert later.replicas < 14
+    assert later.servers == later.replicas
+
+
+def test_scale_up_window_waits_for_demand_to_persist() -> None:
+    limits = ScalingLimits(min_replicas=1, max_replicas=50, scale_up_window_seconds=60)
+    calm = _decide(Demand(arrival_rate=20 / 1800, aht_seconds=180), current=5, limits=limits)
+    spike = _decide(CLASSIC, current=calm.replicas, now=30, limits=limits, state=calm.state)
+    assert spike.replicas == calm.replicas
+    assert "scale-up stabilization 60 s" in spike.reason
+    persisted = _decide(CLASSIC, current=spike.replicas, now=91, limits=limits, state=spike.state)
+    assert persisted.replicas == 14
+
+
+def test_steps_are_bounded() -> None:
+    limits = ScalingLimits(
+        min_replicas=1,
+        max_replicas=50,
+        max_step_up=2,
+        max_step_down=1,
+        scale_down_window_seconds=0,
+    )
+    up = _decide(CLASSIC, current=10, limits=limits)
+    assert up.replicas == 12
+    assert "step limit +2" in up.reason
+    down = _decide(CLASSIC, current=20, limits=limits)
+    assert down.replicas == 19
+
+
+def test_replicas_stay_within_min_and_max() -> None:
+    limits = ScalingLimits(min_replicas=2, max_replicas=12, scale_down_window_seconds=0)
+    assert (
+        _decide(Demand(arrival_rate=0.0, aht_seconds=180), current=6, limits=limits).replicas == 2
+    )
+    assert _decide(CLASSIC, current=0, limits=limits).replicas == 12
+    assert _decide(CLASSIC, current=30, limits=limits).replicas == 12
+
+
+def test_an_unreachable_target_scales_to_the_maximum_and_says_so() -> None:
+    decision = _decide(Demand(arrival_rate=1.0, aht_seconds=180), current=10)
+    assert decision.replicas == 50
+    assert decision.servers is None
+    assert "no staffing within max replicas meets 80/20" in decision.reason
+    assert decision.predicted is not None
+    assert decision.predicted.servers == 50
+
+
+def test_missing_arrivals_hold_the_current_replicas() -> None:
+    busy = _decide(CLASSIC, current=14)
+    for demand in (Demand(None, 180), Demand(math.nan, 180)):
+        decision = _decide(demand, current=14, now=600, state=busy.state)
+        assert (decision.replicas, decision.metrics_available) == (14, False)
+        assert decision.servers is None
+        assert decision.reason == "no arrival rate metric: holding 14 replicas"
+
+
+def test_missing_handle_time_holds_while_contacts_arrive() -> None:
+    decision = _decide(Demand(arrival_rate=0.5, aht_seconds=None), current=7)
+    assert (decision.replicas, decision.metrics_available) == (7, False)
+    assert "handle time" in decision.reason
+
+
+def test_a_quiet_night_without_handle_times_still_scales_down() -> None:
+    limits = ScalingLimits(min_replicas=1, max_replicas=50, scale_down_window_seconds=0)
+    decision = _decide(Demand(arrival_rate=0.0, aht_seconds=math.nan), current=7, limits=limits)
+    assert (decision.replicas, decision.metrics_available) == (1, True)
+    assert decision.predicted is not None
+    assert decision.predicted.service_level == 1.0
+
+
+def test_sizes_for_the_forecast_when_it_is_higher() -> None:
+    decision = _decide(CLASSIC, current=10, forecast=200 / 1800)
+    assert decision.servers is not None
+    assert decision.servers > 14
+    assert "(forecast 0.11/s)" in decision.reason
+    assert _decide(CLASSIC, current=10, forecast=10 / 1800).servers == 14
+
+
+def test_a_backlog_adds_servers_and_blocks_scaling_down() -> None:
+    limits = ScalingLimits(min_replicas=1, max_replicas=50, scale_down_window_seconds=0)
+    backlog = Demand(arrival_rate=100 / 1800, aht_seconds=180, backlog=5)
+    decision = _decide(backlog, current=30, limits=limits)
+    assert decision.replicas == 30
+    assert "14 servers for 80/20 + 7 to drain a backlog of 5" in decision.reason
+    assert "not scaling down" in decision.reason
+    scaling_up = _decide(backlog, current=10, limits=limits)
+    assert scaling_up.replicas > 14
+
+
+def test_a_backlog_the_queue_normally_holds_changes_nothing() -> None:
+    limits = ScalingLimits(min_replicas=1, max_replicas=50, scale_down_window_seconds=0)
+    usual = Demand(arrival_rate=100 / 1800, aht_seconds=180, backlog=0.3)
+    assert _decide(usual, current=20, limits=limits).replicas == 14
+
+
+def test_patience_uses_erlang_a_and_the_abandonment_cap() -> None:
+    target = ServiceTarget(target=0.8, within_seconds=20, max_abandon=0.02)
+    demand = Demand(arrival_rate=100 / 1800, aht_seconds=180, patience_seconds=120)
+    decision = _decide(demand, current=10, target=target)
+    assert decision.predicted is not None
+    assert decision.predicted.abandonment <= 0.02
+    assert "patience 120 s" in decision.reason
+    assert "abandonment" in decision.reason
+
+
+def test_old_recommendations_are_forgotten() -> None:
+    state = ScalingState(recommendations=((0.0, 30), (100.0, 20)))
+    decision = _decide(CLASSIC, current=20, now=350.0, state=state)
+    assert [time for time, _ in decision.state.recommendations] == [100.0, 350.0]
+
+
+rates = st.one_of(st.none(), st.just(math.nan), st.floats(min_value=0.0, max_value=5.0))
+handle_times = st.one_of(st.none(), st.floats(min_value=1.0, max_value=900.0))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rate=rates,
+    aht=handle_times,
+    backlog=st.one_of(st.none(), st.floats(min_value=0.0, max_value=500.0)),
+    forecast=st.one_of(st.none(), st.floats(min_value=0.0, max_value=5.0)),
+    current=st.integers(min_value=0, max_value=80),
+    history=st.lists(st.integers(min_value=0, max_value=80), max_size=5),
+)
+def test_replicas_are_bounded_and_no_data_never_scales_down(
+    rate: float | None,
+    aht: float | None,
+    backlog: float | None,
+    forecast: float | None,
+    current: int,
+    history: list[int],
+) -> None:
+    limits = ScalingLimits(min_replicas=2, max_replicas=40, servers_per_replica=2)
+    state = ScalingState(tuple((float(t), r) for t, r in enumerate(history)))
+    decision = _decide(
+        Demand(rate, aht, backlog=backlog),
+        current,
+        now=10,
+        forecast=forecast,
+        limits=limits,
+        state=state,
+    )
+    assert 2 <= decision.replicas <= 40
+    if not decision.metrics_available:
+        assert decision.replicas == min(max(current, 2), 40)
+        assert decision.predicted is None
