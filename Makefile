@@ -1,0 +1,54 @@
+# Switchboard: `make demo` runs the main job on a local cluster; `make test` runs the whole suite.
+# Everything it needs (virtualenv, Kubernetes components, Helm) is set up on first use.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
+
+.PHONY: help venv binaries cluster-up cluster-down cluster-status lint unit integration test demo
+
+help:
+	@echo "make demo            bring up the local cluster and run a contact center on it"
+	@echo "make test            lint, type checks, unit and integration tests"
+	@echo "make cluster-up      start the local Kubernetes control plane (builds it on first use)"
+	@echo "make cluster-down    stop it"
+	@echo "make cluster-status  say what runs"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+binaries:
+	hack/build.sh
+
+cluster-up: venv
+	$(PY) hack/cluster.py up
+
+cluster-down: venv
+	$(PY) hack/cluster.py down
+
+cluster-status: venv
+	$(PY) hack/cluster.py status
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(VENV)/bin/pytest tests/unit
+
+integration: venv binaries
+	$(VENV)/bin/pytest tests/integration
+
+test: lint unit integration
+
+demo: cluster-up
+	KUBECONFIG=$(KUBECONFIG_LOCAL) hack/demo.sh
