@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
-SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
-Register = Callable[[SubParsers], None]
+# A string: argparse._SubParsersAction is generic only to type checkers, not at runtime.
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Register: TypeAlias = Callable[[SubParsers], None]
 
 
 class UsageError(Exception):
@@ -32,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrations() -> list[Register]:
     # Imported here so `switchboard --help` does not pay for every concern's imports.
-    return []
+    from switchboard.api import cli as api_cli
+
+    return [api_cli.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,242 @@
+"""The ContactCenter CustomResourceDefinition, generated from the pydantic models.
+
+pydantic writes JSON Schema (draft 2020-12); apiextensions.k8s.io/v1 wants a *structural*
+OpenAPI v3 schema: every node typed, no `$ref`, no `title`, `anyOf` only in the int-or-string
+form, boolean `exclusiveMinimum`. `openapi_schema` translates one into the other and refuses any
+keyword it does not know, so a new kind of field fails here rather than at `kubectl apply`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from switchboard import GROUP, PLURAL, VERSION
+from switchboard.api.contactcenter import NAME_RULES, ContactCenterSpec
+from switchboard.api.status import ContactCenterStatus
+
+KIND = "ContactCenter"
+SINGULAR = "contactcenter"
+SHORT_NAMES = ["cc"]
+CATEGORIES = ["switchboard"]
+CRD_NAME = f"{PLURAL}.{GROUP}"
+
+Schema = dict[str, Any]
+
+# Keywords apiextensions v1 accepts that we pass through unchanged.
+_KEPT = {
+    "type",
+    "description",
+    "required",
+    "enum",
+    "default",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "maxProperties",
+    "format",
+    "nullable",
+    "x-kubernetes-validations",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+    "x-kubernetes-preserve-unknown-fields",
+}
+# The order keywords are written in: what a node is first, its children and rules last.
+_ORDER = [
+    "type",
+    "x-kubernetes-int-or-string",
+    "description",
+    "format",
+    "enum",
+    "default",
+    "nullable",
+    "minimum",
+    "exclusiveMinimum",
+    "maximum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "maxProperties",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+    "x-kubernetes-preserve-unknown-fields",
+    "required",
+    "properties",
+    "items",
+    "additionalProperties",
+    "x-kubernetes-validations",
+]
+# JSON Schema keywords that carry no meaning for the apiserver.
+_DROPPED = {"title", "$defs"}
+
+
+class SchemaError(ValueError):
+    """A model produced JSON Schema that has no structural OpenAPI v3 equivalent."""
+
+
+def openapi_schema(model: type[BaseModel]) -> Schema:
+    """The structural OpenAPI v3 schema of a pydantic model."""
+    raw = model.model_json_schema(by_alias=True, mode="validation")
+    return _structural(raw, raw.get("$defs", {}), path=model.__name__)
+
+
+def _structural(node: Schema, defs: dict[str, Schema], path: str) -> Schema:
+    node = _resolve(node, defs, path)
+    out: Schema = {}
+    for key, value in node.items():
+        if key in _DROPPED:
+            continue
+        if key == "properties":
+            out[key] = {
+                name: _structural(sub, defs, f"{path}.{name}") for name, sub in value.items()
+            }
+        elif key == "items":
+            out[key] = _structural(value, defs, f"{path}[]")
+        elif key == "additionalProperties":
+            if isinstance(value, dict):
+                out[key] = _structural(value, defs, f"{path}{{}}")
+            # `false` (extra="forbid") is pydantic's business: the apiserver prunes instead.
+        elif key == "exclusiveMinimum":
+            out["minimum"], out["exclusiveMinimum"] = value, True
+        elif key == "exclusiveMaximum":
+            out["maximum"], out["exclusiveMaximum"] = value, True
+        elif key == "const":
+            out["enum"] = [value]
+        elif key == "maxItems" and node.get("type") == "object":
+            out["maxProperties"] = value
+        elif key == "default":
+            if value is not None:
+                out[key] = copy.deepcopy(value)
+        elif key in _KEPT:
+            out[key] = copy.deepcopy(value)
+        else:
+            raise SchemaError(f"{path}: JSON Schema keyword {key!r} has no CRD equivalent")
+    if "type" not in out and not out.get("x-kubernetes-int-or-string"):
+        raise SchemaError(f"{path}: no type")
+    if "enum" in out and "type" not in out:
+        out["type"] = "string"
+    return {key: out[key] for key in sorted(out, key=_ORDER.index)}
+
+
+def _resolve(node: Schema, defs: dict[str, Schema], path: str) -> Schema:
+    """Inline `$ref` and unwrap `Optional` (anyOf with null); siblings override the target."""
+    node = dict(node)
+    if "anyOf" in node:
+        options = [option for option in node.pop("anyOf") if option != {"type": "null"}]
+        if len(options) != 1:
+            raise SchemaError(f"{path}: a union of {len(options)} types is not structural")
+        node = {**options[0], **node}
+    if "$ref" in node:
+        target = defs[node.pop("$ref").rsplit("/", 1)[-1]]
+        rules = target.get("x-kubernetes-validations", []) + node.pop(
+            "x-kubernetes-validations", []
+        )
+        node = {**target, **node}
+        if rules:
+            node["x-kubernetes-validations"] = rules
+        return _resolve(node, defs, path)
+    return node
+
+
+def _root_schema() -> Schema:
+    return {
+        "type": "object",
+        "description": (
+            "A contact center: channel gateways, a bot, an agent workspace, a queue and a "
+            "database, wired together, protected, and sized to a service-level objective."
+        ),
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {
+                "type": "string",
+                "description": "Versioned schema of this object: switchboard.io/v1alpha1.",
+            },
+            "kind": {"type": "string", "description": "ContactCenter."},
+            "metadata": {"type": "object"},
+            "spec": openapi_schema(ContactCenterSpec),
+            "status": openapi_schema(ContactCenterStatus),
+        },
+        "x-kubernetes-validations": [dict(rule) for rule in NAME_RULES],
+    }
+
+
+PRINTER_COLUMNS = [
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+        "description": "Whether every component is available.",
+    },
+    {
+        "name": "Channels",
+        "type": "integer",
+        "jsonPath": ".status.channels",
+        "description": "Number of channel gateways.",
+    },
+    {
+        "name": "Model",
+        "type": "string",
+        "jsonPath": ".spec.bot.model.version",
+        "description": "Desired dialogue model version.",
+    },
+    {
+        "name": "Service level",
+        "type": "number",
+        "jsonPath": ".status.sla.serviceLevel",
+        "description": "Observed share of contacts answered within the objective's threshold.",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]
+
+
+def custom_resource_definition() -> dict[str, Any]:
+    """The ContactCenter CRD as a plain manifest."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": CRD_NAME,
+            "labels": {"app.kubernetes.io/part-of": "switchboard"},
+        },
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": KIND,
+                "listKind": f"{KIND}List",
+                "plural": PLURAL,
+                "singular": SINGULAR,
+                "shortNames": SHORT_NAMES,
+                "categories": CATEGORIES,
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": _root_schema()},
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": PRINTER_COLUMNS,
+                }
+            ],
+        },
+    }
+
+
+def crd_yaml() -> str:
+    """The CRD as the YAML checked in under crds/."""
+    header = "# Generated by `switchboard crd` from switchboard.api; do not edit.\n"
+    return header + yaml.safe_dump(
+        custom_resource_definition(), sort_keys=False, width=100, allow_unicode=True
+    )

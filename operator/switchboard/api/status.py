@@ -1,0 +1,185 @@
+"""The ContactCenter status: what the operator observed and decided. Only the operator writes it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from switchboard.api.types import StatusModel, Time
+
+CONDITION_TYPE_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+)
+CONDITION_REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+
+
+class Condition(StatusModel):
+    """One aspect of the contact center's state, in the shape of metav1.Condition."""
+
+    type: Annotated[str, StringConstraints(max_length=316, pattern=CONDITION_TYPE_PATTERN)] = Field(
+        description=(
+            "Aspect described: Ready, Progressing, Degraded, SLAMet, RolloutHealthy, "
+            "MetricsAvailable."
+        ),
+    )
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=1024, pattern=CONDITION_REASON_PATTERN)
+    ] = Field(description="Why, in one CamelCase word (for example SecretNotFound).")
+    message: Annotated[str, StringConstraints(max_length=32768)] = Field(
+        "", description="What happened and what to do, for a person."
+    )
+    observed_generation: int | None = Field(
+        None, description="metadata.generation of the spec this condition describes.", ge=0
+    )
+    last_transition_time: Time = Field(
+        description="When status last changed (not when the condition was last checked).",
+    )
+
+
+class ComponentStatus(StatusModel):
+    """Readiness of one part of the contact center."""
+
+    kind: Literal["Deployment", "StatefulSet", "External"] | None = Field(
+        None, description="What runs the component: Deployment, StatefulSet or External."
+    )
+    ready: int = Field(0, description="Pods ready (available).", ge=0)
+    desired: int = Field(0, description="Pods wanted.", ge=0)
+    message: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
+        None, description="Why the component is not ready, if it is not."
+    )
+
+
+class ForecastPoint(StatusModel):
+    """Forecast arrivals for one upcoming interval."""
+
+    start: Time = Field(description="Start of the interval.")
+    arrival_rate: float = Field(description="Expected contacts per second.", ge=0)
+    lower: float | None = Field(
+        None, description="Lower bound of the forecast's prediction interval, contacts per second."
+    )
+    upper: float | None = Field(
+        None, description="Upper bound of the forecast's prediction interval, contacts per second."
+    )
+
+
+class SLAStatus(StatusModel):
+    """What the autoscaler observed and decided."""
+
+    service_level: float | None = Field(
+        None, description="Observed share of offered contacts answered within the threshold."
+    )
+    abandon_rate: float | None = Field(
+        None, description="Observed share of offered contacts that abandoned."
+    )
+    arrival_rate: float | None = Field(None, description="Observed contacts offered per second.")
+    handle_time_seconds: float | None = Field(
+        None, description="Observed mean handle time, in seconds."
+    )
+    patience_seconds: float | None = Field(
+        None, description="Mean patience used for sizing, in seconds."
+    )
+    queue_backlog: float | None = Field(None, description="Contacts waiting at the last read.")
+    predicted_service_level: float | None = Field(
+        None, description="Service level the sizing model predicts at the chosen capacity."
+    )
+    recommended_agents: int | None = Field(
+        None, description="Human agents needed to meet the objective now.", ge=0
+    )
+    bot_servers: int | None = Field(
+        None, description="Concurrent bot conversations needed (queueing-model servers).", ge=0
+    )
+    forecast: list[ForecastPoint] = Field(
+        default_factory=list, description="Forecast arrivals for the next intervals.", max_length=96
+    )
+    last_scale_time: Time | None = Field(None, description="When replicas last changed.")
+    last_decision: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
+        None,
+        description=(
+            'The last sizing decision and its reason, for example "arrivals 3.1/s, AHT 240 s '
+            '-> 14 servers for 80/20, predicted 0.89".'
+        ),
+    )
+
+
+class ModelStatus(StatusModel):
+    """A dialogue model that is running."""
+
+    name: str = Field(description="Model name.")
+    version: str = Field(description="Model version.")
+    uri: str = Field(description="Where the model was loaded from.")
+
+
+class AnalysisResult(StatusModel):
+    """The latest verdict on one analysis metric."""
+
+    metric: str = Field(description="Name of the analysis metric.")
+    verdict: Literal["Pass", "Fail", "Inconclusive"] = Field(
+        description="Pass, Fail, or Inconclusive (not enough data yet)."
+    )
+    canary: float | None = Field(None, description="The canary model's value.")
+    stable: float | None = Field(None, description="The stable model's value.")
+    message: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
+        None, description="The evidence, for a person."
+    )
+    time: Time | None = Field(None, description="When this verdict was reached.")
+
+
+class RolloutStatus(StatusModel):
+    """The state of the bot's model rollout."""
+
+    stable: ModelStatus | None = Field(
+        None, description="The model new conversations go to outside a canary."
+    )
+    canary: ModelStatus | None = Field(None, description="The model being rolled out, if any.")
+    weight: int = Field(
+        0, description="Percentage of new conversations sent to the canary.", ge=0, le=100
+    )
+    step: int = Field(0, description="Index of the current step in spec.bot.rollout.steps.", ge=0)
+    phase: Literal["Stable", "Progressing", "Paused", "RolledBack", "Aborted"] = Field(
+        "Stable",
+        description=(
+            "Stable (no rollout), Progressing, Paused (by annotation), RolledBack (analysis "
+            "failed) or Aborted (by annotation)."
+        ),
+    )
+    message: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
+        None, description="Why the rollout is where it is."
+    )
+    step_started_at: Time | None = Field(None, description="When the current step began.")
+    analysis: list[AnalysisResult] = Field(
+        default_factory=list, description="The latest verdict per analysis metric.", max_length=10
+    )
+
+
+class ContactCenterStatus(StatusModel):
+    """What the operator observed and decided."""
+
+    observed_generation: int | None = Field(
+        None, description="metadata.generation of the spec this status describes.", ge=0
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description=(
+            "Ready, Progressing, Degraded, SLAMet, RolloutHealthy, MetricsAvailable; one per type."
+        ),
+        max_length=16,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+    channels: int | None = Field(
+        None, description="Number of channel gateways (for `kubectl get`).", ge=0
+    )
+    components: dict[str, ComponentStatus] = Field(
+        default_factory=dict,
+        description=(
+            "Readiness per component: each channel by name, bot, agents, queue, database."
+        ),
+        max_length=32,
+    )
+    sla: SLAStatus | None = Field(None, description="Autoscaling observations and decisions.")
+    rollout: RolloutStatus | None = Field(None, description="Model rollout state.")
