@@ -1,0 +1,93 @@
+"""Does a live object already hold what we want? Deciding that without a request keeps a
+restarted or idle operator from writing anything.
+
+The apiserver defaults fields we leave out and normalises some we set (quantities such as
+"1000m" come back as "1"), so "holds" means: every field of the desired object is present in
+the live one with an equal value, comparing quantities by amount.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e[+-]?[0-9]+)?$")
+_SUFFIX = {
+    "": Decimal(1),
+    "m": Decimal("0.001"),
+    "k": Decimal(10) ** 3,
+    "M": Decimal(10) ** 6,
+    "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12,
+    "P": Decimal(10) ** 15,
+    "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10,
+    "Mi": Decimal(2) ** 20,
+    "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50,
+    "Ei": Decimal(2) ** 60,
+}
+
+
+def quantity_amount(value: str) -> Decimal | None:
+    """The amount a Kubernetes quantity string stands for, or None if it is not one."""
+    match = _QUANTITY.match(value)
+    if not match:
+        return None
+    number, suffix = match.group(1), match.group(2) or ""
+    try:
+        if suffix.startswith("e"):
+            return Decimal(number + suffix)
+        return Decimal(number) * _SUFFIX[suffix]
+    except InvalidOperation:
+        return None
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == {} or value == []
+
+
+def difference(live: Any, desired: Any, path: str = "") -> str | None:
+    """The path of the first field of `desired` that `live` does not hold, or None when
+    `live` holds every field of `desired` with an equal value."""
+    if isinstance(desired, Mapping):
+        if not isinstance(live, Mapping):
+            return None if _is_empty(desired) and live is None else path or "."
+        for key, value in desired.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in live:
+                if not _is_empty(value):
+                    return where
+                continue
+            found = difference(live[key], value, where)
+            if found is not None:
+                return found
+        return None
+    if isinstance(desired, list):
+        if not isinstance(live, list) or len(live) != len(desired):
+            return path
+        for index, (have, want) in enumerate(zip(live, desired, strict=True)):
+            found = difference(have, want, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    return None if _scalars_equal(live, desired) else path
+
+
+def holds(live: Any, desired: Any) -> bool:
+    """True when `live` contains every field of `desired` with an equal value."""
+    return difference(live, desired) is None
+
+
+def _scalars_equal(live: Any, desired: Any) -> bool:
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live  # in Python True == 1; in a manifest they differ
+    if desired == live:
+        return True
+    if isinstance(desired, str | int | float) and isinstance(live, str | int | float):
+        want, have = quantity_amount(str(desired)), quantity_amount(str(live))
+        return want is not None and want == have
+    return False

@@ -1,0 +1,61 @@
+from switchboard.controllers.drift import difference, holds, quantity_amount
+
+
+def test_live_object_with_server_defaults_holds_the_desired_one() -> None:
+    desired = {"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "bot"}]}}}}
+    live = {
+        "metadata": {"resourceVersion": "7", "managedFields": []},
+        "spec": {
+            "replicas": 2,
+            "revisionHistoryLimit": 10,
+            "template": {
+                "spec": {"containers": [{"name": "bot", "terminationMessagePath": "/dev/x"}]}
+            },
+        },
+    }
+    assert holds(live, desired)
+
+
+def test_a_changed_or_missing_field_is_drift() -> None:
+    desired = {"spec": {"replicas": 2, "paused": False}}
+    assert not holds({"spec": {"replicas": 3, "paused": False}}, desired)
+    assert not holds({"spec": {"replicas": 2}}, desired)
+    assert not holds(None, desired)
+
+
+def test_lists_must_match_in_length_and_order() -> None:
+    desired = {"ports": [{"port": 80}, {"port": 443}]}
+    assert not holds({"ports": [{"port": 80}]}, desired)
+    assert not holds({"ports": [{"port": 443}, {"port": 80}]}, desired)
+    assert not holds({"ports": [{"port": 80}, {"port": 443}, {"port": 8080}]}, desired)
+
+
+def test_quantities_compare_by_amount_as_the_apiserver_normalises_them() -> None:
+    assert holds({"cpu": "1"}, {"cpu": "1000m"})
+    assert holds({"memory": "1Gi"}, {"memory": "1024Mi"})
+    assert holds({"storage": "2Gi"}, {"storage": "2Gi"})
+    assert not holds({"memory": "1G"}, {"memory": "1Gi"})  # 10^9 is not 2^30
+    assert holds({"replicas": 2}, {"replicas": "2"})  # int-or-string fields
+
+
+def test_booleans_are_not_numbers() -> None:
+    assert not holds({"readOnly": 1}, {"readOnly": True})
+    assert not holds({"readOnly": False}, {"readOnly": 0})
+
+
+def test_empty_desired_values_match_absent_live_fields() -> None:
+    assert holds({"spec": {}}, {"spec": {"tolerations": [], "nodeSelector": {}}})
+
+
+def test_quantity_amount_knows_binary_and_decimal_suffixes() -> None:
+    assert quantity_amount("500m") == quantity_amount("0.5")
+    assert quantity_amount("1Ki") == 1024
+    assert quantity_amount("1e3") == 1000
+    assert quantity_amount("web") is None
+
+
+def test_difference_names_the_first_drifted_field() -> None:
+    desired = {"spec": {"template": {"spec": {"containers": [{"image": "bot:2"}]}}}}
+    live = {"spec": {"template": {"spec": {"containers": [{"image": "bot:1"}]}}}}
+    assert difference(live, desired) == "spec.template.spec.containers[0].image"
+    assert difference(desired, desired) is None

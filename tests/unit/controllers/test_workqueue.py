@@ -1,0 +1,29 @@
+import asyncio
+
+from switchboard.controllers.workqueue import WorkQueue
+
+
+async def test_a_key_is_queued_once() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("a")
+    queue.add("a")
+    queue.add("b")
+    assert [await queue.get(), await queue.get()] == ["a", "b"]
+    assert len(queue) == 2  # both active until done
+
+
+async def test_a_key_changed_while_active_runs_again_after_done() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("a")
+    key = await queue.get()
+    queue.add("a")  # changed while being reconciled: must not run concurrently
+    assert queue._ready.empty()
+    queue.done(key)
+    assert await asyncio.wait_for(queue.get(), 1) == "a"
+
+
+async def test_add_after_delays_the_key() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add_after("a", 0.05)
+    assert queue._ready.empty()
+    assert await asyncio.wait_for(queue.get(), 1) == "a"
