@@ -35,8 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _registrations() -> list[Register]:
     # Imported here so `switchboard --help` does not pay for every concern's imports.
     from switchboard.api import cli as api_cli
+    from switchboard.resources import cli as resources_cli
 
-    return [api_cli.register]
+    return [api_cli.register, resources_cli.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,1 +1,60 @@
-"""resources."""
+"""Pure builders: a ContactCenter (and the controllers' decisions) in, Kubernetes objects out.
+
+No client, no clock, no randomness: the same input always builds the same objects.
+"""
+
+from __future__ import annotations
+
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.resources.agents import build_agents
+from switchboard.resources.bot import build_bot
+from switchboard.resources.channels import build_channels
+from switchboard.resources.common import Manifest, desired_replicas
+from switchboard.resources.database import build_database
+from switchboard.resources.decisions import STABLE, BotRoute, Decisions
+from switchboard.resources.disruption_budgets import build_disruption_budgets
+from switchboard.resources.network_policies import build_network_policies
+from switchboard.resources.queue import build_queue
+from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
+from switchboard.resources.wiring import build_routing, build_wiring, wiring_hash
+
+__all__ = [
+    "BotRoute",
+    "Decisions",
+    "Manifest",
+    "build_all",
+    "build_generated_secrets",
+    "generated_secret_names",
+]
+
+
+def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Manifest]:
+    """Every child the operator applies, in a workable order (configuration before workloads).
+
+    The generated Secrets are not among them: the controller creates those once, with
+    `build_generated_secrets`, before applying these.
+    """
+    decisions = decisions or Decisions()
+    spec = cc.spec
+    stable_model = decisions.stable_model or spec.bot.model
+    routes = decisions.routes or (BotRoute(STABLE, stable_model.version, 100),)
+    wiring = build_wiring(cc)
+    digest = wiring_hash(wiring["data"])
+    return [
+        wiring,
+        build_routing(cc, routes),
+        *build_network_policies(cc),
+        *build_queue(cc),
+        *build_database(cc),
+        *build_channels(cc, digest),
+        *build_bot(
+            cc,
+            digest,
+            model=stable_model,
+            replicas=desired_replicas(spec.bot, decisions.replicas.get("bot")),
+        ),
+        *build_agents(
+            cc, digest, replicas=desired_replicas(spec.agents, decisions.replicas.get("agents"))
+        ),
+        *build_disruption_budgets(cc),
+    ]

@@ -1,0 +1,101 @@
+"""The shape the three Switchboard workloads share: gateways, bot and agent workspace.
+
+Each is a Deployment and a Service with an HTTP port and a metrics port, HTTP probes, the
+wiring as environment (its hash on the pod template), the queue and database URIs from Secrets,
+and a writable /tmp on an otherwise read-only root filesystem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from switchboard.api.contactcenter import ContactCenter, Resources
+from switchboard.resources.common import (
+    HTTP_PORT,
+    METRICS_PORT,
+    Component,
+    Manifest,
+    ResourceDefaults,
+    container_port,
+    deployment,
+    empty_dir,
+    http_probes,
+    pod_template,
+    resource_requirements,
+    service,
+    service_port,
+)
+from switchboard.resources.wiring import WIRING_HASH_ANNOTATION, connection_env, wiring_name
+
+IMAGE_REGISTRY = "ghcr.io/switchboard-io"
+IMAGE_TAG = "0.1.0"
+USER = 65532  # the nonroot user of distroless images
+HTTP_PORT_NAME = "http"
+METRICS_PORT_NAME = "metrics"
+
+
+def default_image(app: str) -> str:
+    """Switchboard's image of an app, at the operator's release."""
+    return f"{IMAGE_REGISTRY}/{app}:{IMAGE_TAG}"
+
+
+def app_workload(
+    cc: ContactCenter,
+    name: str,
+    component: Component,
+    *,
+    image: str,
+    replicas: int,
+    wiring_hash: str,
+    env: Sequence[Mapping[str, Any]],
+    resources: tuple[ResourceDefaults, Resources | None],
+    env_from: Sequence[Mapping[str, Any]] = (),
+    volumes: Sequence[Mapping[str, Any]] = (),
+    volume_mounts: Sequence[Mapping[str, Any]] = (),
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    service_type: str = "ClusterIP",
+) -> list[Manifest]:
+    """Deployment and Service of one Switchboard workload."""
+    container = {
+        "name": component.name,
+        "image": image,
+        "ports": [
+            container_port(HTTP_PORT_NAME, HTTP_PORT),
+            container_port(METRICS_PORT_NAME, METRICS_PORT),
+        ],
+        "envFrom": [{"configMapRef": {"name": wiring_name(cc)}}, *env_from],
+        "env": [*connection_env(cc), *env],
+        "resources": resource_requirements(*resources),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *volume_mounts],
+        **http_probes(HTTP_PORT_NAME),
+    }
+    template = pod_template(
+        cc,
+        component,
+        containers=[container],
+        user=USER,
+        volumes=[empty_dir("tmp"), *volumes],
+        labels=labels,
+        annotations={
+            WIRING_HASH_ANNOTATION: wiring_hash,
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(METRICS_PORT),
+            "prometheus.io/path": "/metrics",
+            **(annotations or {}),
+        },
+    )
+    return [
+        deployment(cc, name, component, replicas=replicas, template=template),
+        service(
+            cc,
+            name,
+            component,
+            ports=[
+                service_port(HTTP_PORT_NAME, HTTP_PORT),
+                service_port(METRICS_PORT_NAME, METRICS_PORT),
+            ],
+            service_type=service_type,
+        ),
+    ]

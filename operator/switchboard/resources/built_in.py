@@ -1,0 +1,125 @@
+"""The shape the built-in queue and database share.
+
+A one-pod StatefulSet with a data volume behind a headless Service, its user and password read
+from the generated credentials Secret, probed on its port, with a read-only root filesystem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from switchboard.api.contactcenter import BuiltInService, ContactCenter
+from switchboard.resources.common import (
+    SECRET_PASSWORD_KEY,
+    SECRET_URI_KEY,
+    SECRET_USERNAME_KEY,
+    SERVICE_USERNAME,
+    Component,
+    Manifest,
+    ResourceDefaults,
+    child_name,
+    container_port,
+    credentials_secret,
+    credentials_secret_name,
+    empty_dir,
+    pod_template,
+    resource_requirements,
+    secret_key_env,
+    service,
+    service_host,
+    service_port,
+    stateful_set,
+    tcp_probes,
+)
+
+DATA_VOLUME = "data"
+
+
+def built_in_service(
+    cc: ContactCenter,
+    component: Component,
+    spec: BuiltInService,
+    *,
+    container: str,
+    image: str,
+    port: tuple[str, int],
+    credentials_env: tuple[str, str],
+    env: Sequence[Mapping[str, Any]] = (),
+    data_dir: str,
+    user: int,
+    defaults: ResourceDefaults,
+    scratch_dirs: Mapping[str, str],
+    delete_volume_with_owner: bool,
+    termination_grace_period_seconds: int = 30,
+) -> list[Manifest]:
+    """Headless Service and StatefulSet of a built-in service.
+
+    `credentials_env` names the variables the image reads the user and password from;
+    `scratch_dirs` maps volume names to writable paths (emptyDir) the image needs.
+    """
+    name = child_name(cc, component.name)
+    secret = credentials_secret_name(cc, component.name)
+    port_name, port_number = port
+    user_variable, password_variable = credentials_env
+    main = {
+        "name": container,
+        "image": image,
+        "ports": [container_port(port_name, port_number)],
+        "env": [
+            secret_key_env(user_variable, secret, SECRET_USERNAME_KEY),
+            secret_key_env(password_variable, secret, SECRET_PASSWORD_KEY),
+            *env,
+        ],
+        "resources": resource_requirements(defaults, spec.resources),
+        "volumeMounts": [
+            {"name": DATA_VOLUME, "mountPath": data_dir},
+            *({"name": volume, "mountPath": path} for volume, path in scratch_dirs.items()),
+        ],
+        **tcp_probes(port_name),
+    }
+    template = pod_template(
+        cc,
+        component,
+        containers=[main],
+        user=user,
+        volumes=[empty_dir(volume) for volume in scratch_dirs],
+        termination_grace_period_seconds=termination_grace_period_seconds,
+    )
+    return [
+        service(cc, name, component, ports=[service_port(port_name, port_number)], headless=True),
+        stateful_set(
+            cc,
+            name,
+            component,
+            template=template,
+            storage=spec.effective_storage,
+            storage_class_name=spec.storage_class_name,
+            delete_volume_with_owner=delete_volume_with_owner,
+            data_volume=DATA_VOLUME,
+        ),
+    ]
+
+
+def built_in_credentials(
+    cc: ContactCenter,
+    component: Component,
+    *,
+    scheme: str,
+    port: int,
+    password: str,
+    path: str = "",
+    extra: Mapping[str, str] | None = None,
+    owned: bool,
+) -> Manifest:
+    """The generated credentials Secret: username, password and the connection `uri`."""
+    userinfo = f"{SERVICE_USERNAME}:{quote(password, safe='')}"
+    uri = f"{scheme}://{userinfo}@{service_host(cc, component.name)}:{port}/{path}"
+    values = {
+        SECRET_USERNAME_KEY: SERVICE_USERNAME,
+        SECRET_PASSWORD_KEY: password,
+        **(extra or {}),
+        SECRET_URI_KEY: uri,
+    }
+    return credentials_secret(cc, component, values, owned=owned)

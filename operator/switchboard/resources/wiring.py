@@ -1,0 +1,141 @@
+"""The wiring: what the gateways, bot and agents need to find each other and what they promise.
+
+Two ConfigMaps. `<cc>-wiring` (endpoints, SLA policy) becomes environment variables; its content
+hash is an annotation on the pod templates, so changing it rolls those pods. `<cc>-routing` (the
+bot routing weights) is a mounted file the gateways re-read, so a canary step moves traffic
+without restarting anything. Connection URIs (they hold passwords) come from Secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.resources.common import (
+    AGENTS,
+    DATABASE,
+    DATABASE_PORT,
+    HTTP_PORT,
+    METRICS_PORT,
+    QUEUE,
+    QUEUE_PORT,
+    SECRET_URI_KEY,
+    WIRING,
+    Manifest,
+    child_name,
+    credentials_secret_name,
+    object_meta,
+    secret_key_env,
+    service_host,
+)
+from switchboard.resources.database import DATABASE_NAME
+from switchboard.resources.decisions import STABLE, BotRoute
+
+WIRING_HASH_ANNOTATION = "switchboard.io/wiring-hash"
+ROUTING_DIR = "/etc/switchboard/routing"
+ROUTING_KEY = "routing.json"
+
+
+def wiring_name(cc: ContactCenter) -> str:
+    return child_name(cc, "wiring")
+
+
+def routing_name(cc: ContactCenter) -> str:
+    return child_name(cc, "routing")
+
+
+def wiring_data(cc: ContactCenter) -> dict[str, str]:
+    """The environment every gateway, bot and agent pod gets (no secrets)."""
+    spec = cc.spec
+    data = {
+        "SWITCHBOARD_CONTACT_CENTER": cc.name,
+        "SWITCHBOARD_NAMESPACE": cc.namespace,
+        "SWITCHBOARD_HTTP_PORT": str(HTTP_PORT),
+        "SWITCHBOARD_METRICS_PORT": str(METRICS_PORT),
+        "SWITCHBOARD_BOT_URL": f"http://{bot_service_name(cc, STABLE)}:{HTTP_PORT}",
+        "SWITCHBOARD_AGENTS_URL": f"http://{child_name(cc, AGENTS.name)}:{HTTP_PORT}",
+        "SWITCHBOARD_ROUTING_FILE": f"{ROUTING_DIR}/{ROUTING_KEY}",
+        "SWITCHBOARD_QUEUE_ENGINE": spec.queue.engine,
+        "SWITCHBOARD_DATABASE_ENGINE": spec.database.engine,
+        "SWITCHBOARD_SLA_TARGET": str(spec.sla.service_level.target),
+        "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS": str(spec.sla.service_level.answer_within_seconds),
+        "SWITCHBOARD_SLA_MAX_ABANDON_RATE": str(spec.sla.max_abandon_rate),
+    }
+    if spec.queue.external is None:
+        data["SWITCHBOARD_QUEUE_HOST"] = service_host(cc, QUEUE.name)
+        data["SWITCHBOARD_QUEUE_PORT"] = str(QUEUE_PORT)
+    if spec.database.external is None:
+        data["SWITCHBOARD_DATABASE_HOST"] = service_host(cc, DATABASE.name)
+        data["SWITCHBOARD_DATABASE_PORT"] = str(DATABASE_PORT)
+        data["SWITCHBOARD_DATABASE_NAME"] = DATABASE_NAME
+    return data
+
+
+def wiring_hash(data: Mapping[str, str]) -> str:
+    """A digest of the wiring ConfigMap's data: equal data, equal hash, whatever the order."""
+    canonical = json.dumps(dict(data), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def build_wiring(cc: ContactCenter) -> Manifest:
+    """The wiring ConfigMap."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_meta(cc, wiring_name(cc), WIRING),
+        "data": wiring_data(cc),
+    }
+
+
+def routing_document(cc: ContactCenter, routes: Sequence[BotRoute]) -> dict[str, Any]:
+    """Where the gateways send new conversations; a conversation stays on its first track."""
+    return {
+        "sticky": True,
+        "bot": [
+            {
+                "track": route.track,
+                "version": route.version,
+                "weight": route.weight,
+                "url": f"http://{bot_service_name(cc, route.track)}:{HTTP_PORT}",
+            }
+            for route in routes
+        ],
+    }
+
+
+def bot_service_name(cc: ContactCenter, track: str) -> str:
+    """`<cc>-bot` for the stable track, `<cc>-bot-<track>` for another (the canary)."""
+    suffix = "bot" if track == STABLE else f"bot-{track}"
+    return child_name(cc, suffix)
+
+
+def build_routing(cc: ContactCenter, routes: Sequence[BotRoute]) -> Manifest:
+    """The routing ConfigMap the gateways mount."""
+    document = json.dumps(routing_document(cc, routes), indent=2, sort_keys=True)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_meta(cc, routing_name(cc), WIRING),
+        "data": {ROUTING_KEY: document + "\n"},
+    }
+
+
+def connection_env(cc: ContactCenter) -> list[dict[str, Any]]:
+    """SWITCHBOARD_QUEUE_URI and SWITCHBOARD_DATABASE_URI, read from the generated Secrets or,
+    for external services, from the Secrets the spec names."""
+    env = []
+    for variable, component, service in (
+        ("SWITCHBOARD_QUEUE_URI", QUEUE.name, cc.spec.queue),
+        ("SWITCHBOARD_DATABASE_URI", DATABASE.name, cc.spec.database),
+    ):
+        reference = service.external.secret_ref if service.external else None
+        if reference is not None:
+            env.append(secret_key_env(variable, reference.name, reference.key))
+        else:
+            env.append(
+                secret_key_env(variable, credentials_secret_name(cc, component), SECRET_URI_KEY)
+            )
+    return env
