@@ -35,9 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _registrations() -> list[Register]:
     # Imported here so `switchboard --help` does not pay for every concern's imports.
     from switchboard.api import cli as api_cli
+    from switchboard.controllers import run
     from switchboard.resources import cli as resources_cli
+    from switchboard.simulator import command as simulate
 
-    return [api_cli.register, resources_cli.register]
+    return [run.register, api_cli.register, resources_cli.register, simulate.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

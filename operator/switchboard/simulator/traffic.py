@@ -87,10 +87,12 @@ def poisson_count(rng: random.Random, mean: float) -> int:
     return count
 
 
-def poisson_history(profile: ArrivalProfile, days: int, rng: random.Random) -> list[list[float]]:
+def poisson_history(
+    profile: ArrivalProfile, days: int, rng: random.Random
+) -> list[tuple[float, ...]]:
     """`days` past days of per-slot counts drawn from the profile (a forecast's history)."""
     expected = profile.expected_counts()
-    return [[float(poisson_count(rng, mean)) for mean in expected] for _ in range(days)]
+    return [tuple(float(poisson_count(rng, mean)) for mean in expected) for _ in range(days)]
 
 
 def _shape(knots: Sequence[tuple[float, float]], start: float, end: float) -> tuple[float, ...]:
@@ -115,12 +117,12 @@ _BUSINESS_DAY = (
 
 
 def builtin_profile(name: str, peak_rate: float) -> ArrivalProfile:
-    """One of `PROFILES`, scaled so that its busiest slot has `peak_rate` contacts per second."""
+    """One of `PROFILES`, scaled so that the busiest slot of a normal day has `peak_rate`
+    contacts per second. `surge` is the business day with a sudden 3x surge 11:00-12:00."""
     if name == "business-day":
         start, levels = 7 * HOUR, _shape(_BUSINESS_DAY, 7 * HOUR, 21 * HOUR)
     elif name == "surge":
-        day = builtin_profile("business-day", 1.0)
-        return day.with_surge(11 * HOUR, 12 * HOUR, 3.0).scaled(peak_rate / 3.0)
+        return builtin_profile("business-day", peak_rate).with_surge(11 * HOUR, 12 * HOUR, 3.0)
     elif name == "morning-ramp":
         knots = ((8, 0.1), (8.5, 0.1), (10, 1.0), (11, 1.0))
         start, levels = 8 * HOUR, _shape(knots, 8 * HOUR, 11 * HOUR)
@@ -133,6 +135,13 @@ def builtin_profile(name: str, peak_rate: float) -> ArrivalProfile:
 
 
 PROFILES = ("business-day", "morning-ramp", "surge", "flat")
+
+
+def builtin_trace(name: str, peak_rate: float, history_days: int, rng: random.Random) -> Trace:
+    """A built-in day and `history_days` past days drawn from it (a surge is not in the past)."""
+    normal = "business-day" if name == "surge" else name
+    history = poisson_history(builtin_profile(normal, peak_rate), history_days, rng)
+    return Trace(builtin_profile(name, peak_rate), tuple(history))
 
 
 @dataclass(frozen=True)

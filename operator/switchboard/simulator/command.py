@@ -1,0 +1,409 @@
+"""`switchboard simulate`: a simulated day in offline mode, or a live metrics exporter."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import random
+import signal
+from pathlib import Path
+from types import FrameType
+
+from switchboard.cli import SubParsers, UsageError
+from switchboard.simulator.capacity import CapacitySource, CapacityUnavailable, FixedCapacity
+from switchboard.simulator.contacts import ContactModel, Exponential, LogNormal
+from switchboard.simulator.engine import ContactCenterQueue
+from switchboard.simulator.exporter import ExportLabels, MetricsExporter
+from switchboard.simulator.live import run_live
+from switchboard.simulator.offline import DaySettings, simulate_day
+from switchboard.simulator.policies import (
+    POLICIES,
+    CapacityPolicy,
+    FixedPolicy,
+    PolicySettings,
+    ReplicaBounds,
+    build_oracle,
+    build_policy,
+)
+from switchboard.simulator.traffic import (
+    PROFILES,
+    ArrivalProfile,
+    Trace,
+    builtin_trace,
+    parse_trace,
+)
+from switchboard.sizing.autoscaler import ServiceTarget
+
+
+def register(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="simulate a contact center: a day under a scaling policy, or a live metrics exporter",
+        description=(
+            "Simulate a contact center (Poisson arrivals, log-normal handle times, exponential "
+            "patience, bot containment). Offline (default): capacity follows --policy over one "
+            "day and a report is printed. Live (--serve PORT): the metrics contract is served for "
+            "Prometheus while capacity follows --servers or a ContactCenter's ready replicas."
+        ),
+    )
+    traffic = parser.add_argument_group("traffic")
+    source = traffic.add_mutually_exclusive_group()
+    source.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="business-day",
+        help="built-in intraday profile (default: %(default)s)",
+    )
+    source.add_argument(
+        "--trace",
+        type=Path,
+        metavar="FILE.csv",
+        help="arrival counts per interval, header start,arrivals; earlier dates "
+        "in the file are the forecast's history",
+    )
+    traffic.add_argument(
+        "--peak-rate",
+        type=float,
+        default=0.5,
+        metavar="PER_SECOND",
+        help="contacts per second in the busiest slot of a normal day (default: 0.5)",
+    )
+    traffic.add_argument(
+        "--scale", type=float, default=1.0, help="multiply all arrivals by this factor (default: 1)"
+    )
+    behaviour = parser.add_argument_group("contacts")
+    behaviour.add_argument(
+        "--aht",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="mean agent handle time (default: 300)",
+    )
+    behaviour.add_argument(
+        "--aht-cv",
+        type=float,
+        default=1.0,
+        metavar="CV",
+        help="handle time coefficient of variation, log-normal (default: 1)",
+    )
+    behaviour.add_argument(
+        "--patience",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="mean patience before abandoning, exponential; inf: nobody abandons (default: 180)",
+    )
+    behaviour.add_argument(
+        "--bot-containment",
+        type=float,
+        default=0.3,
+        metavar="SHARE",
+        help="share of contacts the bot finishes (default: 0.3)",
+    )
+    behaviour.add_argument(
+        "--bot-aht",
+        type=float,
+        default=90.0,
+        metavar="SECONDS",
+        help="mean handle time of contacts the bot finishes (default: 90)",
+    )
+    sla = parser.add_argument_group("service target")
+    sla.add_argument("--target", type=float, default=0.8, help="service level (default: 0.8)")
+    sla.add_argument(
+        "--within", type=float, default=20.0, metavar="SECONDS", help="answer within (default: 20)"
+    )
+    sla.add_argument(
+        "--max-abandon",
+        type=float,
+        default=0.05,
+        metavar="SHARE",
+        help="abandonment cap for switchboard and oracle (default: 0.05)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        metavar="N",
+        help="fixed capacity in servers (offline: instead of --policy)",
+    )
+
+    offline = parser.add_argument_group("offline mode")
+    offline.add_argument(
+        "--policy", choices=POLICIES, help="capacity policy (default: switchboard)"
+    )
+    offline.add_argument(
+        "--interval",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="control interval of switchboard and oracle (default: 30; hpa "
+        "and keda sync every 15 s like the HPA)",
+    )
+    offline.add_argument(
+        "--readiness-delay",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time a new replica takes to become ready (default: 60)",
+    )
+    offline.add_argument("--min-replicas", type=int, default=1)
+    offline.add_argument("--max-replicas", type=int, default=1000)
+    offline.add_argument("--servers-per-replica", type=int, default=1)
+    offline.add_argument(
+        "--history-days",
+        type=int,
+        default=20,
+        help="past days drawn from a profile for the forecast (default: 20)",
+    )
+    offline.add_argument(
+        "--forecast-quantile",
+        type=float,
+        default=0.9,
+        help="quantile of the forecast switchboard sizes for (default: 0.9)",
+    )
+    offline.add_argument(
+        "--hpa-utilisation",
+        type=float,
+        default=0.75,
+        help="hpa target utilisation of seats (default: 0.75)",
+    )
+    offline.add_argument(
+        "--keda-messages-per-replica",
+        type=float,
+        metavar="N",
+        help="keda target of contacts (waiting + in service) per replica "
+        "(default: 0.75 x servers per replica)",
+    )
+    offline.add_argument("--output", choices=("table", "json"), default="table")
+    offline.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE.png",
+        help="write arrivals, capacity and service level over the day",
+    )
+
+    live = parser.add_argument_group("live mode")
+    live.add_argument(
+        "--serve",
+        type=int,
+        metavar="PORT",
+        help="serve the metrics contract on this port and run in real time",
+    )
+    live.add_argument("--address", default="0.0.0.0", help="address to serve on (default: all)")
+    live.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per wall-clock second (default: 1)",
+    )
+    live.add_argument(
+        "--contact-center",
+        metavar="NAME",
+        help="ContactCenter to follow, and the contact_center label (default label: simulated)",
+    )
+    live.add_argument("--namespace", metavar="NS", help="namespace of --contact-center")
+    live.add_argument("--channel", default="webchat", help="channel label (default: webchat)")
+    live.add_argument("--model-version", default="1.0.0", help="bot model_version label")
+    live.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this much simulated time (default: run until stopped)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    trace = _traffic(args)
+    contacts = _contacts(args)
+    target = _service_target(args)
+    if args.serve is not None:
+        return _run_live(args, trace.day, contacts)
+    return _run_offline(args, trace, contacts, target)
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+def _traffic(args: argparse.Namespace) -> Trace:
+    if not (args.scale > 0 and math.isfinite(args.scale)):
+        raise UsageError(f"--scale must be a positive number, got {args.scale}")
+    if args.trace is None:
+        if not (args.peak_rate > 0 and math.isfinite(args.peak_rate)):
+            raise UsageError(f"--peak-rate must be a positive number, got {args.peak_rate}")
+        if args.history_days < 0:
+            raise UsageError(f"--history-days must not be negative, got {args.history_days}")
+        return builtin_trace(
+            args.profile,
+            args.peak_rate * args.scale,
+            args.history_days,
+            random.Random(f"{args.seed}/history"),
+        )
+    try:
+        with args.trace.open(newline="") as lines:
+            return parse_trace(lines, scale=args.scale)
+    except OSError as error:
+        raise UsageError(f"cannot read {args.trace}: {error.strerror}") from None
+    except ValueError as error:
+        raise UsageError(f"{args.trace}: {error}") from None
+
+
+def _contacts(args: argparse.Namespace) -> ContactModel:
+    try:
+        return ContactModel(
+            agent_handle_time=LogNormal(args.aht, args.aht_cv),
+            patience=None if math.isinf(args.patience) else Exponential(args.patience),
+            bot_containment=args.bot_containment,
+            bot_handle_time=LogNormal(args.bot_aht, args.aht_cv),
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _service_target(args: argparse.Namespace) -> ServiceTarget:
+    if not 0 < args.target <= 1:
+        raise UsageError(f"--target must be in (0, 1], got {args.target}")
+    if not args.within >= 0:
+        raise UsageError(f"--within must not be negative, got {args.within}")
+    if not 0 < args.max_abandon <= 1:
+        raise UsageError(f"--max-abandon must be in (0, 1], got {args.max_abandon}")
+    return ServiceTarget(args.target, args.within, max_abandon=args.max_abandon)
+
+
+# --- offline ----------------------------------------------------------------------------------
+
+
+def _run_offline(
+    args: argparse.Namespace, trace: Trace, contacts: ContactModel, target: ServiceTarget
+) -> int:
+    if args.servers is not None and args.policy is not None:
+        raise UsageError("give either --servers or --policy, not both")
+    try:
+        bounds = ReplicaBounds(args.min_replicas, args.max_replicas, args.servers_per_replica)
+    except ValueError as error:
+        raise UsageError(f"--min-replicas/--max-replicas/--servers-per-replica: {error}") from None
+    for name, value in (("--interval", args.interval), ("--readiness-delay", args.readiness_delay)):
+        if not (value >= 0 and math.isfinite(value)) or (name == "--interval" and value == 0):
+            raise UsageError(f"{name} must be a positive number of seconds, got {value}")
+    if not 0 < args.forecast_quantile < 1:
+        raise UsageError(f"--forecast-quantile must be in (0, 1), got {args.forecast_quantile}")
+    if not 0 < args.hpa_utilisation <= 1:
+        raise UsageError(f"--hpa-utilisation must be in (0, 1], got {args.hpa_utilisation}")
+    policy = _policy(args, trace, contacts, target, bounds)
+    oracle = build_oracle(trace.day, contacts, target, bounds, _policy_settings(args))
+    settings = DaySettings(
+        bounds=bounds,
+        initial_replicas=oracle.replicas_at(trace.day.start),
+        readiness_delay=args.readiness_delay,
+        target_service_level=target.target,
+        within_seconds=target.within_seconds,
+    )
+    report = simulate_day(trace.day, contacts, policy, settings, seed=args.seed)
+    if args.output == "json":
+        print(json.dumps(report.to_json()))
+    else:
+        print(report.to_table())
+    if args.plot is not None:
+        from switchboard.simulator.plot import write_plot  # needs matplotlib: imported on use
+
+        try:
+            write_plot(report, args.plot, f"Simulated day, policy {report.policy}")
+        except OSError as error:
+            raise UsageError(f"cannot write {args.plot}: {error.strerror}") from None
+    return 0
+
+
+def _policy(
+    args: argparse.Namespace,
+    trace: Trace,
+    contacts: ContactModel,
+    target: ServiceTarget,
+    bounds: ReplicaBounds,
+) -> CapacityPolicy:
+    if args.servers is not None:
+        if args.servers < 0:
+            raise UsageError(f"--servers must not be negative, got {args.servers}")
+        return FixedPolicy(bounds.replicas_for(args.servers), period_seconds=args.interval)
+    if args.keda_messages_per_replica is not None and not args.keda_messages_per_replica > 0:
+        raise UsageError("--keda-messages-per-replica must be positive")
+    return build_policy(
+        args.policy or "switchboard", trace, contacts, target, bounds, _policy_settings(args)
+    )
+
+
+def _policy_settings(args: argparse.Namespace) -> PolicySettings:
+    return PolicySettings(
+        readiness_delay=args.readiness_delay,
+        interval_seconds=args.interval,
+        forecast_quantile=args.forecast_quantile,
+        hpa_utilisation=args.hpa_utilisation,
+        keda_messages_per_replica=args.keda_messages_per_replica,
+    )
+
+
+# --- live -------------------------------------------------------------------------------------
+
+
+def _run_live(args: argparse.Namespace, profile: ArrivalProfile, contacts: ContactModel) -> int:
+    if not 0 <= args.serve <= 65535:
+        raise UsageError(f"--serve must be a port number, got {args.serve}")
+    if not (args.speed > 0 and math.isfinite(args.speed)):
+        raise UsageError(f"--speed must be a positive number, got {args.speed}")
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError(f"--duration must be positive, got {args.duration}")
+    capacity = _capacity_source(args)
+    exporter = MetricsExporter(
+        ExportLabels(args.contact_center or "simulated", args.channel, args.model_version),
+        time_scale=args.speed,
+    )
+    queue = ContactCenterQueue(
+        profile,
+        contacts,
+        seed=args.seed,
+        initial_servers=0,
+        within_seconds=args.within,
+        observers=[exporter],
+    )
+    try:
+        server = exporter.serve(args.serve, args.address)
+    except OSError as error:
+        raise UsageError(f"cannot serve on {args.address}:{args.serve}: {error.strerror}") from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.info(
+        "serving metrics on %s:%d at %g x real time", args.address, server.port, args.speed
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    until = None if args.duration is None else profile.start + args.duration
+    try:
+        asyncio.run(run_live(queue, exporter, capacity, speed=args.speed, until=until))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def _capacity_source(args: argparse.Namespace) -> CapacitySource:
+    if args.servers is not None:
+        if args.namespace is not None:
+            raise UsageError("give either --servers or --namespace with --contact-center")
+        if args.servers < 0:
+            raise UsageError(f"--servers must not be negative, got {args.servers}")
+        return FixedCapacity(args.servers)
+    if args.contact_center is None or args.namespace is None:
+        raise UsageError("live mode needs --servers N, or --contact-center NAME --namespace NS")
+    from switchboard.simulator.cluster import (
+        ClusterCapacity,  # the Kubernetes client: imported on use
+    )
+
+    try:
+        return ClusterCapacity.from_environment(args.contact_center, args.namespace)
+    except CapacityUnavailable as error:
+        raise UsageError(str(error)) from None
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

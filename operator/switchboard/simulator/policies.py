@@ -1,0 +1,395 @@
+"""Capacity policies: how many replicas a contact center gets, decided from what can be observed.
+
+Each policy is evaluated every `period_seconds` of simulated time and returns the replicas it
+wants; the driver turns them into servers (replicas x servers per replica). Policies keep their own
+memory (stabilisation windows) but do no I/O.
+
+- `hpa_policy`: a HorizontalPodAutoscaler on CPU, where a pod's CPU is the share of its seats busy.
+- `keda_policy`: KEDA's RabbitMQ scaler in QueueLength mode over the HTTP API (messages ready +
+  unacknowledged = contacts waiting + contacts in service), fed to the HPA it creates.
+- `SwitchboardPolicy`: the operator's own decision, `switchboard.sizing.autoscaler.decide`.
+- `OraclePolicy`: Erlang sizing with perfect foresight of every slot's true rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from switchboard.simulator.contacts import ContactModel
+from switchboard.simulator.engine import Counters
+from switchboard.simulator.traffic import ArrivalProfile, Trace
+from switchboard.sizing.autoscaler import (
+    Demand,
+    ScalingLimits,
+    ScalingState,
+    ServiceTarget,
+    decide,
+)
+from switchboard.sizing.erlang import InfeasibleTarget, required_servers
+from switchboard.sizing.forecast import forecast_arrivals
+
+
+@dataclass(frozen=True)
+class ReplicaBounds:
+    """What every policy must respect: replica range and seats (servers) per replica."""
+
+    min_replicas: int = 1
+    max_replicas: int = 1000
+    servers_per_replica: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_replicas <= self.max_replicas:
+            raise ValueError("replicas need 0 <= min <= max")
+        if self.servers_per_replica < 1:
+            raise ValueError("a replica holds at least one server")
+
+    def clamp(self, replicas: int) -> int:
+        return min(max(replicas, self.min_replicas), self.max_replicas)
+
+    def replicas_for(self, servers: int) -> int:
+        return math.ceil(servers / self.servers_per_replica)
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """Snapshots of the queue's counters, oldest first; windows are measured between snapshots,
+    the way Prometheus computes `rate()` from counter samples."""
+
+    snapshots: Sequence[Counters]
+
+    @property
+    def latest(self) -> Counters:
+        return self.snapshots[-1]
+
+    def _since(self, seconds: float) -> Counters | None:
+        """The oldest snapshot not older than `seconds` before the latest, if it is earlier."""
+        cutoff = self.latest.time - seconds
+        for snapshot in self.snapshots:
+            if snapshot.time >= cutoff - 1e-9:
+                return snapshot if snapshot.time < self.latest.time else None
+        return None
+
+    def arrival_rate(self, seconds: float) -> float | None:
+        start = self._since(seconds)
+        if start is None:
+            return None
+        return (self.latest.arrived - start.arrived) / (self.latest.time - start.time)
+
+    def arrival_rate_with_jumps(
+        self, seconds: float, recent_seconds: float, z: float = 4.0
+    ) -> float | None:
+        """The rate over `seconds`, or over the last `recent_seconds` when that one is higher
+        beyond Poisson noise (z standard deviations): smooth in normal times, quick on a surge."""
+        smooth = self.arrival_rate(seconds)
+        start = self._since(recent_seconds)
+        if smooth is None or start is None:
+            return smooth
+        elapsed = self.latest.time - start.time
+        recent, expected = self.latest.arrived - start.arrived, smooth * elapsed
+        return recent / elapsed if recent > expected + z * math.sqrt(expected) + 1 else smooth
+
+    def mean_handle_time(self, seconds: float) -> float | None:
+        start = self._since(seconds)
+        completed = self.latest.completed - start.completed if start is not None else 0
+        if start is None or completed == 0:
+            return None
+        return (self.latest.handle_time_sum - start.handle_time_sum) / completed
+
+    def busy_servers(self, seconds: float) -> float:
+        """Mean busy servers over the window (the instantaneous count without history)."""
+        start = self._since(seconds)
+        if start is None:
+            return float(self.latest.busy_servers)
+        busy = self.latest.busy_server_seconds - start.busy_server_seconds
+        return busy / (self.latest.time - start.time)
+
+
+class CapacityPolicy(Protocol):
+    name: str
+    period_seconds: float
+
+    def desired_replicas(self, telemetry: Telemetry) -> int: ...
+
+
+@dataclass
+class HorizontalPodAutoscaler:
+    """The HorizontalPodAutoscaler (autoscaling/v2) with its default behaviour, on one metric.
+
+    Every 15 s sync: desired = ceil(metric summed over pods / target per pod), unless the ratio of
+    the metric to its target is within the 10% tolerance; scale up at once, by at most
+    max(100%, 4 pods) per sync; scale down to the highest recommendation of the last 300 s.
+    `metric` returns the sum over pods, in the unit of `target_per_replica`.
+    """
+
+    name: str
+    bounds: ReplicaBounds
+    metric: Callable[[Telemetry, ReplicaBounds], float]
+    target_per_replica: float
+    period_seconds: float = 15.0
+    tolerance: float = 0.1
+    scale_down_stabilisation_seconds: float = 300.0
+    _recommendations: deque[tuple[float, int]] = field(default_factory=deque)
+
+    def desired_replicas(self, telemetry: Telemetry) -> int:
+        now = telemetry.latest.time
+        current = self.bounds.replicas_for(telemetry.latest.requested_servers)
+        total = self.metric(telemetry, self.bounds)
+        usage_ratio = total / (self.target_per_replica * max(current, 1))
+        if abs(usage_ratio - 1.0) <= self.tolerance:
+            recommendation = current
+        else:
+            recommendation = math.ceil(total / self.target_per_replica - 1e-9)
+        recommendation = self.bounds.clamp(recommendation)
+        self._recommendations.append((now, recommendation))
+        while self._recommendations[0][0] < now - self.scale_down_stabilisation_seconds:
+            self._recommendations.popleft()
+        highest_recent = max(replicas for _, replicas in self._recommendations)
+        stabilised = recommendation if recommendation >= current else min(current, highest_recent)
+        scale_up_limit = max(2 * current, current + 4)
+        return self.bounds.clamp(min(stabilised, scale_up_limit))
+
+
+def busy_replicas(telemetry: Telemetry, bounds: ReplicaBounds) -> float:
+    """CPU utilisation summed over pods, where a pod's CPU is the share of its seats busy, averaged
+    over one metrics resolution (15 s). Pods still starting count as idle, as the HPA assumes when
+    scaling up."""
+    return telemetry.busy_servers(15.0) / bounds.servers_per_replica
+
+
+def queue_messages(telemetry: Telemetry, bounds: ReplicaBounds) -> float:
+    """KEDA's RabbitMQ scaler in `mode: QueueLength` over the HTTP API (no
+    `excludeUnacknowledged`): messages ready + unacknowledged = contacts waiting + in service."""
+    return float(telemetry.latest.queue_length + telemetry.latest.busy_servers)
+
+
+def hpa_policy(bounds: ReplicaBounds, target_utilisation: float) -> HorizontalPodAutoscaler:
+    """An HPA on CPU with this target utilisation."""
+    return HorizontalPodAutoscaler("hpa", bounds, busy_replicas, target_utilisation)
+
+
+def keda_policy(bounds: ReplicaBounds, messages_per_replica: float) -> HorizontalPodAutoscaler:
+    """KEDA with the RabbitMQ queue-length trigger, `value` = `messages_per_replica`: KEDA hands
+    the metric to an HPA as an AverageValue external metric, so the HPA's rules apply."""
+    return HorizontalPodAutoscaler("keda", bounds, queue_messages, messages_per_replica)
+
+
+@dataclass
+class FixedPolicy:
+    """The same number of replicas all day (a fixed staffing plan)."""
+
+    replicas: int
+    period_seconds: float = 30.0
+    name: str = "fixed"
+
+    def desired_replicas(self, telemetry: Telemetry) -> int:
+        return self.replicas
+
+
+@dataclass
+class SlotForecast:
+    """The arrival rate expected until new capacity is ready, for `decide`'s `forecast_rate`.
+
+    Today's arrivals per completed slot (from the arrivals counter, as the operator gets them from
+    Prometheus) and the previous days' counts feed `forecast_arrivals`; the rate returned is the
+    highest `quantile` of the forecast over the slots from now to now + `lead_seconds` (the
+    readiness delay). A high quantile sizes for busy outcomes of the coming slots, not their mean.
+    """
+
+    history: Sequence[Sequence[float]]
+    start: float
+    slot_seconds: float
+    slots: int
+    lead_seconds: float
+    quantile: float = 0.9
+    _arrived_at_slot_start: dict[int, int] = field(default_factory=dict)
+    _cache: dict[tuple[int, int], float] = field(default_factory=dict)
+
+    def rate(self, latest: Counters) -> float | None:
+        current = math.floor((latest.time - self.start) / self.slot_seconds + 1e-9)
+        self._arrived_at_slot_start.setdefault(current, latest.arrived)
+        if not self.history or not 0 <= current < self.slots:
+            return None
+        last = math.floor((latest.time + self.lead_seconds - self.start) / self.slot_seconds)
+        horizon = min(last, self.slots - 1) - current + 1
+        if (current, horizon) not in self._cache:
+            today = self._today(current)
+            skipped = current - len(today)  # slots not observed: forecast them, then skip them
+            forecast = forecast_arrivals(self.history, today, skipped + horizon)
+            demand = forecast.quantile(self.quantile)[skipped:]
+            self._cache[(current, horizon)] = max(demand) / self.slot_seconds
+        return self._cache[(current, horizon)]
+
+    def _today(self, current: int) -> list[float]:
+        """Counts of the completed slots, up to the first one not observed from its start."""
+        counts: list[float] = []
+        for index in range(current):
+            begin = self._arrived_at_slot_start.get(index)
+            end = self._arrived_at_slot_start.get(index + 1)
+            if begin is None or end is None:
+                return counts
+            counts.append(float(end - begin))
+        return counts
+
+
+@dataclass
+class SwitchboardPolicy:
+    """The operator's decision (`switchboard.sizing.autoscaler.decide`), fed as the operator feeds
+    it: arrival rate and mean handle time over the last `window_seconds`, the backlog now, the
+    patience from the spec, and a forecast rate (see `SlotForecast`)."""
+
+    target: ServiceTarget
+    limits: ScalingLimits
+    patience_seconds: float | None
+    forecast: SlotForecast | None
+    window_seconds: float = 300.0
+    jump_seconds: float = 60.0
+    period_seconds: float = 30.0
+    name: str = "switchboard"
+    state: ScalingState = field(default_factory=ScalingState)
+
+    def desired_replicas(self, telemetry: Telemetry) -> int:
+        latest = telemetry.latest
+        demand = Demand(
+            arrival_rate=telemetry.arrival_rate_with_jumps(self.window_seconds, self.jump_seconds),
+            aht_seconds=telemetry.mean_handle_time(self.window_seconds),
+            patience_seconds=self.patience_seconds,
+            backlog=latest.queue_length,
+        )
+        decision = decide(
+            now=latest.time,
+            current_replicas=math.ceil(latest.requested_servers / self.limits.servers_per_replica),
+            demand=demand,
+            forecast_rate=self.forecast.rate(latest) if self.forecast else None,
+            target=self.target,
+            limits=self.limits,
+            state=self.state,
+        )
+        self.state = decision.state
+        return decision.replicas
+
+
+@dataclass
+class OraclePolicy:
+    """Perfect foresight: sizes every slot with Erlang for its true rate and handle time, and asks
+    for capacity one readiness delay ahead, so it is ready exactly when the slot starts; it scales
+    down the moment a slot needs less. Capacity requested now must serve until the next decision
+    has taken effect, so it covers the slots up to now + readiness delay + period."""
+
+    profile: ArrivalProfile
+    aht_seconds: float
+    patience_seconds: float | None
+    target: ServiceTarget
+    bounds: ReplicaBounds
+    readiness_delay: float
+    period_seconds: float = 30.0
+    name: str = "oracle"
+    _servers: dict[int, int] = field(default_factory=dict)
+
+    def desired_replicas(self, telemetry: Telemetry) -> int:
+        return self.replicas_at(telemetry.latest.time)
+
+    def replicas_at(self, now: float) -> int:
+        first = self.profile.slot_of(now)
+        last = self.profile.slot_of(now + self.readiness_delay + self.period_seconds - 1e-6)
+        servers = max(self._slot_servers(slot) for slot in range(first, last + 1))
+        return self.bounds.clamp(self.bounds.replicas_for(servers))
+
+    def _slot_servers(self, slot: int) -> int:
+        if slot not in self._servers:
+            try:
+                self._servers[slot] = required_servers(
+                    self.profile.rates[slot],
+                    self.aht_seconds,
+                    target=self.target.target,
+                    within_seconds=self.target.within_seconds,
+                    max_occupancy=self.target.max_occupancy,
+                    patience_seconds=self.patience_seconds,
+                    max_abandon=self.target.max_abandon,
+                ).servers
+            except InfeasibleTarget:
+                self._servers[slot] = self.bounds.max_replicas * self.bounds.servers_per_replica
+        return self._servers[slot]
+
+
+POLICIES = ("switchboard", "hpa", "keda", "oracle")
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """The knobs of the policies; the defaults are the ones the benchmark states.
+
+    hpa: target utilisation 0.75 of seats (within the usual 0.7-0.8). keda: 0.75 x seats per
+    replica contacts (waiting + in service) per replica, so that without a queue it settles at
+    the same utilisation as hpa. switchboard and oracle decide every `interval_seconds`.
+    """
+
+    readiness_delay: float = 60.0
+    interval_seconds: float = 30.0
+    window_seconds: float = 300.0
+    forecast_quantile: float = 0.9
+    hpa_utilisation: float = 0.75
+    keda_messages_per_replica: float | None = None
+
+
+def build_policy(
+    name: str,
+    trace: Trace,
+    contacts: ContactModel,
+    target: ServiceTarget,
+    bounds: ReplicaBounds,
+    settings: PolicySettings,
+) -> HorizontalPodAutoscaler | SwitchboardPolicy | OraclePolicy:
+    """One of `POLICIES`, configured for this traffic, contact model and target."""
+    if name == "hpa":
+        return hpa_policy(bounds, settings.hpa_utilisation)
+    if name == "keda":
+        per_replica = settings.keda_messages_per_replica or 0.75 * bounds.servers_per_replica
+        return keda_policy(bounds, per_replica)
+    if name == "oracle":
+        return build_oracle(trace.day, contacts, target, bounds, settings)
+    if name != "switchboard":
+        raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
+    day = trace.day
+    forecast = SlotForecast(
+        trace.history,
+        day.start,
+        day.slot_seconds,
+        len(day.rates),
+        lead_seconds=settings.readiness_delay,
+        quantile=settings.forecast_quantile,
+    )
+    limits = ScalingLimits(bounds.min_replicas, bounds.max_replicas, bounds.servers_per_replica)
+    return SwitchboardPolicy(
+        target,
+        limits,
+        _mean_patience(contacts),
+        forecast if trace.history else None,
+        window_seconds=settings.window_seconds,
+        period_seconds=settings.interval_seconds,
+    )
+
+
+def build_oracle(
+    profile: ArrivalProfile,
+    contacts: ContactModel,
+    target: ServiceTarget,
+    bounds: ReplicaBounds,
+    settings: PolicySettings,
+) -> OraclePolicy:
+    return OraclePolicy(
+        profile,
+        contacts.mean_handle_time,
+        _mean_patience(contacts),
+        target,
+        bounds,
+        readiness_delay=settings.readiness_delay,
+        period_seconds=settings.interval_seconds,
+    )
+
+
+def _mean_patience(contacts: ContactModel) -> float | None:
+    return contacts.patience.mean if contacts.patience is not None else None
