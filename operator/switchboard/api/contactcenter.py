@@ -34,6 +34,7 @@ from switchboard.api.types import (
     StorageQuantity,
     cel,
     defaulted,
+    duration_at_least,
     duration_seconds,
     parse_quantity,
     validations,
@@ -491,10 +492,7 @@ class Analysis(ApiModel):
             "Format: a duration such as `30s`, `1m`."
         ),
         json_schema_extra=validations(
-            cel(
-                "duration(self) >= duration('10s')",
-                "rollout.analysis.interval must be at least 10s",
-            )
+            duration_at_least("10s", "rollout.analysis.interval must be at least 10s")
         ),
     )
     metrics: list[AnalysisMetric] = Field(
@@ -504,12 +502,15 @@ class Analysis(ApiModel):
             "bounded by progressDeadline."
         ),
         max_length=10,
-        json_schema_extra=validations(
-            cel(
-                "self.all(m, self.exists_one(n, n.name == m.name))",
-                "rollout.analysis.metrics names must be unique",
-            )
-        ),
+        json_schema_extra={
+            "default": [],
+            **validations(
+                cel(
+                    "self.all(m, self.exists_one(n, n.name == m.name))",
+                    "rollout.analysis.metrics names must be unique",
+                )
+            ),
+        },
     )
 
     @model_validator(mode="after")
@@ -1008,7 +1009,7 @@ class Metrics(ApiModel):
             "Format: a duration such as `30s`, `1m`."
         ),
         json_schema_extra=validations(
-            cel("duration(self) >= duration('5s')", "metrics.interval must be at least 5s")
+            duration_at_least("5s", "metrics.interval must be at least 5s")
         ),
     )
     queries: MetricQueries = defaulted(

@@ -178,6 +178,14 @@ _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def duration_at_least(minimum: str, message: str) -> dict[str, str]:
+    """A CEL rule bounding a duration field from below (silent when the pattern already failed)."""
+    return cel(
+        f"!self.matches(r'{DURATION_PATTERN}') || duration(self) >= duration('{minimum}')",
+        message,
+    )
+
+
 def duration_seconds(text: str) -> float:
     """Seconds in a duration string (`1h30m` -> 5400.0)."""
     if text == "0":

@@ -28,7 +28,8 @@ def register(subparsers: SubParsers) -> None:
         help="print the objects the operator would create for a ContactCenter manifest",
         description=(
             "Print, as multi-document YAML, the objects the operator would create for each "
-            "ContactCenter in FILE, for review or `kubectl apply`. "
+            "ContactCenter in FILE (other kinds in it are skipped), for review or `kubectl "
+            "apply`. "
             + SECRETS_NOTE
             + " Owner references are included only when the manifest carries metadata.uid "
             "(for example `kubectl get contactcenter NAME -o yaml | switchboard render -f -`)."
@@ -88,13 +89,15 @@ def _read(filename: str, namespace: str) -> Iterator[ContactCenter]:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise UsageError(f"{filename}: not valid YAML{where}: {problem}") from None
-    if not documents:
+    found = [
+        (index, document)
+        for index, document in enumerate(documents, start=1)
+        if isinstance(document, dict) and document.get("kind") == "ContactCenter"
+    ]
+    if not found:
         raise UsageError(f"{filename}: no ContactCenter in it")
-    for index, document in enumerate(documents, start=1):
+    for index, document in found:
         where = filename if len(documents) == 1 else f"{filename} (document {index})"
-        if not isinstance(document, dict) or document.get("kind") != "ContactCenter":
-            kind = document.get("kind") if isinstance(document, dict) else type(document).__name__
-            raise UsageError(f"{where}: expected kind ContactCenter, found {kind}")
         metadata = document.get("metadata")
         if isinstance(metadata, dict) and not metadata.get("namespace"):
             document = {**document, "metadata": {**metadata, "namespace": namespace}}

@@ -1,0 +1,324 @@
+"""ContactCenter manifests the apiserver must reject, each with the message it must say.
+
+Every CEL rule of the CRD, wrong types, unknown enum values, missing and out-of-range fields,
+and update-time transitions (applied on top of `old`). Each manifest breaks exactly one rule:
+the apiserver skips CEL rules when a type, enum, required or size check already failed, so
+mixing would hide the message under test.
+
+The integration tests apply them against the real apiserver; unit tests check that
+`ContactCenter.model_validate` (and so `switchboard render`) rejects the create-time ones too.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+Manifest = dict[str, Any]
+
+
+def valid_manifest(name: str = "valid") -> Manifest:
+    """A small valid ContactCenter; the cases below change one thing in it."""
+    return {
+        "apiVersion": "switchboard.io/v1alpha1",
+        "kind": "ContactCenter",
+        "metadata": {"name": name},
+        "spec": {
+            "channels": [{"name": "web", "type": "webchat"}],
+            "bot": {
+                "model": {
+                    "name": "intent-router",
+                    "version": "3.2.0",
+                    "uri": "s3://models/intent-router/3.2.0",
+                }
+            },
+        },
+    }
+
+
+def changed(changes: dict[str, Any], base: Manifest | None = None) -> Manifest:
+    """The valid manifest with `changes` applied: dotted paths (list indexes as numbers) to new
+    values; the value `DELETE` removes the field."""
+    manifest = copy.deepcopy(base if base is not None else valid_manifest())
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        node: Any = manifest
+        for part in parents:
+            key: Any = int(part) if part.isdigit() else part
+            if isinstance(node, dict) and key not in node:
+                node[key] = {}
+            node = node[key]
+        key = int(last) if last.isdigit() else last
+        if value is DELETE:
+            del node[key]
+        else:
+            node[key] = copy.deepcopy(value)
+    return manifest
+
+
+DELETE = object()
+
+
+@dataclass(frozen=True)
+class InvalidManifest:
+    """A manifest the apiserver rejects, and a substring of the error it answers with."""
+
+    id: str
+    manifest: Manifest
+    message: str
+    old: Manifest | None = None
+    """For update-time rules: the object stored before (created first, then updated)."""
+    from_cel: bool = False
+    """The message is one of our CEL rules (pydantic says the same to `switchboard render`)."""
+
+
+def _cel(id: str, changes: dict[str, Any], message: str) -> InvalidManifest:
+    return InvalidManifest(id, changed(changes), message, from_cel=True)
+
+
+def _schema(id: str, changes: dict[str, Any], message: str) -> InvalidManifest:
+    return InvalidManifest(id, changed(changes), message)
+
+
+def _update(id: str, old: dict[str, Any], new: dict[str, Any], message: str) -> InvalidManifest:
+    return InvalidManifest(id, changed(new), message, old=changed(old), from_cel=True)
+
+
+TWO_CHANNELS = [{"name": "web", "type": "webchat"}, {"name": "web", "type": "voice"}]
+PROMETHEUS = "http://prometheus.monitoring:9090"
+
+INVALID_MANIFESTS: list[InvalidManifest] = [
+    # --- CEL rules, at create time -------------------------------------------------------
+    _cel("channel-names-unique", {"spec.channels": TWO_CHANNELS}, "channels names must be unique"),
+    _cel(
+        "channel-name-reserved",
+        {"spec.channels.0.name": "bot"},
+        "channel name must not be one of bot, bot-canary, agents, queue, database",
+    ),
+    _cel(
+        "bot-min-over-max",
+        {
+            "spec.bot.autoscaling": {"minReplicas": 5, "maxReplicas": 2},
+            "spec.metrics": {"prometheusURL": PROMETHEUS},
+        },
+        "autoscaling.minReplicas must not exceed autoscaling.maxReplicas",
+    ),
+    _cel(
+        "agents-min-over-max",
+        {
+            "spec.agents.autoscaling": {"minReplicas": 3, "maxReplicas": 1},
+            "spec.metrics": {"prometheusURL": PROMETHEUS},
+        },
+        "autoscaling.minReplicas must not exceed autoscaling.maxReplicas",
+    ),
+    _cel(
+        "sla-target-zero",
+        {"spec.sla": {"serviceLevel": {"target": 0}}},
+        "sla.serviceLevel.target must be greater than 0 and at most 1",
+    ),
+    _cel(
+        "sla-target-above-one",
+        {"spec.sla": {"serviceLevel": {"target": 1.5}}},
+        "sla.serviceLevel.target must be greater than 0 and at most 1",
+    ),
+    _cel(
+        "queue-external-without-secret-ref",
+        {"spec.queue": {"external": {}}},
+        "external.secretRef is required",
+    ),
+    _cel(
+        "database-external-without-secret-ref",
+        {"spec.database": {"external": {}}},
+        "external.secretRef is required",
+    ),
+    _cel(
+        "queue-external-with-storage",
+        {"spec.queue": {"storage": "2Gi", "external": {"secretRef": {"name": "queue"}}}},
+        "queue.external cannot be combined with version, storage",
+    ),
+    _cel(
+        "database-external-with-version",
+        {"spec.database": {"version": "16", "external": {"secretRef": {"name": "db"}}}},
+        "database.external cannot be combined with version, storage",
+    ),
+    _cel(
+        "autoscaling-without-prometheus",
+        {"spec.bot.autoscaling": {"minReplicas": 1, "maxReplicas": 4}},
+        "metrics.prometheusURL is required when bot.autoscaling or agents.autoscaling is set",
+    ),
+    _cel(
+        "rollout-weights-not-increasing",
+        {"spec.bot.rollout": {"steps": [{"weight": 50}, {"weight": 25}]}},
+        "rollout.steps weights must increase strictly from step to step",
+    ),
+    _cel(
+        "rollout-weights-repeated",
+        {"spec.bot.rollout": {"steps": [{"weight": 25}, {"weight": 25}]}},
+        "rollout.steps weights must increase strictly from step to step",
+    ),
+    _cel(
+        "analysis-custom-metric-without-query",
+        {"spec.bot.rollout": {"analysis": {"metrics": [{"name": "csat", "min": 4.0}]}}},
+        "analysis metric needs a query",
+    ),
+    _cel(
+        "analysis-metric-without-bound",
+        {"spec.bot.rollout": {"analysis": {"metrics": [{"name": "error-rate"}]}}},
+        "analysis metric needs a bound",
+    ),
+    _cel(
+        "analysis-metric-names-unique",
+        {
+            "spec.bot.rollout": {
+                "analysis": {
+                    "metrics": [
+                        {"name": "error-rate", "max": 0.01},
+                        {"name": "error-rate", "max": 0.02},
+                    ]
+                }
+            }
+        },
+        "rollout.analysis.metrics names must be unique",
+    ),
+    _cel(
+        "analysis-interval-too-short",
+        {"spec.bot.rollout": {"analysis": {"interval": "5s"}}},
+        "rollout.analysis.interval must be at least 10s",
+    ),
+    _cel(
+        "metrics-interval-too-short",
+        {"spec.metrics": {"interval": "1s"}},
+        "metrics.interval must be at least 5s",
+    ),
+    _cel(
+        "database-storage-too-small",
+        {"spec.database": {"storage": "1Mi"}},
+        "database.storage must be at least 64Mi",
+    ),
+    _cel(
+        "name-too-long",
+        {"metadata.name": "a" * 41},
+        "metadata.name must be at most 40 characters",
+    ),
+    _cel(
+        "name-not-a-dns-label",
+        {"metadata.name": "acme.support"},
+        "metadata.name must be a DNS label",
+    ),
+    # --- types, enums, formats, required fields, sizes (the apiserver's own messages) -----
+    _schema("channel-type-unknown", {"spec.channels.0.type": "fax"}, 'Unsupported value: "fax"'),
+    _schema("replicas-not-integer", {"spec.channels.0.replicas": "two"}, "must be of type integer"),
+    _schema(
+        "replicas-negative",
+        {"spec.channels.0.replicas": -1},
+        "should be greater than or equal to 0",
+    ),
+    _schema(
+        "rollout-strategy-unknown",
+        {"spec.bot.rollout": {"strategy": "BlueGreen"}},
+        'Unsupported value: "BlueGreen"',
+    ),
+    _schema(
+        "deletion-policy-unknown",
+        {"spec.database": {"deletionPolicy": "Keep"}},
+        'Unsupported value: "Keep"',
+    ),
+    _schema(
+        "queue-engine-unknown", {"spec.queue": {"engine": "Kafka"}}, 'Unsupported value: "Kafka"'
+    ),
+    _schema(
+        "database-version-unknown",
+        {"spec.database": {"version": "9.6"}},
+        'Unsupported value: "9.6"',
+    ),
+    _schema("model-version-not-semver", {"spec.bot.model.version": "latest"}, "should match"),
+    _schema("storage-not-a-quantity", {"spec.queue": {"storage": "lots"}}, "should match"),
+    _schema("duration-not-a-duration", {"spec.metrics": {"interval": "soon"}}, "should match"),
+    _schema("bot-missing", {"spec.bot": DELETE}, "Required value"),
+    _schema("model-uri-missing", {"spec.bot.model.uri": DELETE}, "Required value"),
+    _schema("channels-empty", {"spec.channels": []}, "should have at least 1 items"),
+    _schema(
+        "too-many-channels",
+        {"spec.channels": [{"name": f"c{i}", "type": "webchat"} for i in range(17)]},
+        "must have at most 16 items",
+    ),
+    _schema(
+        "step-weight-zero",
+        {"spec.bot.rollout": {"steps": [{"weight": 0}]}},
+        "should be greater than or equal to 1",
+    ),
+    _schema(
+        "abandon-rate-above-one",
+        {"spec.sla": {"maxAbandonRate": 2}},
+        "should be less than or equal to 1",
+    ),
+    _schema(
+        "sla-target-not-a-number",
+        {"spec.sla": {"serviceLevel": {"target": "high"}}},
+        "must be of type number",
+    ),
+    # --- update-time transitions ----------------------------------------------------------
+    _update(
+        "database-storage-shrinks",
+        {"spec.database": {"storage": "20Gi"}},
+        {"spec.database": {"storage": "10Gi"}},
+        "database.storage may grow but never shrink",
+    ),
+    _update(
+        "database-storage-shrinks-below-default",
+        {},
+        {"spec.database": {"storage": "10Gi"}},
+        "database.storage may grow but never shrink",
+    ),
+    _update(
+        "queue-storage-shrinks",
+        {"spec.queue": {"storage": "4Gi"}},
+        {"spec.queue": {"storage": "3Gi"}},
+        "queue.storage may grow but never shrink",
+    ),
+    _update(
+        "database-version-changes",
+        {"spec.database": {"version": "16"}},
+        {"spec.database": {"version": "17"}},
+        "database.version cannot change",
+    ),
+    _update(
+        "storage-class-changes",
+        {"spec.database": {"storageClassName": "fast"}},
+        {"spec.database": {"storageClassName": "slow"}},
+        "database.storageClassName cannot change after creation",
+    ),
+    # The engines have one value each today, so a changed engine fails the enum before the
+    # immutability rule (`self == oldSelf`) can speak; it guards the day a second one exists.
+    InvalidManifest(
+        "queue-engine-changes",
+        changed({"spec.queue": {"engine": "Kafka"}}),
+        'Unsupported value: "Kafka"',
+        old=changed({"spec.queue": {"engine": "RabbitMQ"}}),
+    ),
+]
+
+VALID_UPDATES: list[tuple[str, Manifest, Manifest]] = [
+    (
+        "database-storage-grows",
+        changed({"spec.database": {"storage": "20Gi"}}),
+        changed({"spec.database": {"storage": "30Gi"}}),
+    ),
+    (
+        "queue-storage-grows-from-default",
+        valid_manifest(),
+        changed({"spec.queue": {"storage": "8Gi"}}),
+    ),
+    (
+        "database-becomes-external",
+        changed({"spec.database": {"storage": "50Gi"}}),
+        changed({"spec.database": {"external": {"secretRef": {"name": "db"}}}}),
+    ),
+    (
+        "model-version-changes",
+        valid_manifest(),
+        changed({"spec.bot.model.version": "3.3.0"}),
+    ),
+]
+"""Updates the apiserver must accept (old, new): the transition rules allow these."""
