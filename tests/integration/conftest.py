@@ -19,6 +19,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
 from tests.integration.kube import KUBECONFIG, REPO, wait_until
+from tests.integration.operator import Operator, install_crd
 
 
 def _cluster(command: str) -> subprocess.CompletedProcess[str]:
@@ -69,3 +70,18 @@ def namespace(client: Client) -> Iterator[str]:
         yield name
     finally:
         client.delete(Namespace, name)
+
+
+@pytest.fixture(scope="session")
+def operator(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    """The operator, running for the whole session, watching the test namespaces (`t-*`):
+    namespaces outside that glob prove it leaves unwatched ones alone."""
+    install_crd()
+    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
+    running = Operator(scope=["--namespace", "t-*"], log_path=log_path)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        print(f"operator log: {log_path}")

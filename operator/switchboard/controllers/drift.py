@@ -91,3 +91,18 @@ def _scalars_equal(live: Any, desired: Any) -> bool:
         want, have = quantity_amount(str(desired)), quantity_amount(str(live))
         return want is not None and want == have
     return False
+
+
+def merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch (RFC 7386) that turns `current` into `desired`: only what
+    differs, with null for what must go (a merge patch merges maps, it does not replace them)."""
+    patch: dict[str, Any] = dict.fromkeys(set(current) - set(desired))
+    for key, value in desired.items():
+        old = current.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            nested = merge_patch(old, value)
+            if nested:
+                patch[key] = nested
+        elif key not in current or old != value:
+            patch[key] = value
+    return patch

@@ -1,4 +1,6 @@
-from switchboard.controllers.drift import difference, holds, quantity_amount
+from typing import Any
+
+from switchboard.controllers.drift import difference, holds, merge_patch, quantity_amount
 
 
 def test_live_object_with_server_defaults_holds_the_desired_one() -> None:
@@ -59,3 +61,35 @@ def test_difference_names_the_first_drifted_field() -> None:
     live = {"spec": {"template": {"spec": {"containers": [{"image": "bot:1"}]}}}}
     assert difference(live, desired) == "spec.template.spec.containers[0].image"
     assert difference(desired, desired) is None
+
+
+def apply_merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386's reference algorithm, written from the RFC, to check our patches against."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = apply_merge_patch(result.get(key), value)
+    return result
+
+
+def test_merge_patch_removes_nested_keys_that_went_away() -> None:
+    current = {"components": {"bot": {"ready": 0, "message": "0/1 ready"}}, "channels": 1}
+    desired = {"components": {"bot": {"ready": 1}}, "channels": 1}
+    patch = merge_patch(current, desired)
+    assert patch == {"components": {"bot": {"ready": 1, "message": None}}}
+    assert apply_merge_patch(current, patch) == desired
+
+
+def test_merge_patch_of_equal_documents_is_empty() -> None:
+    document = {"a": {"b": [1, 2]}, "c": "d"}
+    assert merge_patch(document, document) == {}
+
+
+def test_merge_patch_replaces_lists_whole() -> None:
+    current = {"conditions": [{"type": "Ready", "status": "False"}]}
+    desired = {"conditions": [{"type": "Ready", "status": "True"}]}
+    assert apply_merge_patch(current, merge_patch(current, desired)) == desired

@@ -1,0 +1,115 @@
+"""The operator's access to the Kubernetes API: plain manifests in and out, server-side
+apply under one field manager, and a count of every write (a restarted or idle operator
+should make none)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from lightkube import ApiError, AsyncClient, codecs
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.core_v1 import EventSource, ObjectReference
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Event
+from lightkube.types import PatchType
+
+from switchboard import FIELD_MANAGER, GROUP, PLURAL, VERSION
+from switchboard.metrics import operator as metrics
+
+Manifest = dict[str, Any]
+
+ContactCenterResource = create_namespaced_resource(GROUP, VERSION, "ContactCenter", PLURAL)
+
+
+def _resource(manifest: Mapping[str, Any]) -> Any:
+    return type(codecs.from_dict(dict(manifest)))
+
+
+def _plain(resource: Any) -> Manifest:
+    plain: Manifest = resource.to_dict()
+    return plain
+
+
+class Kube:
+    """One async client shared by every reconcile."""
+
+    def __init__(self, client: AsyncClient | None = None) -> None:
+        self.client = client or AsyncClient(field_manager=FIELD_MANAGER)
+
+    async def get(self, manifest: Mapping[str, Any]) -> Manifest | None:
+        """The live object named like `manifest`, or None if there is none."""
+        meta = manifest["metadata"]
+        try:
+            live = await self.client.get(
+                _resource(manifest), meta["name"], namespace=meta.get("namespace")
+            )
+        except ApiError as error:
+            if error.status.code == 404:
+                return None
+            raise
+        return _plain(live)
+
+    async def apply(self, manifest: Mapping[str, Any]) -> Manifest:
+        """Server-side apply; forced, because the operator owns what it sets."""
+        metrics.API_WRITES.labels(verb="apply", kind=manifest["kind"]).inc()
+        applied = await self.client.apply(
+            codecs.from_dict(dict(manifest)), field_manager=FIELD_MANAGER, force=True
+        )
+        return _plain(applied)
+
+    async def create(self, manifest: Mapping[str, Any]) -> bool:
+        """Creates the object unless one of that name exists; True if this call created it."""
+        metrics.API_WRITES.labels(verb="create", kind=manifest["kind"]).inc()
+        try:
+            await self.client.create(codecs.from_dict(dict(manifest)))
+        except ApiError as error:
+            if error.status.code == 409:
+                return False
+            raise
+        return True
+
+    async def delete(self, kind: str, api_version: str, namespace: str, name: str) -> None:
+        metrics.API_WRITES.labels(verb="delete", kind=kind).inc()
+        resource = _resource({"apiVersion": api_version, "kind": kind, "metadata": {}})
+        try:
+            await self.client.delete(resource, name, namespace=namespace)
+        except ApiError as error:
+            if error.status.code != 404:
+                raise
+
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        metrics.API_WRITES.labels(verb="patch", kind="ContactCenter/status").inc()
+        await self.client.patch(
+            ContactCenterResource.Status,
+            name,
+            {"status": dict(status)},
+            namespace=namespace,
+            patch_type=PatchType.MERGE,
+        )
+
+    async def event(self, owner: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
+        """Records an Event on the ContactCenter (`kind` is Normal or Warning)."""
+        metrics.API_WRITES.labels(verb="create", kind="Event").inc()
+        meta = owner["metadata"]
+        now = datetime.now(UTC)
+        await self.client.create(
+            Event(
+                metadata=ObjectMeta(generateName=f"{meta['name']}.", namespace=meta["namespace"]),
+                involvedObject=ObjectReference(
+                    apiVersion=f"{GROUP}/{VERSION}",
+                    kind="ContactCenter",
+                    name=meta["name"],
+                    namespace=meta["namespace"],
+                    uid=meta.get("uid"),
+                ),
+                type=kind,
+                reason=reason,
+                message=message[:1024],
+                source=EventSource(component=FIELD_MANAGER),
+                firstTimestamp=now,
+                lastTimestamp=now,
+                count=1,
+            )
+        )

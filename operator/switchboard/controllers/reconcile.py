@@ -1,0 +1,277 @@
+"""One reconcile of a ContactCenter: read what is there, build what should be, apply only
+what differs, and record the outcome in status and events.
+
+Everything the operator reads comes from watch caches (filled by the kopf handlers) with a
+fallback to a GET, so a restarted or idle operator compares and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.controllers.drift import difference, merge_patch
+from switchboard.controllers.kube import Kube, Manifest
+from switchboard.controllers.status import (
+    ComponentReadiness,
+    Problem,
+    compute_status,
+    external_readiness,
+    workload_readiness,
+)
+from switchboard.metrics import operator as metrics
+from switchboard.resources import build_all
+from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # (namespace, name)
+ChildKey = tuple[str, str, str]  # (kind, namespace, name)
+
+# Kinds the operator applies and watches for drift; Secrets are created once, never watched.
+WATCHED_KINDS = (
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+)
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+WAIT_FOR_PREREQUISITES_SECONDS = 5.0
+PASSWORD_BYTES = 32
+
+
+@dataclass
+class Caches:
+    """The latest body of every ContactCenter and of every child, as the watches saw them."""
+
+    contact_centers: dict[Key, Manifest] = field(default_factory=dict)
+    children: dict[ChildKey, Manifest] = field(default_factory=dict)
+
+    def put_child(self, body: Mapping[str, Any]) -> None:
+        meta = body["metadata"]
+        self.children[(body["kind"], meta["namespace"], meta["name"])] = dict(body)
+
+    def children_of(self, cc: ContactCenter) -> Iterable[Manifest]:
+        for (_, namespace, _), body in self.children.items():
+            meta = body["metadata"]
+            if namespace == cc.namespace and any(
+                ref.get("uid") == cc.metadata.uid for ref in meta.get("ownerReferences", [])
+            ):
+                yield body
+
+
+def child_key(manifest: Mapping[str, Any]) -> ChildKey:
+    meta = manifest["metadata"]
+    return (manifest["kind"], meta["namespace"], meta["name"])
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Reconciler:
+    def __init__(self, kube: Kube, caches: Caches) -> None:
+        self.kube = kube
+        self.caches = caches
+
+    async def reconcile(self, key: Key) -> float | None:
+        """Brings one ContactCenter to its spec; returns seconds until it should run again
+        (while waiting for something), or None."""
+        body = self.caches.contact_centers.get(key)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return None  # gone or going: owner references take the children with it
+        started = time.monotonic()
+        try:
+            requeue = await self._reconcile(body)
+        except Exception:
+            metrics.RECONCILES.labels(namespace=key[0], contact_center=key[1], result="error").inc()
+            metrics.RECONCILE_ERRORS.labels(namespace=key[0], contact_center=key[1]).inc()
+            raise
+        finally:
+            metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)
+        result = "waiting" if requeue else "ok"
+        metrics.RECONCILES.labels(namespace=key[0], contact_center=key[1], result=result).inc()
+        return requeue
+
+    async def _reconcile(self, body: Manifest) -> float | None:
+        try:
+            cc = ContactCenter.model_validate(body)
+        except ValidationError as error:
+            # The schema rejects almost everything; what it cannot is reported, not applied.
+            detail = error.errors()[0]
+            where = ".".join(str(part) for part in detail["loc"])
+            problem = Problem("InvalidSpec", f"{where}: {detail['msg']}; fix the spec")
+            await self._record(body, None, [problem], {})
+            return None
+
+        problems = await self._missing_secrets(cc)
+        if problems:
+            # Never half-apply: nothing changes until every referenced Secret is there.
+            await self._record(body, cc, problems, self._observed_components(cc, {}))
+            return WAIT_FOR_PREREQUISITES_SECONDS
+
+        created_secrets = await self._ensure_generated_secrets(cc)
+        desired = build_all(cc)
+        applied: dict[ChildKey, Manifest] = {}
+        created: list[str] = []
+        restored: list[str] = []
+        for manifest in desired:
+            live = await self._live(manifest)
+            drift = difference(live, manifest) if live is not None else "."
+            if drift is None:
+                continue
+            result = await self.kube.apply(manifest)
+            self.caches.put_child(result)
+            applied[child_key(manifest)] = result
+            label = f"{manifest['kind']} {manifest['metadata']['name']}"
+            if live is None:
+                created.append(label)
+            elif cc.metadata.generation == body.get("status", {}).get("observedGeneration"):
+                restored.append(f"{label} ({drift})")  # spec unchanged: someone edited it
+        pruned = await self._prune(cc, desired)
+
+        if created or created_secrets:
+            await self.kube.event(
+                body, "Normal", "Created", "created " + ", ".join(created_secrets + created)
+            )
+        if restored:
+            await self.kube.event(
+                body, "Warning", "DriftReverted", "restored " + "; ".join(restored)
+            )
+        if pruned:
+            await self.kube.event(body, "Normal", "Pruned", "deleted " + ", ".join(pruned))
+        await self._record(body, cc, [], self._observed_components(cc, applied, desired))
+        return None
+
+    async def _live(self, manifest: Mapping[str, Any]) -> Manifest | None:
+        cached = self.caches.children.get(child_key(manifest))
+        if cached is not None:
+            return cached
+        live = await self.kube.get(manifest)
+        if live is not None:
+            self.caches.put_child(live)
+        return live
+
+    async def _missing_secrets(self, cc: ContactCenter) -> list[Problem]:
+        problems = []
+        for name, key in referenced_secrets(cc):
+            secret = await self.kube.get(_secret(cc, name))
+            where = f"Secret {cc.namespace}/{name}"
+            if secret is None:
+                problems.append(Problem("SecretNotFound", f"{where} not found; waiting for it"))
+            elif key is not None and key not in (secret.get("data") or {}):
+                problems.append(
+                    Problem("SecretKeyNotFound", f"{where} has no key {key!r}; waiting for it")
+                )
+        return problems
+
+    async def _ensure_generated_secrets(self, cc: ContactCenter) -> list[str]:
+        """Creates the credentials Secrets that do not exist yet, once, with fresh random
+        passwords; an existing one is never rewritten (its password opens the data)."""
+        names = generated_secret_names(cc)
+        missing = {
+            name for name in names.values() if await self.kube.get(_secret(cc, name)) is None
+        }
+        if not missing:
+            return []
+        passwords = {component: secrets.token_urlsafe(PASSWORD_BYTES) for component in names}
+        created = []
+        for manifest in build_generated_secrets(cc, passwords):
+            name = manifest["metadata"]["name"]
+            if name in missing and await self.kube.create(manifest):
+                created.append(f"Secret {name}")
+        return created
+
+    async def _prune(self, cc: ContactCenter, desired: list[Manifest]) -> list[str]:
+        """Deletes children the spec no longer asks for (a removed channel, say)."""
+        wanted = {child_key(manifest) for manifest in desired}
+        pruned = []
+        for body in list(self.caches.children_of(cc)):
+            key = child_key(body)
+            if key in wanted or key[0] not in WATCHED_KINDS:
+                continue
+            await self.kube.delete(key[0], body["apiVersion"], key[1], key[2])
+            self.caches.children.pop(key, None)
+            pruned.append(f"{key[0]} {key[2]}")
+        return pruned
+
+    def _observed_components(
+        self,
+        cc: ContactCenter,
+        applied: Mapping[ChildKey, Manifest],
+        desired: Iterable[Manifest] | None = None,
+    ) -> dict[str, ComponentReadiness]:
+        components: dict[str, ComponentReadiness] = {}
+        for manifest in desired if desired is not None else build_all(cc):
+            if manifest["kind"] not in WORKLOAD_KINDS:
+                continue
+            key = child_key(manifest)
+            live = applied.get(key) or self.caches.children.get(key)
+            component = manifest["metadata"]["name"].removeprefix(f"{cc.name}-")
+            components[component] = workload_readiness(manifest["kind"], live)
+        for component, service in (("queue", cc.spec.queue), ("database", cc.spec.database)):
+            if service.external is not None:
+                components[component] = external_readiness()
+        return components
+
+    async def _record(
+        self,
+        body: Manifest,
+        cc: ContactCenter | None,
+        problems: list[Problem],
+        components: Mapping[str, ComponentReadiness],
+    ) -> None:
+        """Patches status, only when it changed; announces a new problem as an event."""
+        current: dict[str, Any] = dict(body.get("status") or {})
+        status = compute_status(
+            current,
+            body["metadata"].get("generation"),
+            len(cc.spec.channels) if cc else len(body.get("spec", {}).get("channels", [])),
+            components,
+            problems,
+            now_rfc3339(),
+        )
+        patch = merge_patch(current, status)
+        if not patch:
+            return
+        meta = body["metadata"]
+        await self.kube.patch_status(meta["namespace"], meta["name"], patch)
+        if problems and _degraded(current) != (problems[0].reason, problems[0].message):
+            await self.kube.event(body, "Warning", problems[0].reason, problems[0].message)
+
+
+def _degraded(status: Mapping[str, Any]) -> tuple[str, str] | None:
+    for condition in status.get("conditions", []):
+        if condition.get("type") == "Degraded" and condition.get("status") == "True":
+            return condition.get("reason", ""), condition.get("message", "")
+    return None
+
+
+def referenced_secrets(cc: ContactCenter) -> list[tuple[str, str | None]]:
+    """Secrets the spec refers to, with the key it needs (None: the whole Secret)."""
+    references: list[tuple[str, str | None]] = []
+    for service in (cc.spec.queue, cc.spec.database):
+        if service.external is not None and service.external.secret_ref is not None:
+            references.append((service.external.secret_ref.name, service.external.secret_ref.key))
+    for channel in cc.spec.channels:
+        if channel.credentials is not None:
+            references.append((channel.credentials.secret_ref, None))
+    return references
+
+
+def _secret(cc: ContactCenter, name: str) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": cc.namespace},
+    }

@@ -1,0 +1,26 @@
+"""The operator's own Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+RECONCILES = Counter(
+    "switchboard_reconcile_total",
+    "Reconciles of a ContactCenter, by result (ok, waiting, error).",
+    ["namespace", "contact_center", "result"],
+)
+RECONCILE_ERRORS = Counter(
+    "switchboard_reconcile_errors_total",
+    "Reconciles that failed with an error and will be retried.",
+    ["namespace", "contact_center"],
+)
+RECONCILE_SECONDS = Histogram(
+    "switchboard_reconcile_duration_seconds",
+    "Time one reconcile of a ContactCenter took.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+API_WRITES = Counter(
+    "switchboard_api_writes_total",
+    "Write requests the operator sent to the Kubernetes API, by verb and kind.",
+    ["verb", "kind"],
+)

@@ -1,0 +1,154 @@
+"""The operator as a real process against the local cluster, plus what the tests and
+benchmarks read from it and from the apiserver."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.integration.kube import KUBECONFIG, REPO, kubectl, wait_until
+
+CRD = REPO / "crds" / "switchboard.io_contactcenters.yaml"
+SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
+
+# Writes that only the operator makes to these resources (the controllers write the
+# status subresource of Deployments and StatefulSets; kwok writes Pods, Nodes and Leases).
+OPERATOR_WRITTEN = (
+    "contactcenters",
+    "deployments",
+    "statefulsets",
+    "services",
+    "configmaps",
+    "secrets",
+    "networkpolicies",
+    "poddisruptionbudgets",
+    "events",
+)
+WRITE_VERBS = ("POST", "PUT", "PATCH", "APPLY", "DELETE")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def install_crd() -> None:
+    applied = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    assert applied.returncode == 0, applied.stderr
+    established = kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=30s",
+        "crd/contactcenters.switchboard.io",
+    )
+    assert established.returncode == 0, established.stderr
+
+
+@dataclass
+class Operator:
+    """`switchboard run` in its own process group, logging to a file."""
+
+    scope: list[str]
+    log_path: Path
+    metrics_port: int = field(default_factory=free_port)
+    health_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(SWITCHBOARD),
+                    "run",
+                    *self.scope,
+                    f"--metrics-port={self.metrics_port}",
+                    f"--health-port={self.health_port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
+                start_new_session=True,
+            )
+        wait_until("the operator's liveness endpoint", self.healthy, timeout=30)
+
+    def healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"the operator exited; see {self.log_path}")
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.health_port}/healthz", timeout=1
+            ) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
+        ) as r:
+            return r.read().decode()
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(rf"^{re.escape(name)}(?:\{{(.*)\}})? ([0-9.eE+-]+|NaN)$", line)
+        if not match:
+            continue
+        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(1) or ""))
+        if all(have.get(key) == value for key, value in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
+def apiserver_metrics() -> str:
+    """The apiserver's /metrics, read with the admin certificate."""
+    pki = REPO / ".cluster" / "pki"
+    context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+    server = json.loads(KUBECONFIG.read_text())["clusters"][0]["cluster"]["server"]
+    with urllib.request.urlopen(f"{server}/metrics", context=context, timeout=10) as response:
+        return response.read().decode()
+
+
+def operator_kind_writes() -> float:
+    """Write requests the apiserver has served on the resources only the operator writes
+    (status subresources of workloads excluded: the controllers write those)."""
+    text = apiserver_metrics()
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+        if (
+            labels.get("verb") in WRITE_VERBS
+            and labels.get("resource") in OPERATOR_WRITTEN
+            and labels.get("dry_run", "") == ""
+            and not (
+                labels.get("subresource") == "status" and labels["resource"] != "contactcenters"
+            )
+        ):
+            total += float(line.rsplit(" ", 1)[1])
+    return total

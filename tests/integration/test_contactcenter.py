@@ -1,0 +1,303 @@
+"""The operator against the real apiserver: one manifest becomes a running contact center,
+kept that way, reported honestly, and taken down without losing conversation history."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lightkube import Client
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.apps_v1 import Deployment, StatefulSet
+from lightkube.resources.core_v1 import (
+    ConfigMap,
+    Namespace,
+    PersistentVolumeClaim,
+    Secret,
+)
+
+from switchboard.controllers.drift import difference
+from tests.integration.contactcenters import (
+    ContactCenterResource,
+    apply,
+    contact_center,
+    wait_for_condition,
+)
+from tests.integration.kube import kubectl, wait_until
+from tests.integration.operator import SWITCHBOARD, Operator, metric_sum, operator_kind_writes
+
+STANDARD_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+)
+CHILD_KINDS = (
+    "deployments,statefulsets,services,configmaps,secrets,networkpolicies,poddisruptionbudgets"
+)
+
+
+def minimal(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "switchboard.io/v1alpha1",
+        "kind": "ContactCenter",
+        "metadata": {"name": name},
+        "spec": {
+            "channels": [{"name": "web", "type": "webchat"}],
+            "bot": {
+                "model": {
+                    "name": "intent-router",
+                    "version": "3.1.0",
+                    "uri": "s3://models/intent-router/3.1.0",
+                }
+            },
+            **spec,
+        },
+    }
+
+
+def children(namespace: str, name: str) -> list[dict[str, Any]]:
+    listed = kubectl(
+        "get",
+        CHILD_KINDS,
+        "-n",
+        namespace,
+        "-l",
+        f"app.kubernetes.io/instance={name}",
+        "-o",
+        "json",
+    )
+    assert listed.returncode == 0, listed.stderr
+    items: list[dict[str, Any]] = json.loads(listed.stdout)["items"]
+    return items
+
+
+def test_a_contact_center_becomes_ready_with_owned_labelled_children(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    apply(namespace, minimal("acme"))
+    body = wait_for_condition(client, namespace, "acme", "Ready", timeout=60)
+    uid = body["metadata"]["uid"]
+    assert body["status"]["observedGeneration"] == body["metadata"]["generation"]
+    assert set(body["status"]["components"]) >= {"web", "bot", "agents", "queue", "database"}
+    assert all(c["ready"] == c["desired"] for c in body["status"]["components"].values())
+
+    items = children(namespace, "acme")
+    kinds = {item["kind"] for item in items}
+    assert kinds >= {"Deployment", "StatefulSet", "Service", "ConfigMap", "Secret", "NetworkPolicy"}
+    for item in items:
+        meta = item["metadata"]
+        what = f"{item['kind']} {meta['name']}"
+        assert all(label in meta["labels"] for label in STANDARD_LABELS), what
+        assert meta["labels"]["app.kubernetes.io/instance"] == "acme", what
+        if item["kind"] == "Secret" and "database" in meta["name"]:
+            continue  # kept with the database volume under deletionPolicy Retain
+        assert [ref["uid"] for ref in meta.get("ownerReferences", [])] == [uid], what
+
+    listed = kubectl("get", "all", "-n", namespace, "-l", "app.kubernetes.io/instance=acme")
+    assert "deployment.apps/acme-bot" in listed.stdout
+    assert "statefulset.apps/acme-database" in listed.stdout
+
+
+def test_render_shows_what_lands_in_the_cluster(
+    client: Client, namespace: str, operator: Operator, tmp_path: Path
+) -> None:
+    manifest = minimal("render-me")
+    path = tmp_path / "cc.yaml"
+    manifest_here = {**manifest, "metadata": {"name": "render-me", "namespace": namespace}}
+    path.write_text(yaml.safe_dump(manifest_here))
+    rendered = subprocess.run(
+        [str(SWITCHBOARD), "render", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    objects = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    assert objects, "render printed no objects"
+
+    apply(namespace, manifest)
+    wait_for_condition(client, namespace, "render-me", "Ready", timeout=60)
+    for expected in objects:
+        if expected["kind"] == "Secret":
+            continue  # rendered without values; the operator generates them once
+        meta = expected["metadata"]
+        live = kubectl("get", expected["kind"], meta["name"], "-n", namespace, "-o", "json")
+        assert live.returncode == 0, f"{expected['kind']} {meta['name']} missing: {live.stderr}"
+        # Owner references carry the ContactCenter's uid, which render cannot know.
+        expected_meta = {k: v for k, v in meta.items() if k != "ownerReferences"}
+        drift = difference(json.loads(live.stdout), {**expected, "metadata": expected_meta})
+        assert drift is None, f"{expected['kind']} {meta['name']} differs at {drift}"
+
+
+def test_drifted_children_are_restored_within_ten_seconds(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    apply(namespace, minimal("drift"))
+    wait_for_condition(client, namespace, "drift", "Ready", timeout=60)
+    original = client.get(Deployment, "drift-bot", namespace=namespace)
+    wanted_replicas = original.spec.replicas
+
+    client.delete(Deployment, "drift-bot", namespace=namespace)
+    wait_until(
+        "the deleted bot Deployment to be recreated",
+        lambda: (
+            client.get(Deployment, "drift-bot", namespace=namespace).metadata.uid
+            != original.metadata.uid
+        ),
+        timeout=10,
+    )
+
+    client.patch(
+        Deployment, "drift-bot", {"spec": {"replicas": wanted_replicas + 3}}, namespace=namespace
+    )
+    wait_until(
+        "replicas edited by hand to be restored",
+        lambda: (
+            client.get(Deployment, "drift-bot", namespace=namespace).spec.replicas
+            == wanted_replicas
+        ),
+        timeout=10,
+    )
+
+    wiring = next(
+        cm
+        for cm in client.list(
+            ConfigMap, namespace=namespace, labels={"app.kubernetes.io/instance": "drift"}
+        )
+    )
+    before = dict(wiring.data or {})
+    key = next(iter(before))
+    client.patch(ConfigMap, wiring.metadata.name, {"data": {key: "tampered"}}, namespace=namespace)
+    wait_until(
+        "the wiring ConfigMap to be restored",
+        lambda: (
+            (client.get(ConfigMap, wiring.metadata.name, namespace=namespace).data or {}).get(key)
+            == before[key]
+        ),
+        timeout=10,
+    )
+
+
+def test_a_missing_secret_degrades_then_recovers_when_it_appears(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    manifest = minimal("ext", queue={"external": {"secretRef": {"name": "queue-uri"}}})
+    apply(namespace, manifest)
+    body = wait_for_condition(client, namespace, "ext", "Degraded", reason="SecretNotFound")
+    degraded = next(c for c in body["status"]["conditions"] if c["type"] == "Degraded")
+    assert f"Secret {namespace}/queue-uri not found" in degraded["message"]
+    assert (
+        next(c for c in body["status"]["conditions"] if c["type"] == "Ready")["status"] == "False"
+    )
+    # Never half-applied: nothing was created while the prerequisite is missing.
+    assert children(namespace, "ext") == []
+
+    client.create(
+        Secret(metadata=ObjectMeta(name="queue-uri"), stringData={"uri": "amqp://u:p@mq:5672/"}),
+        namespace=namespace,
+    )
+    body = wait_for_condition(client, namespace, "ext", "Ready", timeout=60)
+    assert body["status"]["components"]["queue"]["kind"] == "External"
+    assert not any(
+        item["kind"] == "StatefulSet" and item["metadata"]["name"] == "ext-queue"
+        for item in children(namespace, "ext")
+    )
+
+
+@pytest.mark.parametrize("policy", ["Retain", "Delete"])
+def test_deletion_keeps_conversation_history_unless_the_policy_says_delete(
+    client: Client, namespace: str, operator: Operator, policy: str
+) -> None:
+    apply(namespace, minimal("gone", database={"deletionPolicy": policy}))
+    wait_for_condition(client, namespace, "gone", "Ready", timeout=60)
+    claims = wait_until(
+        "the database volume claim to be bound",
+        lambda: [
+            pvc
+            for pvc in client.list(PersistentVolumeClaim, namespace=namespace)
+            if pvc.status and pvc.status.phase == "Bound" and "database" in pvc.metadata.name
+        ],
+    )
+    claim_names = {pvc.metadata.name for pvc in claims}
+
+    client.delete(ContactCenterResource, "gone", namespace=namespace)
+    wait_until(
+        "the workloads to be garbage-collected",
+        lambda: (
+            not list(client.list(StatefulSet, namespace=namespace))
+            and not list(client.list(Deployment, namespace=namespace))
+        ),
+        timeout=60,
+    )
+
+    def remaining() -> set[str]:
+        return {
+            pvc.metadata.name for pvc in client.list(PersistentVolumeClaim, namespace=namespace)
+        }
+
+    if policy == "Retain":
+        time.sleep(3)  # give the garbage collector a chance to be wrong
+        assert claim_names <= remaining()
+        secrets = {s.metadata.name for s in client.list(Secret, namespace=namespace)}
+        assert "gone-database-credentials" in secrets, "the password that opens the data is kept"
+    else:
+        wait_until(
+            "the database volume claims to be deleted",
+            lambda: not (remaining() & claim_names),
+            timeout=60,
+        )
+
+
+def test_a_restarted_operator_makes_no_writes(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    apply(namespace, minimal("steady"))
+    wait_for_condition(client, namespace, "steady", "Ready", timeout=60)
+    # Namespaces of earlier tests being emptied would count as writes too.
+    wait_until(
+        "earlier tests' namespaces to finish terminating",
+        lambda: all(ns.status.phase != "Terminating" for ns in client.list(Namespace)),
+        timeout=120,
+    )
+    time.sleep(2)  # let the last status patches land
+    before = operator_kind_writes()
+    operator.stop()
+    operator.start()
+    wait_until(
+        "the restarted operator to have reconciled the ContactCenter",
+        lambda: (
+            metric_sum(
+                operator.metrics(),
+                "switchboard_reconcile_total",
+                namespace=namespace,
+                contact_center="steady",
+            )
+            >= 1
+        ),
+        timeout=30,
+    )
+    time.sleep(3)
+    assert metric_sum(operator.metrics(), "switchboard_api_writes_total") == 0
+    assert operator_kind_writes() == before
+
+
+def test_namespaces_outside_the_watched_ones_are_left_alone(
+    client: Client, operator: Operator
+) -> None:
+    name = f"other-{uuid.uuid4().hex[:8]}"  # the session operator watches t-* only
+    client.create(Namespace(metadata=ObjectMeta(name=name)))
+    try:
+        apply(name, minimal("ignored"))
+        time.sleep(5)
+        assert children(name, "ignored") == []
+        assert (
+            "status" not in contact_center(client, name, "ignored")
+            or not contact_center(client, name, "ignored")["status"]
+        )
+    finally:
+        client.delete(Namespace, name)
