@@ -38,8 +38,15 @@ def _registrations() -> list[Register]:
     from switchboard.controllers import run
     from switchboard.resources import cli as resources_cli
     from switchboard.simulator import command as simulate
+    from switchboard.sizing import command as sizing
 
-    return [run.register, api_cli.register, resources_cli.register, simulate.register]
+    return [
+        run.register,
+        api_cli.register,
+        resources_cli.register,
+        simulate.register,
+        sizing.register,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -254,6 +254,16 @@ def _upper_gamma_fraction(a: float, x: float) -> float:
             return fraction
 
 
+def validate_targets(target: float, max_occupancy: float, max_abandon: float | None) -> None:
+    """Raise ValueError unless the targets are shares that some staffing could meet."""
+    if not 0 < target <= 1:
+        raise ValueError(f"service-level target must be in (0, 1], got {target}")
+    if not 0 < max_occupancy <= 1:
+        raise ValueError(f"maximum occupancy must be in (0, 1], got {max_occupancy}")
+    if max_abandon is not None and not 0 <= max_abandon <= 1:
+        raise ValueError(f"maximum abandonment must be in [0, 1], got {max_abandon}")
+
+
 def _meets(
     figures: Performance, target: float, max_occupancy: float, max_abandon: float | None
 ) -> bool:
@@ -282,12 +292,7 @@ def required_servers(
     when no staffing up to `max_servers` meets the targets, `ValueError` on invalid input.
     """
     _validate(arrival_rate, aht_seconds, within_seconds, patience_seconds)
-    if not 0 < target <= 1:
-        raise ValueError(f"service-level target must be in (0, 1], got {target}")
-    if not 0 < max_occupancy <= 1:
-        raise ValueError(f"maximum occupancy must be in (0, 1], got {max_occupancy}")
-    if max_abandon is not None and not 0 <= max_abandon <= 1:
-        raise ValueError(f"maximum abandonment must be in [0, 1], got {max_abandon}")
+    validate_targets(target, max_occupancy, max_abandon)
     if arrival_rate == 0:
         return no_arrivals(0)
     patience = _finite_patience(patience_seconds)
@@ -299,7 +304,7 @@ def required_servers(
     erlang_c_answer = _erlang_c_servers(load, aht_seconds, within_seconds, meets, max_servers)
     if patience is None:
         if erlang_c_answer is None:
-            raise _infeasible(load, target, within_seconds, max_servers)
+            raise _infeasible(load, target, within_seconds, max_occupancy, max_abandon, max_servers)
         return erlang_c_answer
 
     def erlang_a(servers: int) -> Performance:
@@ -309,7 +314,7 @@ def required_servers(
     guess = max_servers if erlang_c_answer is None else erlang_c_answer.servers
     found = _smallest_meeting(lambda servers: meets(erlang_a(servers)), guess, 1, max_servers)
     if found is None:
-        raise _infeasible(load, target, within_seconds, max_servers)
+        raise _infeasible(load, target, within_seconds, max_occupancy, max_abandon, max_servers)
     return erlang_a(found)
 
 
@@ -376,9 +381,20 @@ def _smallest_meeting(
 
 
 def _infeasible(
-    load: float, target: float, within_seconds: float, max_servers: int
+    load: float,
+    target: float,
+    within_seconds: float,
+    max_occupancy: float,
+    max_abandon: float | None,
+    max_servers: int,
 ) -> InfeasibleTarget:
+    caps = "".join(
+        (
+            f", occupancy <= {max_occupancy:g}" if max_occupancy < 1 else "",
+            f", abandonment <= {max_abandon:g}" if max_abandon is not None else "",
+        )
+    )
     return InfeasibleTarget(
-        f"no staffing up to {max_servers} servers meets {target:.0%} within {within_seconds:g} s"
-        f" (with the occupancy and abandonment caps) at an offered load of {load:.1f} Erlangs"
+        f"no staffing up to {max_servers} servers meets {target:g} answered within "
+        f"{within_seconds:g} s{caps} at an offered load of {load:.6g} Erlangs"
     )
