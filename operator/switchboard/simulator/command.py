@@ -161,8 +161,8 @@ def register(subparsers: SubParsers) -> None:
     offline.add_argument(
         "--forecast-quantile",
         type=float,
-        default=0.9,
-        help="quantile of the forecast switchboard sizes for (default: 0.9)",
+        default=PolicySettings.forecast_quantile,
+        help="quantile of the forecast switchboard sizes for (default: %(default)s)",
     )
     offline.add_argument(
         "--hpa-utilisation",
