@@ -1,0 +1,44 @@
+from switchboard.api.contactcenter import BotModel
+from switchboard.resources import Decisions, build_all
+from switchboard.resources.bot import MODEL_NAME_LABEL, MODEL_URI_ANNOTATION, MODEL_VERSION_LABEL
+from tests.unit.resources.helpers import contact_center, env, find, pod_labels
+
+PROMETHEUS = {"prometheusURL": "http://prometheus:9090"}
+
+
+def test_the_bot_carries_its_model_in_labels_annotation_and_environment() -> None:
+    bot = find(build_all(contact_center()), "Deployment", "acme-bot")
+    labels = pod_labels(bot)
+    assert labels[MODEL_NAME_LABEL] == "intent-router"
+    assert labels[MODEL_VERSION_LABEL] == "3.2.0"
+    annotations = bot["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[MODEL_URI_ANNOTATION] == "s3://models/intent-router/3.2.0"
+    variables = env(bot)
+    assert variables["SWITCHBOARD_MODEL_NAME"] == "intent-router"
+    assert variables["SWITCHBOARD_MODEL_VERSION"] == "3.2.0"
+    assert variables["SWITCHBOARD_MODEL_URI"] == "s3://models/intent-router/3.2.0"
+    assert variables["SWITCHBOARD_BOT_CONCURRENCY"] == "50"
+
+
+def test_the_model_version_is_not_part_of_the_selector() -> None:
+    # The selector is immutable; a new version must roll the same Deployment.
+    bot = find(build_all(contact_center()), "Deployment", "acme-bot")
+    assert MODEL_VERSION_LABEL not in bot["spec"]["selector"]["matchLabels"]
+
+
+def test_during_a_rollout_the_stable_bot_keeps_the_stable_model() -> None:
+    cc = contact_center({"spec.bot.model.version": "4.0.0"})
+    stable = BotModel(name="intent-router", version="3.2.0", uri="s3://models/intent-router/3.2.0")
+    bot = find(build_all(cc, Decisions(stable_model=stable)), "Deployment", "acme-bot")
+    assert env(bot)["SWITCHBOARD_MODEL_VERSION"] == "3.2.0"
+
+
+def test_the_autoscaler_decides_replicas_within_bounds() -> None:
+    cc = contact_center(
+        {"spec.bot.autoscaling": {"minReplicas": 2, "maxReplicas": 8}, "spec.metrics": PROMETHEUS}
+    )
+    assert find(build_all(cc), "Deployment", "acme-bot")["spec"]["replicas"] == 2
+    decided = build_all(cc, Decisions(replicas={"bot": 6}))
+    assert find(decided, "Deployment", "acme-bot")["spec"]["replicas"] == 6
+    too_many = build_all(cc, Decisions(replicas={"bot": 80}))
+    assert find(too_many, "Deployment", "acme-bot")["spec"]["replicas"] == 8

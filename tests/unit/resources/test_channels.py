@@ -1,0 +1,59 @@
+from switchboard.resources import build_all
+from tests.unit.resources.helpers import (
+    contact_center,
+    env,
+    example,
+    find,
+    main_container,
+    of_kind,
+    pod_spec,
+)
+
+
+def test_every_channel_gets_a_gateway_deployment_and_service() -> None:
+    cc = example("omnichannel")
+    objects = build_all(cc)
+    for channel in cc.spec.channels:
+        name = f"omnichannel-{channel.name}"
+        deployment = find(objects, "Deployment", name)
+        service = find(objects, "Service", name)
+        assert deployment["spec"]["replicas"] == channel.replicas
+        assert service["spec"]["type"] == channel.service_type
+        assert env(deployment)["SWITCHBOARD_CHANNEL_TYPE"] == channel.type
+
+
+def test_the_default_image_is_the_gateway_of_the_channel_type() -> None:
+    cc = contact_center({"spec.channels": [{"name": "phone", "type": "voice"}]})
+    image = main_container(find(build_all(cc), "Deployment", "acme-phone"))["image"]
+    assert image.startswith("ghcr.io/switchboard-io/gateway-voice:")
+
+
+def test_a_channel_image_overrides_the_default() -> None:
+    cc = contact_center({"spec.channels.0.image": "registry.example.com/web:2"})
+    assert main_container(find(build_all(cc), "Deployment", "acme-web"))["image"] == (
+        "registry.example.com/web:2"
+    )
+
+
+def test_provider_credentials_become_environment() -> None:
+    cc = contact_center({"spec.channels.0.credentials": {"secretRef": "twilio"}})
+    env_from = main_container(find(build_all(cc), "Deployment", "acme-web"))["envFrom"]
+    assert {"secretRef": {"name": "twilio"}} in env_from
+
+
+def test_gateways_mount_the_routing_file_the_others_do_not() -> None:
+    objects = build_all(contact_center())
+    gateway = find(objects, "Deployment", "acme-web")
+    volumes = {v["name"]: v for v in pod_spec(gateway)["volumes"]}
+    assert volumes["routing"]["configMap"]["name"] == "acme-routing"
+    mounts = {m["name"]: m for m in main_container(gateway)["volumeMounts"]}
+    assert mounts["routing"]["readOnly"] is True
+    for other in ("acme-bot", "acme-agents"):
+        names = {v["name"] for v in pod_spec(find(objects, "Deployment", other))["volumes"]}
+        assert "routing" not in names
+
+
+def test_no_gateway_for_a_channel_that_is_not_there() -> None:
+    cc = contact_center()
+    deployments = {d["metadata"]["name"] for d in of_kind(build_all(cc), "Deployment")}
+    assert deployments == {"acme-web", "acme-bot", "acme-agents"}

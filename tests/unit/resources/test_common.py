@@ -1,0 +1,59 @@
+import pytest
+
+from switchboard.api.contactcenter import Bot, Resources
+from switchboard.resources.common import (
+    WIRING,
+    ResourceDefaults,
+    desired_replicas,
+    object_meta,
+    resource_requirements,
+)
+from tests.unit.resources.helpers import contact_center
+
+DEFAULTS = ResourceDefaults("100m", "128Mi", "1", "512Mi")
+MODEL = {"name": "m", "version": "1.0.0", "uri": "s3://m/1.0.0"}
+
+
+def test_defaults_apply_when_nothing_is_overridden() -> None:
+    assert resource_requirements(DEFAULTS, None) == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "1", "memory": "512Mi"},
+    }
+
+
+def test_an_override_replaces_only_its_value() -> None:
+    override = Resources.model_validate({"requests": {"memory": "256Mi"}, "limits": {"cpu": 2}})
+    assert resource_requirements(DEFAULTS, override) == {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"cpu": "2", "memory": "512Mi"},
+    }
+
+
+def test_a_default_limit_rises_to_a_larger_request() -> None:
+    override = Resources.model_validate({"requests": {"cpu": "4", "memory": "2Gi"}})
+    limits = resource_requirements(DEFAULTS, override)["limits"]
+    assert limits == {"cpu": "4", "memory": "2Gi"}
+
+
+def test_an_explicit_limit_is_kept_even_below_the_request() -> None:
+    # Kubernetes rejects such a pod with a clear message; silently raising it would hide that.
+    override = Resources.model_validate({"requests": {"cpu": "4"}, "limits": {"cpu": "2"}})
+    assert resource_requirements(DEFAULTS, override)["limits"]["cpu"] == "2"
+
+
+@pytest.mark.parametrize(("decided", "expected"), [(None, 2), (1, 2), (5, 5), (50, 10)])
+def test_autoscaled_replicas_stay_within_min_and_max(decided: int | None, expected: int) -> None:
+    bot = Bot.model_validate(
+        {"model": MODEL, "replicas": 7, "autoscaling": {"minReplicas": 2, "maxReplicas": 10}}
+    )
+    assert desired_replicas(bot, decided) == expected
+
+
+def test_without_autoscaling_the_spec_decides() -> None:
+    bot = Bot.model_validate({"model": MODEL, "replicas": 3})
+    assert desired_replicas(bot, 9) == 3
+
+
+def test_no_owner_reference_without_a_uid() -> None:
+    cc = contact_center(uid=None)
+    assert "ownerReferences" not in object_meta(cc, "x", WIRING)

@@ -1,0 +1,51 @@
+from urllib.parse import urlsplit
+
+import pytest
+
+from switchboard.resources import build_all, build_generated_secrets, generated_secret_names
+from tests.unit.resources.helpers import contact_center, find, of_kind
+
+PASSWORDS = {"queue": "q/p@ss:1", "database": "d+p ss"}
+
+
+def test_one_secret_per_built_in_service() -> None:
+    assert generated_secret_names(contact_center()) == {
+        "queue": "acme-queue-credentials",
+        "database": "acme-database-credentials",
+    }
+    external = contact_center({"spec.queue": {"external": {"secretRef": {"name": "mq"}}}})
+    assert generated_secret_names(external) == {"database": "acme-database-credentials"}
+
+
+def test_the_uri_carries_the_password_safely_encoded() -> None:
+    secrets = build_generated_secrets(contact_center(), PASSWORDS)
+    queue = find(secrets, "Secret", "acme-queue-credentials")["stringData"]
+    database = find(secrets, "Secret", "acme-database-credentials")["stringData"]
+    assert urlsplit(queue["uri"]).hostname == "acme-queue.support.svc"
+    assert urlsplit(queue["uri"]).port == 5672
+    assert urlsplit(database["uri"]).hostname == "acme-database.support.svc"
+    assert urlsplit(database["uri"]).path == "/switchboard"
+    assert "q%2Fp%40ss%3A1" in queue["uri"]
+    assert queue["password"] == "q/p@ss:1"
+    assert database["username"] == "switchboard"
+
+
+def test_retained_database_credentials_outlive_the_contact_center() -> None:
+    secrets = build_generated_secrets(contact_center(), PASSWORDS)
+    assert "ownerReferences" not in find(secrets, "Secret", "acme-database-credentials")["metadata"]
+    assert "ownerReferences" in find(secrets, "Secret", "acme-queue-credentials")["metadata"]
+    deleted = contact_center({"spec.database": {"deletionPolicy": "Delete"}})
+    secret = find(
+        build_generated_secrets(deleted, PASSWORDS), "Secret", "acme-database-credentials"
+    )
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+
+
+def test_a_missing_password_is_refused_without_showing_the_others() -> None:
+    with pytest.raises(ValueError, match="no generated password for database") as error:
+        build_generated_secrets(contact_center(), {"queue": "secret-value"})
+    assert "secret-value" not in str(error.value)
+
+
+def test_the_workload_builders_need_no_secret_values() -> None:
+    assert of_kind(build_all(contact_center()), "Secret") == []
