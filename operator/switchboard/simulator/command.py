@@ -311,6 +311,8 @@ def _run_offline(
 
         try:
             write_plot(report, args.plot, f"Simulated day, policy {report.policy}")
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install matplotlib") from None
         except OSError as error:
             raise UsageError(f"cannot write {args.plot}: {error.strerror}") from None
     return 0
