@@ -11,10 +11,12 @@ slots) is |forecast - actual| / actual for the slot h ahead, averaged into a MAP
 - seasonal naive: the same slot on the previous weekday;
 - persistence: the last observed count (yesterday's last before the first slot of today).
 
-Also reported: how often the actual count stays at or below the forecast's 90% quantile (it
-should be close to 0.9), and the test day that costs switchboard the most at the longest lead,
-with the MAPE without that day (2003-09-26: from 19:55 on, calls fall to a quarter of the
-usual, apparently an early closing that no forecast from the past could know).
+Also reported: the Poisson floor (the MAPE of knowing each slot's mean exactly, when counts are
+Poisson around means the size of the actual counts: one seeded draw per test slot); how often the
+actual count stays at or below the forecast's 90% quantile (it should be close to 0.9); and the
+test day that costs switchboard the most at the longest lead, with the MAPE without that day
+(2003-09-26: from 19:55 on, calls fall to a quarter of the usual, apparently an early closing
+that no forecast from the past could know).
 
     .venv/bin/python -m bench.forecast [--quick]
 
@@ -31,6 +33,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
+
+import numpy as np
 
 from switchboard.sizing.forecast import forecast_arrivals
 
@@ -134,6 +138,7 @@ def evaluate(calls: Calls, test_days: Sequence[int], leads: Sequence[int]) -> di
     costliest = scores["switchboard"].costliest_day(horizon)
     return {
         "mape": {name: score.mape() for name, score in scores.items()},
+        "poisson_floor": poisson_floor([calls.days[day] for day in test_days]),
         "coverage_q90": {
             str(lead * SLOT_MINUTES): round(fmean(hits), 3) for lead, hits in coverage.items()
         },
@@ -142,6 +147,12 @@ def evaluate(calls: Calls, test_days: Sequence[int], leads: Sequence[int]) -> di
             "switchboard_mape_without_it": scores["switchboard"].mape(leaving_out=costliest),
         },
     }
+
+
+def poisson_floor(days: Sequence[Sequence[float]]) -> float:
+    means = np.array(days)
+    draws = np.random.default_rng(2003).poisson(means)
+    return round(100 * float(np.mean(np.abs(means - draws) / draws)), 2)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -165,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{'MAPE %':<16}" + "".join(f"{m:>8} min" for m in LEAD_MINUTES))
     for name, by_lead in mape.items():
         print(f"{name:<16}" + "".join(f"{by_lead[str(m)]:>12.2f}" for m in LEAD_MINUTES))
+    print(f"Poisson floor: {result['poisson_floor']:.2f} %")
     print(f"share of actual counts at or below the 90% quantile: {result['coverage_q90']}")
     print(f"costliest test day for switchboard at the longest lead: {result['costliest_day']}")
     print(f"evaluated in {elapsed:.1f} s")

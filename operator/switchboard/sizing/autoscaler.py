@@ -115,14 +115,17 @@ def decide(
     patience = _known(demand.patience_seconds)
     patience = patience if patience is not None and patience > 0 else None
     sizing = _size(rate, aht, patience, backlog, target, limits)
-    recommendations = _recent((*state.recommendations, (now, sizing.replicas)), now, limits)
-    replicas, why = _stabilized(now, current_replicas, sizing.replicas, recommendations, limits)
+    recommendation = _within_bounds(sizing.replicas, limits)
+    recommendations = _recent((*state.recommendations, (now, recommendation)), now, limits)
+    replicas, why = _stabilized(now, current_replicas, recommendation, recommendations, limits)
+    if not why and recommendation != sizing.replicas:
+        why = _limits_note(limits)
     replicas, why = _step_limited(current_replicas, replicas, why, limits)
     if sizing.excess_backlog > 0 and replicas < current_replicas:
         replicas, why = current_replicas, f"a backlog of {backlog:.0f} waits: not scaling down"
     bounded = _within_bounds(replicas, limits)
     if bounded != replicas:
-        replicas, why = bounded, f"replica limits {limits.min_replicas}-{limits.max_replicas}"
+        replicas, why = bounded, _limits_note(limits)
     predicted = (
         performance(
             rate, aht, replicas * limits.servers_per_replica, target.within_seconds, patience
@@ -132,7 +135,7 @@ def decide(
     )
     demand_text = _describe_demand(arrival_rate, rate, aht, patience)
     reason = (
-        f"{demand_text} → {sizing.describe(target, backlog)}; "
+        f"{demand_text} → {sizing.describe(target, backlog, limits)}; "
         f"{_describe_action(current_replicas, replicas, why)}, "
         f"{_describe_prediction(predicted, patience)}"
     )
@@ -193,11 +196,11 @@ class _Sizing:
     servers: int | None  # None: no staffing within max replicas meets the target
     drain_servers: int
     excess_backlog: float
-    replicas: int  # recommended, within the replica limits
+    replicas: int  # what the servers take, before the replica limits
 
-    def describe(self, target: ServiceTarget, backlog: float) -> str:
+    def describe(self, target: ServiceTarget, backlog: float, limits: ScalingLimits) -> str:
         if self.servers is None:
-            return f"no staffing within max replicas meets {target.label}"
+            return f"no staffing within {limits.max_replicas} replicas meets {target.label}"
         drain = (
             f" + {self.drain_servers} to drain a backlog of {backlog:.0f}"
             if self.drain_servers
@@ -216,7 +219,7 @@ def _size(
 ) -> _Sizing:
     capacity = limits.max_replicas * limits.servers_per_replica
     if aht is None:  # only when nothing arrives or waits (see _missing_metrics)
-        return _Sizing(0, 0, 0.0, limits.min_replicas)
+        return _Sizing(0, 0, 0.0, 0)
     try:
         sized = required_servers(
             rate,
@@ -235,7 +238,7 @@ def _size(
     excess = max(0.0, backlog - rate * sized.asa_seconds)
     drain = math.ceil(excess * aht / limits.backlog_drain_seconds)
     replicas = math.ceil((sized.servers + drain) / limits.servers_per_replica)
-    return _Sizing(sized.servers, drain, excess, _within_bounds(replicas, limits))
+    return _Sizing(sized.servers, drain, excess, replicas)
 
 
 def _recent(
@@ -274,6 +277,10 @@ def _step_limited(current: int, replicas: int, why: str, limits: ScalingLimits) 
 
 def _within_bounds(replicas: int, limits: ScalingLimits) -> int:
     return min(max(replicas, limits.min_replicas), limits.max_replicas)
+
+
+def _limits_note(limits: ScalingLimits) -> str:
+    return f"replica limits {limits.min_replicas}-{limits.max_replicas}"
 
 
 def _last_scale_time(now: float, current: int, replicas: int, state: ScalingState) -> float | None:

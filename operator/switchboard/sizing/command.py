@@ -66,13 +66,27 @@ def register(subparsers: SubParsers) -> None:
         help="answer within (default: %(default)g)",
     )
     targets.add_argument(
-        "--max-occupancy", type=float, default=1.0, metavar="F", help="(default: %(default)g)"
+        "--max-occupancy",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="highest share of time a server may be busy (default: %(default)g)",
     )
-    targets.add_argument("--max-abandon", type=float, metavar="F", help="abandonment cap")
+    targets.add_argument(
+        "--max-abandon",
+        type=float,
+        metavar="F",
+        help="highest share of contacts that may abandon (needs --patience to matter)",
+    )
     parser.add_argument(
         "--servers", type=int, metavar="N", help="evaluate this staffing instead of sizing"
     )
-    parser.add_argument("--output", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--output",
+        choices=("table", "json"),
+        default="table",
+        help="json: one object, or with --forecast a list of objects with their start",
+    )
     parser.set_defaults(handler=run)
 
 

@@ -102,7 +102,7 @@ def test_an_unreachable_target_scales_to_the_maximum_and_says_so() -> None:
     decision = _decide(Demand(arrival_rate=1.0, aht_seconds=180), current=10)
     assert decision.replicas == 50
     assert decision.servers is None
-    assert "no staffing within max replicas meets 80/20" in decision.reason
+    assert "no staffing within 50 replicas meets 80/20" in decision.reason
     assert decision.predicted is not None
     assert decision.predicted.servers == 50
 
