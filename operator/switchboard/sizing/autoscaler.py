@@ -113,7 +113,7 @@ def decide(
         return _hold(now, current_replicas, missing, limits, state)
     rate = max(arrival_rate, _known(forecast_rate) or 0.0)
     patience = _known(demand.patience_seconds)
-    patience = patience if patience is not None and patience > 0 else None
+    patience = patience if patience is not None and 0 < patience < math.inf else None
     sizing = _size(rate, aht, patience, backlog, target, limits)
     recommendation = _within_bounds(sizing.replicas, limits)
     recommendations = _recent((*state.recommendations, (now, recommendation)), now, limits)
