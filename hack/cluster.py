@@ -283,7 +283,26 @@ def start(name: str, args: list[str], state: State) -> None:
     state.save()
 
 
+def stop_demo_operator() -> None:
+    """The operator `make demo` started, if it still runs."""
+    pid_file = STATE_DIR / "operator.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    if alive(pid):
+        log(f"stopping the demo operator (pid {pid})")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink()
+
+
 def stop_all(state: State) -> None:
+    stop_demo_operator()
     for name in reversed(COMPONENTS):
         pid = state.pids.get(name)
         if pid is None or not alive(pid):

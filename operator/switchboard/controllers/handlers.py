@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import kopf
+from lightkube import ApiError
 
 from switchboard import GROUP, PLURAL, VERSION
 from switchboard.controllers.kube import Kube
@@ -51,18 +52,28 @@ class Controller:
             key = await self.queue.get()
             try:
                 requeue = await self.reconciler.reconcile(key)
+            except ApiError as error:
+                if _namespace_terminating(error):
+                    # Its ContactCenter goes with it; nothing to retry.
+                    logger.debug("namespace of %s/%s is being deleted", *key)
+                    self.failures.pop(key, None)
+                    continue
+                self._retry_later(key)
             except Exception:
-                attempt = self.failures.get(key, 0) + 1
-                self.failures[key] = attempt
-                delay = min(MAX_RETRY_SECONDS, 0.5 * 2**attempt)
-                logger.exception("reconcile of %s/%s failed; retrying in %.0f s", *key, delay)
-                self.queue.add_after(key, delay)
+                self._retry_later(key)
             else:
                 self.failures.pop(key, None)
                 if requeue is not None:
                     self.queue.add_after(key, requeue)
             finally:
                 self.queue.done(key)
+
+    def _retry_later(self, key: Key) -> None:
+        attempt = self.failures.get(key, 0) + 1
+        self.failures[key] = attempt
+        delay = min(MAX_RETRY_SECONDS, 0.5 * 2**attempt)
+        logger.exception("reconcile of %s/%s failed; retrying in %.0f s", *key, delay)
+        self.queue.add_after(key, delay)
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -71,6 +82,10 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.kube.client.close()
+
+
+def _namespace_terminating(error: ApiError) -> bool:
+    return error.status.code == 403 and "being terminated" in (error.status.message or "")
 
 
 @kopf.on.startup()

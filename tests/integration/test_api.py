@@ -1,0 +1,85 @@
+"""The CRD against the real apiserver: bad input is rejected at `kubectl apply` with the
+intended message, every example runs, and whatever the builders make for any valid spec is
+accepted (Pod Security `restricted` included)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from lightkube import Client, codecs
+
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.resources import build_all
+from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
+from tests.integration.contactcenters import EXAMPLES, apply, documents, wait_for_condition
+from tests.integration.kube import kubectl
+from tests.integration.operator import Operator
+from tests.invalid_manifests import INVALID_MANIFESTS, VALID_UPDATES, InvalidManifest
+from tests.strategies import contact_center_manifests
+
+
+def kubectl_apply(namespace: str, manifest: dict[str, Any]) -> Any:
+    return kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(manifest))
+
+
+@pytest.mark.parametrize("case", INVALID_MANIFESTS, ids=lambda case: case.id)
+def test_invalid_manifest_is_rejected_with_its_message(
+    case: InvalidManifest, namespace: str, kubeconfig: Any
+) -> None:
+    from tests.integration.operator import install_crd
+
+    install_crd()
+    if case.old is not None:
+        created = kubectl_apply(namespace, case.old)
+        assert created.returncode == 0, created.stderr
+    rejected = kubectl_apply(namespace, case.manifest)
+    assert rejected.returncode != 0, f"{case.id} was accepted"
+    assert case.message in rejected.stderr, rejected.stderr
+
+
+@pytest.mark.parametrize("case", VALID_UPDATES, ids=lambda case: case[0])
+def test_allowed_update_is_accepted(case: tuple[str, Any, Any], namespace: str) -> None:
+    _, old, new = case
+    from tests.integration.operator import install_crd
+
+    install_crd()
+    assert kubectl_apply(namespace, old).returncode == 0
+    updated = kubectl_apply(namespace, new)
+    assert updated.returncode == 0, updated.stderr
+
+
+@pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.yaml")))
+def test_example_reaches_ready(
+    example: str, client: Client, namespace: str, operator: Operator
+) -> None:
+    manifests = documents(EXAMPLES / example)
+    apply(namespace, manifests)
+    for manifest in manifests:
+        if manifest["kind"] == "ContactCenter":
+            name = manifest["metadata"]["name"]
+            body = wait_for_condition(client, namespace, name, "Ready", timeout=90)
+            assert body["status"]["channels"] == len(manifest["spec"]["channels"])
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=contact_center_manifests(namespace="placeholder"))
+def test_every_built_object_is_accepted_by_the_apiserver(
+    data: dict[str, Any], client: Client, namespace: str
+) -> None:
+    manifest = {**data, "metadata": {**data["metadata"], "namespace": namespace}}
+    cc = ContactCenter.model_validate(manifest)
+    passwords = dict.fromkeys(generated_secret_names(cc), "not-a-real-password")
+    for obj in [*build_generated_secrets(cc, passwords), *build_all(cc)]:
+        try:
+            client.apply(
+                codecs.from_dict(obj), field_manager="switchboard", force=True, dry_run=True
+            )
+        except Exception as error:
+            raise AssertionError(f"{obj['kind']} {obj['metadata']['name']}: {error}") from error
