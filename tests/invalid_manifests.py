@@ -197,6 +197,16 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "database.storage must be at least 64Mi",
     ),
     _cel(
+        "request-above-limit",
+        {"spec.channels.0.resources": {"requests": {"cpu": 2}, "limits": {"cpu": "500m"}}},
+        "resources.requests.cpu must not exceed resources.limits.cpu",
+    ),
+    _cel(
+        "memory-request-above-limit",
+        {"spec.bot.resources": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}},
+        "resources.requests.memory must not exceed resources.limits.memory",
+    ),
+    _cel(
         "name-too-long",
         {"metadata.name": "a" * 41},
         "metadata.name must be at most 40 characters",

@@ -18,6 +18,7 @@ from switchboard.api.contactcenter import (
     RESERVED_CHANNEL_NAMES,
     ContactCenter,
 )
+from switchboard.api.types import parse_quantity
 
 Manifest = dict[str, Any]
 
@@ -63,7 +64,20 @@ def _object(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any
 
 
 resource_lists = _object(cpu=_optional(cpus), memory=_optional(memories))
-resources = _object(requests=_optional(resource_lists), limits=_optional(resource_lists))
+
+
+def _request_within_limit(drawn: dict[str, Any]) -> bool:
+    requests, limits = drawn.get("requests", {}), drawn.get("limits", {})
+    return all(
+        parse_quantity(str(requests[r])) <= parse_quantity(str(limits[r]))
+        for r in ("cpu", "memory")
+        if r in requests and r in limits
+    )
+
+
+resources = _object(requests=_optional(resource_lists), limits=_optional(resource_lists)).filter(
+    _request_within_limit
+)
 
 
 @st.composite

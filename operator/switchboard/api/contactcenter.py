@@ -89,13 +89,28 @@ class ResourceList(ApiModel):
     )
 
 
+def _request_within_limit(resource: str) -> dict[str, str]:
+    request, limit = f"self.requests.{resource}", f"self.limits.{resource}"
+    return cel(
+        f"!has(self.requests) || !has(self.limits) || !has({request}) || !has({limit}) || "
+        f"!isQuantity(string({request})) || !isQuantity(string({limit})) || "
+        f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0",
+        f"resources.requests.{resource} must not exceed resources.limits.{resource}",
+    )
+
+
 class Resources(ApiModel):
     """Compute resources of a workload's main container; each value overrides its default."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(_request_within_limit("cpu"), _request_within_limit("memory"))
+    )
 
     requests: ResourceList | None = Field(
         None,
         description=(
-            "What the scheduler reserves for each pod. Unset values keep the component's default."
+            "What the scheduler reserves for each pod. Unset values keep the component's "
+            "default, lowered to the limit when the limit is lower."
         ),
     )
     limits: ResourceList | None = Field(
@@ -105,6 +120,19 @@ class Resources(ApiModel):
             "the request when the request is higher."
         ),
     )
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Self:
+        if self.requests is None or self.limits is None:
+            return self
+        for resource in ("cpu", "memory"):
+            request = getattr(self.requests, resource)
+            limit = getattr(self.limits, resource)
+            if request and limit and parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(
+                    f"resources.requests.{resource} must not exceed resources.limits.{resource}"
+                )
+        return self
 
 
 class SecretKeySelector(ApiModel):

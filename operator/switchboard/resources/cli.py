@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
 SECRETS_NOTE = (
     "Generated Secrets are not printed: the operator creates them once, with random passwords, "
     "and never shows their values."
+)
+
+
+class KubernetesDumper(yaml.SafeDumper):
+    """Quotes the strings kubectl's YAML 1.1 reader takes for booleans (`y`, `n`, ...), which
+    PyYAML would leave bare: a channel named `n` must stay a string."""
+
+
+KubernetesDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
 )
 
 
@@ -65,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         if not cc.metadata.uid:
             notes.append("No ownerReferences: the manifest has no metadata.uid yet.")
         header = "".join(f"# {note}\n" for note in notes)
-        body = yaml.safe_dump_all(build_all(cc), sort_keys=False, explicit_start=True)
+        body = yaml.dump_all(
+            build_all(cc), Dumper=KubernetesDumper, sort_keys=False, explicit_start=True
+        )
         documents.append(header + body)
     sys.stdout.write("".join(documents))
     return 0

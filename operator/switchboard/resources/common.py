@@ -201,21 +201,27 @@ class ResourceDefaults:
 
 
 def resource_requirements(defaults: ResourceDefaults, override: Resources | None) -> dict[str, Any]:
-    """Requests and limits: the defaults, overridden per value; a limit never below its request."""
-    requests = {"cpu": defaults.cpu_request, "memory": defaults.memory_request}
-    limits = {"cpu": defaults.cpu_limit, "memory": defaults.memory_limit}
-    if override and override.requests:
-        requests.update(override.requests.model_dump(exclude_none=True))
-    if override and override.limits:
-        limits.update(override.limits.model_dump(exclude_none=True))
-    explicit_limits = (
+    """Requests and limits: the defaults, overridden value by value.
+
+    A spec'd value wins over a default on the other side: a default limit rises to a larger
+    spec'd request, a default request falls to a smaller spec'd limit (the schema already
+    refuses a spec'd request above a spec'd limit).
+    """
+    asked_requests = (
+        override.requests.model_dump(exclude_none=True) if override and override.requests else {}
+    )
+    asked_limits = (
         override.limits.model_dump(exclude_none=True) if override and override.limits else {}
     )
-    for resource, request in requests.items():
-        if resource not in explicit_limits and parse_quantity(request) > parse_quantity(
-            limits[resource]
-        ):
-            limits[resource] = request
+    requests = {"cpu": defaults.cpu_request, "memory": defaults.memory_request, **asked_requests}
+    limits = {"cpu": defaults.cpu_limit, "memory": defaults.memory_limit, **asked_limits}
+    for resource in ("cpu", "memory"):
+        if parse_quantity(requests[resource]) <= parse_quantity(limits[resource]):
+            continue
+        if resource in asked_limits and resource not in asked_requests:
+            requests[resource] = limits[resource]
+        elif resource not in asked_limits:
+            limits[resource] = requests[resource]
     return {"requests": requests, "limits": limits}
 
 

@@ -99,3 +99,14 @@ def test_an_invalid_contact_center_says_what_and_where(
 def test_a_wrong_type_names_the_field(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = _quickstart_changed(tmp_path, lambda spec: spec["channels"][0].update(replicas="two"))
     _assert_usage_error(*_render(capsys, "-f", str(path)), "spec.channels.0.replicas")
+
+
+def test_names_yaml_1_1_reads_as_booleans_stay_strings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = _quickstart_changed(
+        tmp_path, lambda spec: spec["channels"].append({"name": "n", "type": "sms"})
+    )
+    code, out, _ = _render(capsys, "-f", str(path))
+    assert code == 0
+    assert "switchboard.io/channel: 'n'" in out

@@ -35,10 +35,14 @@ def test_a_default_limit_rises_to_a_larger_request() -> None:
     assert limits == {"cpu": "4", "memory": "2Gi"}
 
 
-def test_an_explicit_limit_is_kept_even_below_the_request() -> None:
-    # Kubernetes rejects such a pod with a clear message; silently raising it would hide that.
-    override = Resources.model_validate({"requests": {"cpu": "4"}, "limits": {"cpu": "2"}})
-    assert resource_requirements(DEFAULTS, override)["limits"]["cpu"] == "2"
+def test_a_default_request_falls_to_a_smaller_limit() -> None:
+    override = Resources.model_validate({"limits": {"cpu": "50m", "memory": "64Mi"}})
+    assert resource_requirements(DEFAULTS, override)["requests"] == {"cpu": "50m", "memory": "64Mi"}
+
+
+def test_a_request_above_its_limit_is_refused_at_the_schema() -> None:
+    with pytest.raises(ValueError, match=r"resources\.requests\.cpu must not exceed"):
+        Resources.model_validate({"requests": {"cpu": "4"}, "limits": {"cpu": 2}})
 
 
 @pytest.mark.parametrize(("decided", "expected"), [(None, 2), (1, 2), (5, 5), (50, 10)])
