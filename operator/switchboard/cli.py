@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TypeAlias
+from typing import NoReturn, TypeAlias
 
 # A string: argparse._SubParsersAction is generic only to type checkers, not at runtime.
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -21,8 +21,16 @@ class UsageError(Exception):
     """Bad input from the command line; printed as one line, exit code 2."""
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints its usage over several lines before an error; say it in one."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="switchboard",
         description="Deploy, size and safely upgrade contact centers on Kubernetes.",
     )
