@@ -8,8 +8,9 @@ from __future__ import annotations
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.agents import build_agents
 from switchboard.resources.bot import build_bot
+from switchboard.resources.built_in import volume_expansion
 from switchboard.resources.channels import build_channels
-from switchboard.resources.common import Manifest, desired_replicas
+from switchboard.resources.common import DATABASE, QUEUE, Manifest, desired_replicas
 from switchboard.resources.database import build_database
 from switchboard.resources.decisions import STABLE, BotRoute, Decisions
 from switchboard.resources.disruption_budgets import build_disruption_budgets
@@ -24,8 +25,24 @@ __all__ = [
     "Manifest",
     "build_all",
     "build_generated_secrets",
+    "build_volume_expansions",
     "generated_secret_names",
 ]
+
+
+def build_volume_expansions(cc: ContactCenter) -> list[Manifest]:
+    """The data volume claims of the built-in queue and database at their spec'd size.
+
+    A StatefulSet's claim template cannot change, so when spec.storage grows the controller
+    applies these to the existing claims (only when a claim exists and is smaller) and keeps the
+    template's size in `Decisions.claim_template_storage`.
+    """
+    spec = cc.spec
+    return [
+        volume_expansion(cc, component, service.effective_storage)
+        for component, service in ((QUEUE, spec.queue), (DATABASE, spec.database))
+        if service.external is None
+    ]
 
 
 def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Manifest]:
@@ -44,8 +61,8 @@ def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Man
         wiring,
         build_routing(cc, routes),
         *build_network_policies(cc),
-        *build_queue(cc),
-        *build_database(cc),
+        *build_queue(cc, template_storage=decisions.claim_template_storage.get("queue")),
+        *build_database(cc, template_storage=decisions.claim_template_storage.get("database")),
         *build_channels(cc, digest),
         *build_bot(
             cc,

@@ -52,12 +52,14 @@ def built_in_service(
     defaults: ResourceDefaults,
     scratch_dirs: Mapping[str, str],
     delete_volume_with_owner: bool,
+    template_storage: str | None,
     termination_grace_period_seconds: int = 30,
 ) -> list[Manifest]:
     """Headless Service and StatefulSet of a built-in service.
 
     `credentials_env` names the variables the image reads the user and password from;
-    `scratch_dirs` maps volume names to writable paths (emptyDir) the image needs.
+    `scratch_dirs` maps volume names to writable paths (emptyDir) the image needs;
+    `template_storage` is the claim template's size of an existing StatefulSet (immutable).
     """
     name = child_name(cc, component.name)
     secret = credentials_secret_name(cc, component.name)
@@ -94,7 +96,7 @@ def built_in_service(
             name,
             component,
             template=template,
-            storage=spec.effective_storage,
+            storage=template_storage or spec.effective_storage,
             storage_class_name=spec.storage_class_name,
             delete_volume_with_owner=delete_volume_with_owner,
             data_volume=DATA_VOLUME,
@@ -123,3 +125,19 @@ def built_in_credentials(
         SECRET_URI_KEY: uri,
     }
     return credentials_secret(cc, component, values, owned=owned)
+
+
+def volume_claim_name(cc: ContactCenter, component: Component) -> str:
+    """The claim the StatefulSet makes for its one pod: `data-<cc>-<component>-0`."""
+    return f"{DATA_VOLUME}-{child_name(cc, component.name)}-0"
+
+
+def volume_expansion(cc: ContactCenter, component: Component, storage: str) -> Manifest:
+    """The part of the data volume's claim that asks for `storage` (to apply to an existing,
+    smaller claim; the StorageClass must allow expansion)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": volume_claim_name(cc, component), "namespace": cc.namespace},
+        "spec": {"resources": {"requests": {"storage": storage}}},
+    }

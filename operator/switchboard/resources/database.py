@@ -26,7 +26,7 @@ def retains_data(cc: ContactCenter) -> bool:
     return cc.spec.database.deletion_policy == "Retain"
 
 
-def build_database(cc: ContactCenter) -> list[Manifest]:
+def build_database(cc: ContactCenter, *, template_storage: str | None = None) -> list[Manifest]:
     """Headless Service and StatefulSet of the built-in PostgreSQL; nothing for an external one."""
     if cc.spec.database.external is not None:
         return []
@@ -47,6 +47,7 @@ def build_database(cc: ContactCenter) -> list[Manifest]:
         user=USER,
         defaults=DEFAULT_RESOURCES,
         scratch_dirs={"run": "/var/run/postgresql", "tmp": "/tmp"},
+        template_storage=template_storage,
         delete_volume_with_owner=not retains_data(cc),
         termination_grace_period_seconds=60,
     )

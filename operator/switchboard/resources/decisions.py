@@ -30,3 +30,7 @@ class Decisions:
     """The model the stable bot runs; during a rollout the previous one. None: spec.bot.model."""
     routes: tuple[BotRoute, ...] = ()
     """Bot routing weights for the gateways. Empty: all new conversations to the stable track."""
+    claim_template_storage: Mapping[str, str] = field(default_factory=dict)
+    """Storage in the claim template of an existing StatefulSet, by component (`queue`,
+    `database`). Claim templates are immutable, so the builder keeps it; a grown spec.storage
+    reaches the volume through `build_volume_expansions` instead."""

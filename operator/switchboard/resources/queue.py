@@ -19,7 +19,7 @@ def queue_image(cc: ContactCenter) -> str:
     return spec.image or f"docker.io/library/rabbitmq:{spec.effective_version}"
 
 
-def build_queue(cc: ContactCenter) -> list[Manifest]:
+def build_queue(cc: ContactCenter, *, template_storage: str | None = None) -> list[Manifest]:
     """Headless Service and StatefulSet of the built-in RabbitMQ; nothing for an external queue."""
     if cc.spec.queue.external is not None:
         return []
@@ -35,6 +35,7 @@ def build_queue(cc: ContactCenter) -> list[Manifest]:
         user=USER,
         defaults=DEFAULT_RESOURCES,
         scratch_dirs={"tmp": "/tmp"},
+        template_storage=template_storage,
         delete_volume_with_owner=True,
     )
 

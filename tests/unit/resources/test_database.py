@@ -1,6 +1,6 @@
 import pytest
 
-from switchboard.resources import build_all
+from switchboard.resources import Decisions, build_all, build_volume_expansions
 from tests.unit.resources.helpers import (
     contact_center,
     env,
@@ -85,3 +85,26 @@ def test_an_external_database_runs_nothing_and_is_read_from_its_secret() -> None
         assert env(find(objects, "Deployment", workload))["SWITCHBOARD_DATABASE_URI"] == {
             "secretKeyRef": {"name": "pg", "key": "connection"}
         }
+
+
+def test_an_existing_claim_template_is_kept_and_the_volume_grows_by_expansion() -> None:
+    grown = contact_center({"spec.database": {"storage": "80Gi"}})
+    objects = build_all(grown, Decisions(claim_template_storage={"database": "20Gi"}))
+    database = find(objects, "StatefulSet", "acme-database")
+    (claim,) = database["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"  # immutable
+    expansions = {e["metadata"]["name"]: e for e in build_volume_expansions(grown)}
+    # The StatefulSet controller names the claim <template>-<statefulset>-<ordinal>.
+    expansion = expansions[f"{claim['metadata']['name']}-acme-database-0"]
+    assert expansion["spec"]["resources"]["requests"]["storage"] == "80Gi"
+    assert expansion["metadata"]["namespace"] == "support"
+
+
+def test_no_expansion_for_external_services() -> None:
+    cc = contact_center(
+        {
+            "spec.queue": {"external": {"secretRef": {"name": "mq"}}},
+            "spec.database": {"external": {"secretRef": {"name": "pg"}}},
+        }
+    )
+    assert build_volume_expansions(cc) == []
