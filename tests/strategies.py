@@ -105,7 +105,7 @@ channels = _object(
     image=_optional(images),
     replicas=_optional(st.integers(0, 5)),
     serviceType=_optional(st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"])),
-    credentials=_optional(st.builds(lambda name: {"secretRef": name}, secret_names)),
+    credentials=_optional(st.builds(lambda name: {"secretRef": {"name": name}}, secret_names)),
     resources=_optional(resources),
 )
 

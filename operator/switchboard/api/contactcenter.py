@@ -135,10 +135,15 @@ class Resources(ApiModel):
         return self
 
 
-class SecretKeySelector(ApiModel):
-    """A key of a Secret in the ContactCenter's namespace."""
+class SecretReference(ApiModel):
+    """A Secret in the ContactCenter's namespace."""
 
     name: SecretName = Field(description="Name of the Secret, in the ContactCenter's namespace.")
+
+
+class SecretKeySelector(SecretReference):
+    """A key of a Secret in the ContactCenter's namespace."""
+
     key: SecretKey = Field(
         "uri",
         description=(
@@ -318,10 +323,10 @@ class Autoscaling(ApiModel):
 class ChannelCredentials(ApiModel):
     """Provider credentials of a channel."""
 
-    secret_ref: SecretName = Field(
+    secret_ref: SecretReference = Field(
         description=(
-            "Name of a Secret in the ContactCenter's namespace whose keys become environment "
-            "variables of the gateway (for example the SMS provider's API key)."
+            "The Secret whose keys become environment variables of the gateway (for example "
+            "the SMS provider's API key)."
         ),
     )
 

@@ -38,7 +38,9 @@ def build_channels(cc: ContactCenter, wiring_hash: str) -> list[Manifest]:
 def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list[Manifest]:
     """One channel's gateway: it reads the routing file and, if any, the provider credentials."""
     credentials = (
-        [{"secretRef": {"name": channel.credentials.secret_ref}}] if channel.credentials else []
+        [{"secretRef": {"name": channel.credentials.secret_ref.name}}]
+        if channel.credentials
+        else []
     )
     return app_workload(
         cc,

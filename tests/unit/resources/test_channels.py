@@ -36,7 +36,7 @@ def test_a_channel_image_overrides_the_default() -> None:
 
 
 def test_provider_credentials_become_environment() -> None:
-    cc = contact_center({"spec.channels.0.credentials": {"secretRef": "twilio"}})
+    cc = contact_center({"spec.channels.0.credentials": {"secretRef": {"name": "twilio"}}})
     env_from = main_container(find(build_all(cc), "Deployment", "acme-web"))["envFrom"]
     assert {"secretRef": {"name": "twilio"}} in env_from
 
