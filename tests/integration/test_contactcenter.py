@@ -301,3 +301,37 @@ def test_namespaces_outside_the_watched_ones_are_left_alone(
         )
     finally:
         client.delete(Namespace, name)
+
+
+def test_growing_database_storage_expands_the_volume_without_breaking_the_statefulset(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    apply(namespace, minimal("grow", database={"storage": "20Gi"}))
+    wait_for_condition(client, namespace, "grow", "Ready", timeout=60)
+    claim = "data-grow-database-0"
+    wait_until(
+        "the database claim to be bound",
+        lambda: (
+            client.get(PersistentVolumeClaim, claim, namespace=namespace).status.phase == "Bound"
+        ),
+    )
+
+    apply(namespace, minimal("grow", database={"storage": "30Gi"}))
+    wait_until(
+        "the database claim to ask for 30Gi",
+        lambda: (
+            client.get(PersistentVolumeClaim, claim, namespace=namespace).spec.resources.requests[
+                "storage"
+            ]
+            == "30Gi"
+        ),
+        timeout=15,
+    )
+    body = wait_for_condition(client, namespace, "grow", "Ready", timeout=30)
+    assert body["status"]["observedGeneration"] == body["metadata"]["generation"]
+    degraded = next(c for c in body["status"]["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "False"
+    template = client.get(
+        StatefulSet, "grow-database", namespace=namespace
+    ).spec.volumeClaimTemplates
+    assert template[0].spec.resources.requests["storage"] == "20Gi", "templates are immutable"

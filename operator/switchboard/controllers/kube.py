@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lightkube import ApiError, AsyncClient, codecs
+from lightkube.codecs import resource_registry
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
@@ -24,7 +25,8 @@ ContactCenterResource = create_namespaced_resource(GROUP, VERSION, "ContactCente
 
 
 def _resource(manifest: Mapping[str, Any]) -> Any:
-    return type(codecs.from_dict(dict(manifest)))
+    """The lightkube resource class of a manifest, from its apiVersion and kind alone."""
+    return resource_registry.load(manifest["apiVersion"], manifest["kind"])
 
 
 def _plain(resource: Any) -> Manifest:

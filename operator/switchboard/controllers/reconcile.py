@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from switchboard.api.contactcenter import ContactCenter
-from switchboard.controllers.drift import difference, merge_patch
+from switchboard.controllers.drift import difference, merge_patch, quantity_amount
 from switchboard.controllers.kube import Kube, Manifest
 from switchboard.controllers.status import (
     ComponentReadiness,
@@ -28,7 +28,8 @@ from switchboard.controllers.status import (
     workload_readiness,
 )
 from switchboard.metrics import operator as metrics
-from switchboard.resources import build_all
+from switchboard.resources import build_all, build_volume_expansions
+from switchboard.resources.decisions import Decisions
 from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ class Reconciler:
     def __init__(self, kube: Kube, caches: Caches) -> None:
         self.kube = kube
         self.caches = caches
+        # Replicas the autoscaler decided, by ContactCenter and workload.
+        self.autoscaled: dict[Key, dict[str, int]] = {}
 
     async def reconcile(self, key: Key) -> float | None:
         """Brings one ContactCenter to its spec; returns seconds until it should run again
@@ -121,7 +124,7 @@ class Reconciler:
             return WAIT_FOR_PREREQUISITES_SECONDS
 
         created_secrets = await self._ensure_generated_secrets(cc)
-        desired = build_all(cc)
+        desired = build_all(cc, await self._decisions(cc))
         applied: dict[ChildKey, Manifest] = {}
         created: list[str] = []
         restored: list[str] = []
@@ -139,6 +142,7 @@ class Reconciler:
             elif cc.metadata.generation == body.get("status", {}).get("observedGeneration"):
                 restored.append(f"{label} ({drift})")  # spec unchanged: someone edited it
         pruned = await self._prune(cc, desired)
+        grown = await self._grow_volumes(cc)
 
         if created or created_secrets:
             await self.kube.event(
@@ -150,8 +154,49 @@ class Reconciler:
             )
         if pruned:
             await self.kube.event(body, "Normal", "Pruned", "deleted " + ", ".join(pruned))
+        if grown:
+            await self.kube.event(body, "Normal", "VolumeExpanding", "; ".join(grown))
         await self._record(body, cc, [], self._observed_components(cc, applied, desired))
         return None
+
+    async def _decisions(self, cc: ContactCenter) -> Decisions:
+        """What the spec does not say but the cluster does: the claim size an existing
+        StatefulSet was created with (templates are immutable), and the replicas of
+        autoscaled workloads (the autoscaler's to change, not a restart's to reset)."""
+        storage = {}
+        for component in ("queue", "database"):
+            live = await self._live(_named(cc, "StatefulSet", "apps/v1", f"{cc.name}-{component}"))
+            for template in (live or {}).get("spec", {}).get("volumeClaimTemplates", []):
+                requested = template.get("spec", {}).get("resources", {}).get("requests", {})
+                if "storage" in requested:
+                    storage[component] = str(requested["storage"])
+        replicas = dict(self.autoscaled.get((cc.namespace, cc.name), {}))
+        for component, workload in (("bot", cc.spec.bot), ("agents", cc.spec.agents)):
+            if workload.autoscaling is None or component in replicas:
+                continue
+            live = await self._live(_named(cc, "Deployment", "apps/v1", f"{cc.name}-{component}"))
+            if live is not None and "replicas" in live.get("spec", {}):
+                replicas[component] = int(live["spec"]["replicas"])
+        return Decisions(replicas=replicas, claim_template_storage=storage)
+
+    async def _grow_volumes(self, cc: ContactCenter) -> list[str]:
+        """Asks existing data volumes for the spec's larger size (never smaller: the schema
+        forbids shrinking, and a claim cannot shrink)."""
+        grown = []
+        for expansion in build_volume_expansions(cc):
+            live = await self.kube.get(expansion)
+            if live is None:
+                continue  # the StatefulSet creates it at the template's size
+            have = live.get("spec", {}).get("resources", {}).get("requests", {}).get("storage")
+            want = expansion["spec"]["resources"]["requests"]["storage"]
+            if have is not None and (quantity_amount(str(have)) or 0) < (
+                quantity_amount(want) or 0
+            ):
+                await self.kube.apply(expansion)
+                grown.append(
+                    f"PersistentVolumeClaim {expansion['metadata']['name']}: {have} -> {want}"
+                )
+        return grown
 
     async def _live(self, manifest: Mapping[str, Any]) -> Manifest | None:
         cached = self.caches.children.get(child_key(manifest))
@@ -265,13 +310,17 @@ def referenced_secrets(cc: ContactCenter) -> list[tuple[str, str | None]]:
             references.append((service.external.secret_ref.name, service.external.secret_ref.key))
     for channel in cc.spec.channels:
         if channel.credentials is not None:
-            references.append((channel.credentials.secret_ref, None))
+            references.append((channel.credentials.secret_ref.name, None))
     return references
 
 
-def _secret(cc: ContactCenter, name: str) -> Manifest:
+def _named(cc: ContactCenter, kind: str, api_version: str, name: str) -> Manifest:
     return {
-        "apiVersion": "v1",
-        "kind": "Secret",
+        "apiVersion": api_version,
+        "kind": kind,
         "metadata": {"name": name, "namespace": cc.namespace},
     }
+
+
+def _secret(cc: ContactCenter, name: str) -> Manifest:
+    return _named(cc, "Secret", "v1", name)

@@ -1,0 +1,294 @@
+"""Reconcile speed and cost: the operator against `kubectl apply` of the same objects, time
+to Ready, a fleet of ContactCenters applied at once, and what an idle operator writes.
+
+    .venv/bin/python -m bench.reconcile [--quick]
+
+Everything runs against the local control plane (started if it is not running) with the
+operator as a real process. Figures:
+
+- overhead_ratio: median time from `kubectl apply` of the quickstart until every child
+  exists, over the median time `kubectl apply` of the objects `switchboard render` prints
+  takes to create them (alternating runs, fresh namespaces). Target <= 2.
+- ready_p50_seconds: median time from apply of the quickstart to Ready=True. Target <= 5.
+- all_ready_seconds (with count): a fleet applied in one `kubectl apply`, until every
+  ContactCenter is Ready. Target <= 90 s for 200.
+- operator_peak_rss_mb: the operator's peak resident memory (VmHWM). Target <= 250.
+- idle_writes: write requests the apiserver served on the resources the operator writes,
+  during the idle period after the fleet is Ready (apiserver_request_total). Target 0.
+
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+from lightkube import ApiError, Client, KubeConfig, codecs
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace, Node
+from tests.integration.kube import KUBECONFIG, REPO, kubectl, wait_until
+from tests.integration.operator import Operator, install_crd, operator_kind_writes
+
+from switchboard import GROUP, PLURAL, VERSION
+from switchboard.controllers.drift import quantity_amount
+
+ContactCenterResource = create_namespaced_resource(GROUP, VERSION, "ContactCenter", PLURAL)
+QUICKSTART = REPO / "examples" / "quickstart.yaml"
+NODE = {"cpu": 32.0, "memory": 128 * 2**30, "pods": 250}  # hack/cluster.py's fake nodes
+POLL_SECONDS = 0.05
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def quickstart() -> dict[str, Any]:
+    return next(
+        d for d in yaml.safe_load_all(QUICKSTART.read_text()) if d and d["kind"] == "ContactCenter"
+    )
+
+
+def rendered(namespace: str) -> list[dict[str, Any]]:
+    manifest = quickstart()
+    manifest["metadata"]["namespace"] = namespace
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as source:
+        yaml.safe_dump(manifest, source)
+        source.flush()
+        out = subprocess.run(
+            [str(REPO / ".venv/bin/switchboard"), "render", "-f", source.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+
+
+def create_namespace(client: Client, prefix: str) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    client.create(
+        Namespace(
+            metadata=ObjectMeta(
+                name=name,
+                labels={
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "switchboard.io/bench": "reconcile",
+                },
+            )
+        )
+    )
+    wait_until(
+        f"ServiceAccount in {name}",
+        lambda: kubectl("get", "sa", "default", "-n", name).returncode == 0,
+    )
+    return name
+
+
+def existing(client: Client, namespace: str, objects: list[dict[str, Any]]) -> bool:
+    for obj in objects:
+        resource = type(codecs.from_dict(obj))
+        try:
+            client.get(resource, obj["metadata"]["name"], namespace=namespace)
+        except ApiError:
+            return False
+    return True
+
+
+def wait_for(condition: Any, timeout: float) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise SystemExit(f"timed out after {timeout:.0f} s")
+        time.sleep(POLL_SECONDS)
+    return time.monotonic() - started
+
+
+def ready(client: Client, namespace: str, name: str) -> bool:
+    try:
+        body = client.get(ContactCenterResource, name, namespace=namespace).to_dict()
+    except Exception:
+        return False
+    return any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in body.get("status", {}).get("conditions", [])
+    )
+
+
+def single_runs(client: Client, repeats: int) -> tuple[list[float], list[float], list[float]]:
+    """Alternating runs: operator apply-to-children, plain apply of rendered objects, and the
+    operator's apply-to-Ready."""
+    operator_times, kubectl_times, ready_times = [], [], []
+    for run in range(repeats):
+        # The operator's way: apply the ContactCenter, wait for its children.
+        namespace = create_namespace(client, "bench-op")
+        children = [o for o in rendered(namespace) if o["kind"] != "Secret"]
+        text = yaml.safe_dump(
+            {**quickstart(), "metadata": {**quickstart()["metadata"], "namespace": namespace}}
+        )
+        started = time.monotonic()
+        assert kubectl("apply", "-f", "-", stdin=text).returncode == 0
+        wait_for(lambda: existing(client, namespace, children), 60)  # noqa: B023
+        operator_times.append(time.monotonic() - started)
+        wait_for(lambda: ready(client, namespace, quickstart()["metadata"]["name"]), 60)  # noqa: B023
+        ready_times.append(time.monotonic() - started)
+
+        # The same objects applied directly.
+        plain = create_namespace(client, "bench-raw")
+        objects = rendered(plain)
+        text = yaml.safe_dump_all(objects)
+        started = time.monotonic()
+        applied = kubectl("apply", "-f", "-", stdin=text)
+        assert applied.returncode == 0, applied.stderr
+        wait_for(lambda: existing(client, plain, objects), 60)  # noqa: B023
+        kubectl_times.append(time.monotonic() - started)
+        say(
+            f"  run {run + 1}: operator {operator_times[-1]:.2f} s to children, "
+            f"{ready_times[-1]:.2f} s to Ready; kubectl apply {kubectl_times[-1]:.2f} s"
+        )
+    return operator_times, kubectl_times, ready_times
+
+
+def nodes_needed(count: int) -> int:
+    """Fake nodes for `count` quickstarts, from the rendered pods' requests, with headroom."""
+    objects = rendered("sizing")
+    cpu = memory = pods = 0.0
+    for obj in objects:
+        if obj["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        replicas = obj["spec"].get("replicas", 1)
+        for container in obj["spec"]["template"]["spec"]["containers"]:
+            requests = container.get("resources", {}).get("requests", {})
+            cpu += replicas * float(quantity_amount(str(requests.get("cpu", "0"))) or 0)
+            memory += replicas * float(quantity_amount(str(requests.get("memory", "0"))) or 0)
+        pods += replicas
+    need = max(
+        cpu * count / NODE["cpu"], memory * count / NODE["memory"], pods * count / NODE["pods"]
+    )
+    return math.ceil(need * 1.25) + 1
+
+
+def fleet(client: Client, count: int, namespaces: int) -> tuple[float, list[str]]:
+    """Time from one `kubectl apply` of `count` ContactCenters until every one is Ready."""
+    spaces = [create_namespace(client, "bench-fleet") for _ in range(namespaces)]
+    base = quickstart()
+    manifests = [
+        {**base, "metadata": {"name": f"cc-{index:03d}", "namespace": spaces[index % namespaces]}}
+        for index in range(count)
+    ]
+    started = time.monotonic()
+    applied = kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(manifests))
+    assert applied.returncode == 0, applied.stderr
+
+    def all_ready() -> bool:
+        time.sleep(0.5)  # listing hundreds of objects is not free
+        items = [
+            item.to_dict()
+            for space in spaces
+            for item in client.list(ContactCenterResource, namespace=space)
+        ]
+        done = sum(
+            any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in i.get("status", {}).get("conditions", [])
+            )
+            for i in items
+        )
+        return done == count
+
+    wait_for(all_ready, 600)
+    return time.monotonic() - started, spaces
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer runs, 50 ContactCenters, 1 idle minute"
+    )
+    args = parser.parse_args()
+    repeats, count, idle_seconds = (3, 50, 60) if args.quick else (7, 200, 300)
+
+    status = subprocess.run(
+        [sys.executable, str(REPO / "hack/cluster.py"), "status"], capture_output=True
+    )
+    started_cluster = status.returncode != 0
+    if started_cluster:
+        say("starting the local cluster")
+        subprocess.run([sys.executable, str(REPO / "hack/cluster.py"), "up"], check=True)
+    client = Client(config=KubeConfig.from_file(str(KUBECONFIG)), field_manager="bench")
+    install_crd()
+    log = Path(tempfile.mkdtemp()) / "operator.log"
+    operator = Operator(scope=["--namespace", "bench-*"], log_path=log)
+    operator.start()
+    try:
+        say(f"single quickstart, {repeats} alternating runs")
+        operator_times, kubectl_times, ready_times = single_runs(client, repeats)
+        overhead = statistics.median(operator_times) / statistics.median(kubectl_times)
+
+        nodes = len(list(client.list(Node)))
+        wanted = nodes_needed(count)
+        if wanted > nodes:
+            say(f"adding {wanted - nodes} fake nodes for {count} ContactCenters")
+            subprocess.run(
+                [sys.executable, str(REPO / "hack/cluster.py"), "add-nodes", str(wanted - nodes)],
+                check=True,
+            )
+        say(f"{count} ContactCenters applied at once")
+        all_ready, _ = fleet(client, count, namespaces=10)
+        say(f"  all Ready after {all_ready:.1f} s")
+        rss = peak_rss_mb(operator.process.pid) if operator.process else float("nan")
+
+        time.sleep(5)  # the last status patches
+        say(f"idle for {idle_seconds} s")
+        before = operator_kind_writes()
+        time.sleep(idle_seconds)
+        idle_writes = operator_kind_writes() - before
+        rss = max(rss, peak_rss_mb(operator.process.pid) if operator.process else float("nan"))
+    finally:
+        operator.stop()
+        for namespace in client.list(Namespace, labels={"switchboard.io/bench": "reconcile"}):
+            client.delete(Namespace, namespace.metadata.name)
+        if started_cluster:
+            subprocess.run([sys.executable, str(REPO / "hack/cluster.py"), "down"], check=False)
+
+    figures = {
+        "overhead_ratio": round(overhead, 3),
+        "operator_apply_to_children_p50_seconds": round(statistics.median(operator_times), 3),
+        "kubectl_apply_p50_seconds": round(statistics.median(kubectl_times), 3),
+        "ready_p50_seconds": round(statistics.median(ready_times), 3),
+        "all_ready_seconds": round(all_ready, 1),
+        "count": count,
+        "operator_peak_rss_mb": round(rss, 1),
+        "idle_writes": int(idle_writes),
+        "idle_seconds": idle_seconds,
+    }
+    say(
+        f"overhead {overhead:.2f}x (target <= 2), Ready p50 {figures['ready_p50_seconds']} s "
+        f"(target <= 5), {count} Ready in {all_ready:.1f} s (target <= 90 for 200), "
+        f"peak RSS {rss:.0f} MB (target <= 250), idle writes {int(idle_writes)} (target 0)"
+    )
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
