@@ -25,6 +25,7 @@ from switchboard.controllers.status import (
     Problem,
     compute_status,
     external_readiness,
+    set_condition,
     workload_readiness,
 )
 from switchboard.metrics import operator as metrics
@@ -49,6 +50,16 @@ WATCHED_KINDS = (
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 WAIT_FOR_PREREQUISITES_SECONDS = 5.0
 PASSWORD_BYTES = 32
+
+
+@dataclass(frozen=True)
+class AutoscaleOutcome:
+    """What the autoscaler decided for one ContactCenter, for the reconcile to apply and record."""
+
+    replicas: Mapping[str, int]
+    sla: Mapping[str, Any]
+    # (type, status, reason, message) of the conditions the autoscaler owns.
+    conditions: tuple[tuple[str, bool, str, str], ...] = ()
 
 
 @dataclass
@@ -84,8 +95,9 @@ class Reconciler:
     def __init__(self, kube: Kube, caches: Caches) -> None:
         self.kube = kube
         self.caches = caches
-        # Replicas the autoscaler decided, by ContactCenter and workload.
-        self.autoscaled: dict[Key, dict[str, int]] = {}
+        # The autoscaler's latest outcome per ContactCenter: status is written here only,
+        # so two loops never race over the conditions list.
+        self.autoscaled: dict[Key, AutoscaleOutcome] = {}
 
     async def reconcile(self, key: Key) -> float | None:
         """Brings one ContactCenter to its spec; returns seconds until it should run again
@@ -170,7 +182,8 @@ class Reconciler:
                 requested = template.get("spec", {}).get("resources", {}).get("requests", {})
                 if "storage" in requested:
                     storage[component] = str(requested["storage"])
-        replicas = dict(self.autoscaled.get((cc.namespace, cc.name), {}))
+        outcome = self.autoscaled.get((cc.namespace, cc.name))
+        replicas = dict(outcome.replicas) if outcome else {}
         for component, workload in (("bot", cc.spec.bot), ("agents", cc.spec.agents)):
             if workload.autoscaling is None or component in replicas:
                 continue
@@ -278,14 +291,22 @@ class Reconciler:
     ) -> None:
         """Patches status, only when it changed; announces a new problem as an event."""
         current: dict[str, Any] = dict(body.get("status") or {})
+        now = now_rfc3339()
         status = compute_status(
             current,
             body["metadata"].get("generation"),
             len(cc.spec.channels) if cc else len(body.get("spec", {}).get("channels", [])),
             components,
             problems,
-            now_rfc3339(),
+            now,
         )
+        outcome = self.autoscaled.get((body["metadata"]["namespace"], body["metadata"]["name"]))
+        if outcome is not None:
+            status["sla"] = dict(outcome.sla)
+            for condition in outcome.conditions:
+                status["conditions"] = set_condition(
+                    status["conditions"], *condition, body["metadata"].get("generation"), now
+                )
         patch = merge_patch(current, status)
         if not patch:
             return

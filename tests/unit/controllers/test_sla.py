@@ -1,0 +1,108 @@
+from typing import Any
+
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.controllers.sla import (
+    Observed,
+    autoscaled,
+    demand,
+    forecast_rate,
+    scaling_limits,
+    service_target,
+    sla_status,
+)
+from switchboard.sizing.autoscaler import Decision, ScalingState
+from switchboard.sizing.erlang import Performance
+from switchboard.sizing.forecast import Forecast
+
+
+def contact_center(**spec: Any) -> ContactCenter:
+    return ContactCenter.model_validate(
+        {
+            "metadata": {"name": "acme", "namespace": "support"},
+            "spec": {
+                "channels": [{"name": "web", "type": "webchat"}],
+                "bot": {"model": {"name": "m", "version": "1.0.0", "uri": "s3://m/1"}},
+                "metrics": {"prometheusURL": "http://prometheus:9090"},
+                **spec,
+            },
+        }
+    )
+
+
+def test_only_workloads_with_autoscaling_are_sized() -> None:
+    cc = contact_center(agents={"autoscaling": {"minReplicas": 1, "maxReplicas": 5}})
+    assert autoscaled(cc) == ["agents"]
+
+
+def test_the_spec_objective_becomes_the_service_target() -> None:
+    cc = contact_center(
+        sla={
+            "serviceLevel": {"target": 0.9, "answerWithinSeconds": 30},
+            "maxAbandonRate": 0.03,
+            "maxOccupancy": 0.85,
+        }
+    )
+    target = service_target(cc)
+    assert (target.target, target.within_seconds) == (0.9, 30.0)
+    assert (target.max_abandon, target.max_occupancy) == (0.03, 0.85)
+
+
+def test_a_step_is_the_larger_of_its_replica_and_percent_limits() -> None:
+    cc = contact_center(
+        agents={
+            "seatsPerReplica": 4,
+            "autoscaling": {
+                "minReplicas": 2,
+                "maxReplicas": 100,
+                "scaleUp": {
+                    "stabilizationWindow": "0s",
+                    "maxReplicasPerStep": 4,
+                    "maxPercentPerStep": 100,
+                },
+                "scaleDown": {
+                    "stabilizationWindow": "5m",
+                    "maxReplicasPerStep": 1,
+                    "maxPercentPerStep": 10,
+                },
+            },
+        }
+    )
+    small = scaling_limits(cc, "agents", current_replicas=2)
+    assert (small.max_step_up, small.max_step_down) == (4, 1)
+    large = scaling_limits(cc, "agents", current_replicas=50)
+    assert (large.max_step_up, large.max_step_down) == (50, 5)
+    assert large.servers_per_replica == 4
+    assert (large.scale_up_window_seconds, large.scale_down_window_seconds) == (0.0, 300.0)
+
+
+def test_no_observation_is_missing_metrics_and_patience_falls_back_to_the_spec() -> None:
+    cc = contact_center(sla={"patienceSeconds": 90})
+    missing = demand(cc, None)
+    assert missing.arrival_rate is None and missing.aht_seconds is None
+    observed = demand(cc, Observed(arrival_rate=2.0, aht_seconds=200.0, backlog=3.0))
+    assert (observed.arrival_rate, observed.patience_seconds, observed.backlog) == (2.0, 90, 3.0)
+
+
+def test_forecast_rate_is_the_busiest_coming_slot_per_second() -> None:
+    forecast = Forecast(mean=(60.0, 120.0), stddev=(5.0, 10.0))
+    assert forecast_rate(forecast, 0.5, slot_seconds=60) == 2.0
+    assert forecast_rate(forecast, 0.9, slot_seconds=60) > 2.0  # a high quantile buys safety
+    assert forecast_rate(None, 0.5, slot_seconds=60) is None
+
+
+def test_status_explains_the_decision_without_noise_digits() -> None:
+    decision = Decision(
+        replicas=7,
+        servers=14,
+        predicted=Performance(14, 0.8889, 0.174, 7.0, 0.0, 0.714),
+        reason="arrivals 0.0556/s, AHT 180 s -> 14 servers for 80/20",
+        metrics_available=True,
+        state=ScalingState(),
+    )
+    observed = Observed(arrival_rate=0.0555555, aht_seconds=180.04, service_level=0.87654)
+    status = sla_status({}, observed, {"agents": decision}, [], "2026-01-01T00:00:00Z")
+    assert status["recommendedAgents"] == 14
+    assert status["predictedServiceLevel"] == 0.889
+    assert status["arrivalRate"] == 0.0556 and status["serviceLevel"] == 0.877
+    assert status["lastDecision"].startswith("agents: arrivals 0.0556/s")
+    assert "abandonRate" not in status  # unknown is left out, not zero
