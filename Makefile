@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: help venv binaries cluster-up cluster-down cluster-status lint unit integration test demo
+.PHONY: help venv binaries cluster-up cluster-down cluster-status generate lint unit integration test demo
 
 help:
 	@echo "make demo            bring up the local cluster and run a contact center on it"
@@ -16,6 +16,7 @@ help:
 	@echo "make cluster-up      start the local Kubernetes control plane (builds it on first use)"
 	@echo "make cluster-down    stop it"
 	@echo "make cluster-status  say what runs"
+	@echo "make generate        regenerate the CRD and the API reference from the models"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,10 @@ cluster-down: venv
 
 cluster-status: venv
 	$(PY) hack/cluster.py status
+
+generate: venv
+	$(VENV)/bin/switchboard crd > crds/switchboard.io_contactcenters.yaml
+	$(VENV)/bin/switchboard crd --reference > docs/reference.md
 
 lint: venv
 	$(VENV)/bin/ruff check .
