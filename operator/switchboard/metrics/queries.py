@@ -1,0 +1,376 @@
+"""What the operator asks Prometheus about a ContactCenter, over the metrics contract
+(DESIGN.md §3), and the two calls that ask it (`observe`, `arrival_history`).
+
+The PromQL is built by pure functions (`workload_queries`, `arrivals_per_slot_query`) so it can
+be read and tested as text; only `observe` and `arrival_history` do I/O.
+
+**Whose series.** A ContactCenter's series are those labelled `contact_center="<name>"` (the
+workloads and the simulator export it) whose `namespace` label is the ContactCenter's namespace
+*or absent*: `namespace=~"<namespace>|"`. Prometheus' Kubernetes service discovery (and the
+Prometheus Operator's ServiceMonitors and PodMonitors) label every target with its namespace, so
+two ContactCenters of the same name in different namespaces stay apart; a Prometheus that
+scrapes without that label (a static or file-based target list) still finds the series by name.
+
+**Per workload.** Every contact starts with the bot, so the bot's arrivals are all contacts
+offered (`switchboard_contacts_arrived_total`); the agents' arrivals are the contacts the bot
+hands over (`switchboard_bot_conversations_total{outcome="escalated"}`, 0 while the bot has
+conversations but none escalated). The handle time is the mean of
+`switchboard_handle_time_seconds{handler="bot"}` or `{handler="agent"}`. Service level,
+abandonment and backlog are the contact center's (the contract has one queue):
+
+- service level = answered within the objective (`within_sla="true"`) / offered;
+- abandonment = abandoned / offered;
+- backlog = offered - answered - abandoned (contacts waiting now, from the counters' totals;
+  a workload restart that resets only some counters skews it until the others reset too);
+- patience is not derivable from the contract (the waits of contacts that abandoned are not
+  exported), so it is None unless a query override gives it; the spec's `sla.patienceSeconds`
+  applies then.
+
+Rates are over a window: the long one (15 minutes by default, steady) for handle time, service
+level and abandonment, and both the long and a short one (1 minute) for arrivals, so the
+caller can react to a jump.
+
+**Overrides.** A query in `spec.metrics.queries` replaces the built-in one for every workload
+and window. In it, `$contact_center` and `$namespace` become this ContactCenter's name and
+namespace (escaped for a PromQL string), `$window` the rate window (`900s`), `$workload` the
+workload (`bot` or `agents`) and `$handler` the contract's handler label (`bot` or `agent`), so
+one override can serve both workloads and both windows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from switchboard.api.contactcenter import ContactCenter, MetricQueries
+from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
+
+Workload = Literal["bot", "agents"]
+HANDLERS: Mapping[Workload, str] = {"bot": "bot", "agents": "agent"}
+
+ARRIVED = "switchboard_contacts_arrived_total"
+ANSWERED = "switchboard_contacts_answered_total"
+ABANDONED = "switchboard_contacts_abandoned_total"
+HANDLE_TIME = "switchboard_handle_time_seconds"
+BOT_CONVERSATIONS = "switchboard_bot_conversations_total"
+
+DEFAULT_WINDOW_SECONDS = 900.0
+DEFAULT_RECENT_SECONDS = 60.0
+DAY_SECONDS = 86400
+
+_PLACEHOLDER = re.compile(r"\$(contact_center|namespace|window|workload|handler)\b")
+# RE2 (Prometheus' regular expressions) takes any punctuation escaped with a backslash.
+_REGEX_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
+
+
+# --- pure: PromQL text -------------------------------------------------------------------------
+
+
+def escape_label_value(value: str) -> str:
+    """`value` as the inside of a double-quoted PromQL string."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+
+
+def escape_regex(value: str) -> str:
+    """`value` as a regular expression matching exactly it (before string escaping)."""
+    return _REGEX_SPECIAL.sub(r"\\\1", value)
+
+
+def window(seconds: float) -> str:
+    """A PromQL range for `seconds`: `900s`, or `1500ms` when not whole seconds."""
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"a rate window must be a positive number of seconds, got {seconds}")
+    if float(seconds).is_integer():
+        return f"{int(seconds)}s"
+    milliseconds = round(seconds * 1000)
+    if milliseconds < 1:
+        raise ValueError(f"a rate window must be at least 1 ms, got {seconds}")
+    return f"{milliseconds}ms"
+
+
+def selector(contact_center: str, namespace: str, **labels: str) -> str:
+    """The label matchers (without braces) of one contact center's series, plus `labels`."""
+    matchers = [
+        f'contact_center="{escape_label_value(contact_center)}"',
+        f'namespace=~"{escape_label_value(escape_regex(namespace))}|"',
+        *(f'{name}="{escape_label_value(value)}"' for name, value in labels.items()),
+    ]
+    return ",".join(matchers)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whose series and which workload: the input of every query builder."""
+
+    contact_center: str
+    namespace: str
+    workload: Workload
+    overrides: MetricQueries
+
+    @classmethod
+    def of(cls, cc: ContactCenter, workload: Workload) -> Target:
+        return cls(cc.name, cc.namespace, workload, cc.spec.metrics.queries)
+
+    @property
+    def handler(self) -> str:
+        return HANDLERS[self.workload]
+
+    def series(self, metric: str, **labels: str) -> str:
+        return f"{metric}{{{selector(self.contact_center, self.namespace, **labels)}}}"
+
+    def substitute(self, promql: str, window_seconds: float) -> str:
+        """An override with its placeholders replaced (one pass: values are not rescanned)."""
+        values = {
+            "contact_center": escape_label_value(self.contact_center),
+            "namespace": escape_label_value(self.namespace),
+            "window": window(window_seconds),
+            "workload": self.workload,
+            "handler": self.handler,
+        }
+        return _PLACEHOLDER.sub(lambda match: values[match.group(1)], promql)
+
+
+def _sum_rate(target: Target, metric: str, seconds: float, **labels: str) -> str:
+    return f"sum(rate({target.series(metric, **labels)}[{window(seconds)}]))"
+
+
+def arrival_rate_query(target: Target, window_seconds: float) -> str:
+    """Contacts per second reaching the workload, over the window."""
+    if target.overrides.arrival_rate is not None:
+        return target.substitute(target.overrides.arrival_rate, window_seconds)
+    if target.workload == "bot":
+        return _sum_rate(target, ARRIVED, window_seconds)
+    escalated = _sum_rate(target, BOT_CONVERSATIONS, window_seconds, outcome="escalated")
+    # No escalation series yet while the bot converses: none escalated, 0 (not "no data").
+    conversing = _sum_rate(target, BOT_CONVERSATIONS, window_seconds)
+    return f"{escalated} or ({conversing} * 0)"
+
+
+def handle_time_query(target: Target, window_seconds: float) -> str:
+    """Mean handle time in seconds of the workload's handler, over the window (NaN: none)."""
+    if target.overrides.handle_time_seconds is not None:
+        return target.substitute(target.overrides.handle_time_seconds, window_seconds)
+    handler = target.handler
+    total = _sum_rate(target, f"{HANDLE_TIME}_sum", window_seconds, handler=handler)
+    count = _sum_rate(target, f"{HANDLE_TIME}_count", window_seconds, handler=handler)
+    return f"{total} / {count}"
+
+
+def abandon_rate_query(target: Target, window_seconds: float) -> str:
+    """Share of offered contacts abandoned, over the window (NaN: nothing offered)."""
+    if target.overrides.abandon_rate is not None:
+        return target.substitute(target.overrides.abandon_rate, window_seconds)
+    abandoned = _sum_rate(target, ABANDONED, window_seconds)
+    offered = _sum_rate(target, ARRIVED, window_seconds)
+    return f"({abandoned} or vector(0)) / {offered}"
+
+
+def service_level_query(target: Target, window_seconds: float) -> str:
+    """Share of offered contacts answered within the objective, over the window."""
+    if target.overrides.service_level is not None:
+        return target.substitute(target.overrides.service_level, window_seconds)
+    within = _sum_rate(target, ANSWERED, window_seconds, within_sla="true")
+    offered = _sum_rate(target, ARRIVED, window_seconds)
+    return f"({within} or vector(0)) / {offered}"
+
+
+def queue_backlog_query(target: Target, window_seconds: float) -> str:
+    """Contacts waiting now: offered - answered - abandoned, never below 0."""
+    if target.overrides.queue_backlog is not None:
+        return target.substitute(target.overrides.queue_backlog, window_seconds)
+    offered = f"sum({target.series(ARRIVED)})"
+    answered = f"(sum({target.series(ANSWERED)}) or vector(0))"
+    abandoned = f"(sum({target.series(ABANDONED)}) or vector(0))"
+    return f"clamp_min({offered} - {answered} - {abandoned}, 0)"
+
+
+def patience_query(target: Target, window_seconds: float) -> str | None:
+    """Mean patience in seconds: only from an override (the contract cannot give it)."""
+    if target.overrides.patience_seconds is None:
+        return None
+    return target.substitute(target.overrides.patience_seconds, window_seconds)
+
+
+def arrivals_per_slot_query(target: Target, slot_seconds: float) -> str:
+    """Contacts reaching the workload in the `slot_seconds` before each evaluation time."""
+    return f"({arrival_rate_query(target, slot_seconds)}) * {slot_seconds:g}"
+
+
+@dataclass(frozen=True)
+class WorkloadQueries:
+    """The PromQL `observe` runs for one workload; `patience` is None without an override."""
+
+    arrival_rate: str
+    recent_arrival_rate: str
+    aht: str
+    abandon_rate: str
+    service_level: str
+    backlog: str
+    patience: str | None
+
+
+def workload_queries(
+    cc: ContactCenter,
+    workload: Workload,
+    window_seconds: float = DEFAULT_WINDOW_SECONDS,
+    recent_seconds: float = DEFAULT_RECENT_SECONDS,
+) -> WorkloadQueries:
+    target = Target.of(cc, workload)
+    return WorkloadQueries(
+        arrival_rate=arrival_rate_query(target, window_seconds),
+        recent_arrival_rate=arrival_rate_query(target, recent_seconds),
+        aht=handle_time_query(target, window_seconds),
+        abandon_rate=abandon_rate_query(target, window_seconds),
+        service_level=service_level_query(target, window_seconds),
+        backlog=queue_backlog_query(target, window_seconds),
+        patience=patience_query(target, window_seconds),
+    )
+
+
+# --- I/O: asking Prometheus --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What Prometheus says about one workload's demand now; None where a series is missing
+    (or is a ratio of nothing, such as the handle time when nothing completed).
+
+    `arrival_rate` (contacts/s) and the ratios are over `window_seconds`;
+    `recent_arrival_rate` over `recent_seconds`."""
+
+    arrival_rate: float | None
+    recent_arrival_rate: float | None
+    aht_seconds: float | None
+    abandon_rate: float | None
+    service_level: float | None
+    backlog: float | None
+    patience_seconds: float | None
+    window_seconds: float
+    recent_seconds: float
+
+
+async def observe(
+    prometheus: Prometheus,
+    cc: ContactCenter,
+    workload: Workload,
+    *,
+    window_seconds: float = DEFAULT_WINDOW_SECONDS,
+    recent_seconds: float = DEFAULT_RECENT_SECONDS,
+) -> Observation:
+    """Run the workload's queries concurrently. Raises `MetricsUnavailable` (naming the metric)
+    when any of them cannot be answered; an empty answer is None, not an error."""
+    queries = workload_queries(cc, workload, window_seconds, recent_seconds)
+    named: dict[str, str | None] = {
+        "arrival rate": queries.arrival_rate,
+        "recent arrival rate": queries.recent_arrival_rate,
+        "handle time": queries.aht,
+        "abandon rate": queries.abandon_rate,
+        "service level": queries.service_level,
+        "queue backlog": queries.backlog,
+        "patience": queries.patience,
+    }
+    results = await asyncio.gather(
+        *(_scalar_or_none(prometheus, promql) for promql in named.values()),
+        return_exceptions=True,
+    )
+    for name, result in zip(named, results, strict=True):
+        if isinstance(result, MetricsUnavailable):
+            raise MetricsUnavailable(f"{name}: {result.reason}") from result
+        if isinstance(result, BaseException):
+            raise result
+    values = [result for result in results if not isinstance(result, BaseException)]
+    arrival, recent, aht, abandon, service, backlog, patience = values
+    return Observation(
+        arrival_rate=arrival,
+        recent_arrival_rate=recent,
+        aht_seconds=aht,
+        abandon_rate=abandon,
+        service_level=service,
+        backlog=backlog,
+        patience_seconds=patience,
+        window_seconds=window_seconds,
+        recent_seconds=recent_seconds,
+    )
+
+
+async def _scalar_or_none(prometheus: Prometheus, promql: str | None) -> float | None:
+    return None if promql is None else await prometheus.scalar(promql)
+
+
+@dataclass(frozen=True)
+class ArrivalHistory:
+    """Per-slot arrival counts, as `switchboard.sizing.forecast.forecast_arrivals` takes them.
+
+    Days run from midnight UTC. `past_days`: the complete earlier days found, oldest first
+    (a day with any slot that has no data is left out); `today`: today's completed slots from
+    midnight up to the first one without data; `current_slot`: the index of the slot in
+    progress, so `current_slot - len(today)` completed slots are unknown (forecast them, then
+    skip them)."""
+
+    past_days: tuple[tuple[float, ...], ...]
+    today: tuple[float, ...]
+    current_slot: int
+    slot_seconds: float
+    day_start: float  # today's midnight, Unix seconds
+
+
+async def arrival_history(
+    prometheus: Prometheus,
+    cc: ContactCenter,
+    days: int,
+    slot_seconds: float,
+    now: float,
+    *,
+    workload: Workload = "bot",
+    stride_days: int = 1,
+) -> ArrivalHistory:
+    """The workload's arrivals per slot over the `days` earlier days (every `stride_days`-th
+    day back: 7 for the same weekday) and today so far, one range query per day, concurrently.
+    Raises `MetricsUnavailable` when Prometheus cannot answer."""
+    if days < 0 or stride_days < 1:
+        raise ValueError(f"need days >= 0 and stride_days >= 1, got {days} and {stride_days}")
+    if not (slot_seconds > 0 and (DAY_SECONDS / slot_seconds).is_integer()):
+        raise ValueError(f"slot_seconds must divide a day, got {slot_seconds}")
+    slots = round(DAY_SECONDS / slot_seconds)
+    day_start = math.floor(now / DAY_SECONDS) * DAY_SECONDS
+    current_slot = min(math.floor((now - day_start) / slot_seconds), slots - 1)
+    promql = arrivals_per_slot_query(Target.of(cc, workload), slot_seconds)
+    starts = [day_start - DAY_SECONDS * stride_days * back for back in range(days, 0, -1)]
+
+    async def counts(start: float, completed: int) -> list[float | None]:
+        found: list[float | None] = [None] * completed
+        if completed == 0:
+            return found
+        points = await prometheus.series(
+            promql, start + slot_seconds, start + completed * slot_seconds, slot_seconds
+        )
+        for time, value in points:
+            index = round((time - start) / slot_seconds) - 1
+            if 0 <= index < completed:
+                found[index] = max(value, 0.0)
+        return found
+
+    *past, today = await asyncio.gather(
+        *(counts(start, slots) for start in starts), counts(day_start, current_slot)
+    )
+    complete_days = tuple(
+        tuple(count for count in day if count is not None)
+        for day in past
+        if all(count is not None for count in day)
+    )
+    known_today: list[float] = []
+    for count in today:
+        if count is None:
+            break
+        known_today.append(count)
+    return ArrivalHistory(
+        past_days=complete_days,
+        today=tuple(known_today),
+        current_slot=current_slot,
+        slot_seconds=slot_seconds,
+        day_start=float(day_start),
+    )
