@@ -306,16 +306,26 @@ class ArrivalHistory:
     """Per-slot arrival counts, as `switchboard.sizing.forecast.forecast_arrivals` takes them.
 
     Days run from midnight UTC. `past_days`: the complete earlier days found, oldest first
-    (a day with any slot that has no data is left out); `today`: today's completed slots from
-    midnight up to the first one without data; `current_slot`: the index of the slot in
-    progress, so `current_slot - len(today)` completed slots are unknown (forecast them, then
-    skip them)."""
+    (a day with any slot that has no data is left out); `today`: each of today's completed
+    slots, None where Prometheus has no data (before it or the workloads ran); its length is
+    the index of the slot in progress."""
 
     past_days: tuple[tuple[float, ...], ...]
-    today: tuple[float, ...]
-    current_slot: int
+    today: tuple[float | None, ...]
     slot_seconds: float
     day_start: float  # today's midnight, Unix seconds
+
+    @property
+    def today_from_midnight(self) -> tuple[float, ...]:
+        """Today's counts up to the first slot without data: `forecast_arrivals`' `today`.
+        The slots after it are unknown; the forecast covers them (forecast them, then skip
+        them, as the simulator's `SlotForecast` does)."""
+        known: list[float] = []
+        for count in self.today:
+            if count is None:
+                break
+            known.append(count)
+        return tuple(known)
 
 
 async def arrival_history(
@@ -337,7 +347,7 @@ async def arrival_history(
         raise ValueError(f"slot_seconds must divide a day, got {slot_seconds}")
     slots = round(DAY_SECONDS / slot_seconds)
     day_start = math.floor(now / DAY_SECONDS) * DAY_SECONDS
-    current_slot = min(math.floor((now - day_start) / slot_seconds), slots - 1)
+    current_slot = math.floor((now - day_start) / slot_seconds)
     promql = arrivals_per_slot_query(Target.of(cc, workload), slot_seconds)
     starts = [day_start - DAY_SECONDS * stride_days * back for back in range(days, 0, -1)]
 
@@ -362,15 +372,9 @@ async def arrival_history(
         for day in past
         if all(count is not None for count in day)
     )
-    known_today: list[float] = []
-    for count in today:
-        if count is None:
-            break
-        known_today.append(count)
     return ArrivalHistory(
         past_days=complete_days,
-        today=tuple(known_today),
-        current_slot=current_slot,
+        today=tuple(today),
         slot_seconds=slot_seconds,
         day_start=float(day_start),
     )

@@ -1,0 +1,193 @@
+"""The PromQL the operator sends: whose series it reads, per workload and window, and that a
+ContactCenter's overrides replace it. (That the queries run and give the right numbers against
+a real Prometheus scraping the simulator: tests/integration/test_prometheus.py.)"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from switchboard.api.contactcenter import ContactCenter, MetricQueries
+from switchboard.metrics.queries import (
+    ArrivalHistory,
+    Target,
+    arrival_rate_query,
+    arrivals_per_slot_query,
+    escape_label_value,
+    escape_regex,
+    handle_time_query,
+    selector,
+    window,
+    workload_queries,
+)
+
+
+def contact_center(name: str = "acme", namespace: str = "support", **queries: str) -> ContactCenter:
+    spec: dict[str, Any] = {
+        "channels": [{"name": "web", "type": "webchat"}],
+        "bot": {"model": {"name": "router", "version": "1.0.0", "uri": "s3://models/router"}},
+    }
+    if queries:
+        spec["metrics"] = {"queries": queries}
+    return ContactCenter.model_validate(
+        {"metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    )
+
+
+def test_series_are_this_contact_center_s_in_its_namespace_or_without_one() -> None:
+    queries = workload_queries(contact_center("acme", "support"), "bot")
+    for promql in (queries.arrival_rate, queries.aht, queries.backlog, queries.service_level):
+        matchers = promql.count("{")
+        assert promql.count('contact_center="acme"') == matchers
+        assert promql.count('namespace=~"support|"') == matchers
+
+
+def test_label_values_are_escaped_inside_promql_strings() -> None:
+    assert escape_label_value('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
+    matchers = selector('we"ird\\name', "team.a")
+    assert 'contact_center="we\\"ird\\\\name"' in matchers
+    # The namespace is a regular expression: its dot is literal (escaped, then the backslash
+    # escaped again for the string).
+    assert 'namespace=~"team\\\\.a|"' in matchers
+
+
+@pytest.mark.parametrize("text", ["a.b", "x|y", "(a)+[b]*", "^a$", "a\\b", "{1}?"])
+def test_escaped_regexes_match_only_the_text_itself(text: str) -> None:
+    import re  # Python's syntax agrees with RE2 on escaped punctuation
+
+    pattern = re.compile(f"(?:{escape_regex(text)}|)")
+    assert pattern.fullmatch(text)
+    assert pattern.fullmatch("")
+    assert not pattern.fullmatch(text + "x")
+    assert not pattern.fullmatch("zz")
+
+
+def test_bot_arrivals_are_all_offered_contacts_agents_the_escalated_ones() -> None:
+    cc = contact_center()
+    bot = workload_queries(cc, "bot")
+    agents = workload_queries(cc, "agents")
+    assert "switchboard_contacts_arrived_total{" in bot.arrival_rate
+    assert "outcome" not in bot.arrival_rate
+    assert "switchboard_bot_conversations_total{" in agents.arrival_rate
+    assert 'outcome="escalated"' in agents.arrival_rate
+    assert "switchboard_contacts_arrived_total" not in agents.arrival_rate
+
+
+def test_handle_time_is_the_workload_s_handler_mean() -> None:
+    cc = contact_center()
+    for workload, handler in (("bot", "bot"), ("agents", "agent")):
+        promql = workload_queries(cc, workload).aht
+        numerator, denominator = promql.split(" / ")
+        assert "switchboard_handle_time_seconds_sum{" in numerator
+        assert "switchboard_handle_time_seconds_count{" in denominator
+        assert f'handler="{handler}"' in numerator
+        assert f'handler="{handler}"' in denominator
+
+
+def test_ratios_divide_by_offered_contacts_and_count_missing_numerators_as_zero() -> None:
+    queries = workload_queries(contact_center(), "agents")
+    within, offered = queries.service_level.split(" / ")
+    assert 'within_sla="true"' in within
+    assert within.endswith("or vector(0))")
+    assert offered.startswith("sum(rate(switchboard_contacts_arrived_total{")
+    abandoned, offered = queries.abandon_rate.split(" / ")
+    assert "switchboard_contacts_abandoned_total" in abandoned
+    assert offered.startswith("sum(rate(switchboard_contacts_arrived_total{")
+
+
+def test_backlog_is_offered_minus_answered_minus_abandoned() -> None:
+    promql = workload_queries(contact_center(), "bot").backlog
+    assert promql.startswith("clamp_min(sum(switchboard_contacts_arrived_total{")
+    assert " - (sum(switchboard_contacts_answered_total{" in promql
+    assert " - (sum(switchboard_contacts_abandoned_total{" in promql
+    assert "rate(" not in promql
+
+
+def test_windows_long_for_the_mean_short_for_recent_arrivals() -> None:
+    queries = workload_queries(contact_center(), "bot", window_seconds=900, recent_seconds=60)
+    assert "[900s]" in queries.arrival_rate
+    assert "[60s]" in queries.recent_arrival_rate
+    for promql in (queries.aht, queries.abandon_rate, queries.service_level):
+        assert "[900s]" in promql
+        assert "[60s]" not in promql
+
+
+def test_window_ranges() -> None:
+    assert window(900) == "900s"
+    assert window(60.0) == "60s"
+    assert window(1.5) == "1500ms"
+    for bad in (0, -1, math.inf, math.nan):
+        with pytest.raises(ValueError):
+            window(bad)
+
+
+def test_patience_has_no_built_in_query() -> None:
+    assert workload_queries(contact_center(), "bot").patience is None
+    cc = contact_center(patienceSeconds="avg(my_patience_seconds)")
+    assert workload_queries(cc, "bot").patience == "avg(my_patience_seconds)"
+
+
+def test_every_override_replaces_its_query_for_both_workloads() -> None:
+    overrides = {
+        "arrivalRate": "sum(rate(calls_total[$window]))",
+        "handleTimeSeconds": "avg(aht_seconds)",
+        "abandonRate": "avg(abandon_share)",
+        "serviceLevel": "avg(sl_share)",
+        "queueBacklog": "sum(waiting)",
+        "patienceSeconds": "avg(patience)",
+    }
+    cc = contact_center(**overrides)
+    for workload in ("bot", "agents"):
+        queries = workload_queries(cc, workload, window_seconds=300, recent_seconds=30)
+        assert queries.arrival_rate == "sum(rate(calls_total[300s]))"
+        assert queries.recent_arrival_rate == "sum(rate(calls_total[30s]))"
+        assert queries.aht == "avg(aht_seconds)"
+        assert queries.abandon_rate == "avg(abandon_share)"
+        assert queries.service_level == "avg(sl_share)"
+        assert queries.backlog == "sum(waiting)"
+        assert queries.patience == "avg(patience)"
+
+
+def test_an_override_leaves_the_other_queries_built_in() -> None:
+    cc = contact_center(arrivalRate="sum(rate(calls_total[1m]))")
+    queries = workload_queries(cc, "bot")
+    assert queries.arrival_rate == "sum(rate(calls_total[1m]))"
+    assert queries.aht == workload_queries(contact_center(), "bot").aht
+
+
+def test_override_placeholders() -> None:
+    cc = contact_center(
+        "acme",
+        "support",
+        handleTimeSeconds=(
+            'avg(aht{cc="$contact_center",ns="$namespace",who="$handler",w="$workload"}[$window])'
+        ),
+    )
+    assert workload_queries(cc, "agents", window_seconds=120).aht == (
+        'avg(aht{cc="acme",ns="support",who="agent",w="agents"}[120s])'
+    )
+    assert workload_queries(cc, "bot", window_seconds=120).aht == (
+        'avg(aht{cc="acme",ns="support",who="bot",w="bot"}[120s])'
+    )
+
+
+def test_substituted_values_are_escaped_and_not_substituted_again() -> None:
+    overrides = MetricQueries(arrival_rate='sum(rate(x{cc="$contact_center"}[$window]))')
+    target = Target('a"$window', "ns", "bot", overrides)
+    assert arrival_rate_query(target, 60) == 'sum(rate(x{cc="a\\"$window"}[60s]))'
+    # A placeholder is a whole word: $windows is not $window.
+    assert target.substitute("$windows $window", 60) == "$windows 60s"
+
+
+def test_arrivals_per_slot_are_the_rate_over_the_slot_times_its_length() -> None:
+    target = Target.of(contact_center(), "bot")
+    assert arrivals_per_slot_query(target, 300) == f"({arrival_rate_query(target, 300)}) * 300"
+    assert handle_time_query(target, 300) not in arrivals_per_slot_query(target, 300)
+
+
+def test_today_from_midnight_stops_at_the_first_slot_without_data() -> None:
+    history = ArrivalHistory((), (3.0, 4.0, None, 5.0), slot_seconds=300, day_start=0.0)
+    assert history.today_from_midnight == (3.0, 4.0)
+    assert ArrivalHistory((), (None, 1.0), 300, 0.0).today_from_midnight == ()
