@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -312,3 +312,16 @@ async def test_a_prometheus_that_does_not_answer_times_out() -> None:
             with pytest.raises(MetricsUnavailable, match=r"did not answer within 0\.5 s"):
                 await client.scalar("vector(1)")
             assert time.monotonic() - started < 3
+
+
+def test_simulate_fixture_registers_its_simulators_with_their_labels(
+    prometheus: LocalPrometheus, simulate: Callable[..., Simulator]
+) -> None:
+    simulator = simulate(
+        "--profile", "flat", "--servers", "5", "--contact-center", "fixture-check",
+        labels={"namespace": "t-fixture"},
+    )  # fmt: skip
+    target = wait_until(
+        f"Prometheus to scrape {simulator.address}", lambda: prometheus.scraped(simulator.address)
+    )
+    assert target["labels"]["namespace"] == "t-fixture"
