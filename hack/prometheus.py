@@ -10,11 +10,11 @@ own process, never as the package's system service.
     python hack/prometheus.py targets list
 
 State lives in .cluster/ next to the local cluster's: the configuration, the scrape targets (a
-file_sd JSON file, .cluster/prometheus/targets.json, re-read within a second or two of a change,
-so targets come and go without a restart), the store (.cluster/prometheus/data, kept across
-restarts unless --fresh), the log (.cluster/logs/prometheus.log) and the URL of the running
-server (.cluster/prometheus-url). It listens on a free loopback port, the same one again on a
-restart when that one is still free. `--state-dir DIR` runs a second, independent instance.
+file_sd JSON file, .cluster/prometheus/targets.json: targets come and go without a restart,
+within about 5 s, as Prometheus batches discovery updates), the store (.cluster/prometheus/data,
+kept across restarts unless --fresh), the log (.cluster/logs/prometheus.log) and the URL of the
+running server (.cluster/prometheus-url). It listens on a free loopback port, the same one again
+on a restart when that one is still free. `--state-dir DIR` runs a second, independent instance.
 """
 
 from __future__ import annotations
