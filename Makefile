@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: help venv binaries cluster-up cluster-down cluster-status generate lint unit integration test demo
+.PHONY: help venv binaries cluster-up cluster-down cluster-status prometheus generate lint unit integration test demo
 
 help:
 	@echo "make demo            bring up the local cluster and run a contact center on it"
@@ -16,6 +16,7 @@ help:
 	@echo "make cluster-up      start the local Kubernetes control plane (builds it on first use)"
 	@echo "make cluster-down    stop it"
 	@echo "make cluster-status  say what runs"
+	@echo "make prometheus      install Prometheus (Debian package) if missing"
 	@echo "make generate        regenerate the CRD and the API reference from the models"
 
 $(VENV)/.installed: pyproject.toml
@@ -33,10 +34,14 @@ cluster-up: venv
 	$(PY) hack/cluster.py up
 
 cluster-down: venv
+	$(PY) hack/prometheus.py down
 	$(PY) hack/cluster.py down
 
 cluster-status: venv
 	$(PY) hack/cluster.py status
+
+prometheus: venv
+	$(PY) hack/prometheus.py install
 
 generate: venv
 	$(VENV)/bin/switchboard crd > crds/switchboard.io_contactcenters.yaml
@@ -50,10 +55,11 @@ lint: venv
 unit: venv
 	$(VENV)/bin/pytest tests/unit
 
-integration: venv binaries
+integration: venv binaries prometheus
 	$(VENV)/bin/pytest tests/integration
 
 test: lint unit integration
 
-demo: cluster-up
+demo: cluster-up prometheus
+	$(PY) hack/prometheus.py up
 	KUBECONFIG=$(KUBECONFIG_LOCAL) hack/demo.sh

@@ -39,7 +39,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, Node
 from tests.integration.kube import KUBECONFIG, REPO, kubectl, wait_until
-from tests.integration.operator import Operator, install_crd, operator_kind_writes
+from tests.integration.operator import Operator, install_crd, operator_kind_writes_by_request
 
 from switchboard import GROUP, PLURAL, VERSION
 from switchboard.controllers.drift import quantity_amount
@@ -259,9 +259,12 @@ def main() -> int:
 
         time.sleep(5)  # the last status patches
         say(f"idle for {idle_seconds} s")
-        before = operator_kind_writes()
+        before = operator_kind_writes_by_request()
         time.sleep(idle_seconds)
-        idle_writes = operator_kind_writes() - before
+        idle = operator_kind_writes_by_request() - before
+        idle_writes = sum(idle.values())
+        if idle:
+            say(f"  writes while idle: {dict(idle)}")
         rss = max(rss, peak_rss_mb(operator.process.pid) if operator.process else float("nan"))
     finally:
         operator.stop()

@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,8 +137,13 @@ def apiserver_metrics() -> str:
 def operator_kind_writes() -> float:
     """Write requests the apiserver has served on the resources only the operator writes
     (status subresources of workloads excluded: the controllers write those)."""
+    return sum(operator_kind_writes_by_request().values())
+
+
+def operator_kind_writes_by_request() -> Counter[str]:
+    """operator_kind_writes, counted by "VERB resource[/subresource]"."""
     text = apiserver_metrics()
-    total = 0.0
+    counts: Counter[str] = Counter()
     for line in text.splitlines():
         if not line.startswith("apiserver_request_total{"):
             continue
@@ -150,5 +156,8 @@ def operator_kind_writes() -> float:
                 labels.get("subresource") == "status" and labels["resource"] != "contactcenters"
             )
         ):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+            where = labels["resource"] + (
+                f"/{labels['subresource']}" if labels.get("subresource") else ""
+            )
+            counts[f"{labels['verb']} {where}"] += int(float(line.rsplit(" ", 1)[1]))
+    return counts

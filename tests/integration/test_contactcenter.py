@@ -31,6 +31,7 @@ from tests.integration.contactcenters import (
 )
 from tests.integration.kube import kubectl, wait_until
 from tests.integration.operator import SWITCHBOARD, Operator, metric_sum, operator_kind_writes
+from tests.invalid_manifests import valid_manifest
 
 STANDARD_LABELS = (
     "app.kubernetes.io/name",
@@ -45,22 +46,10 @@ CHILD_KINDS = (
 
 
 def minimal(name: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "switchboard.io/v1alpha1",
-        "kind": "ContactCenter",
-        "metadata": {"name": name},
-        "spec": {
-            "channels": [{"name": "web", "type": "webchat"}],
-            "bot": {
-                "model": {
-                    "name": "intent-router",
-                    "version": "3.1.0",
-                    "uri": "s3://models/intent-router/3.1.0",
-                }
-            },
-            **spec,
-        },
-    }
+    """The catalogue's small valid ContactCenter, with `spec` fields replaced."""
+    manifest = valid_manifest(name)
+    manifest["spec"].update(spec)
+    return manifest
 
 
 def children(namespace: str, name: str) -> list[dict[str, Any]]:

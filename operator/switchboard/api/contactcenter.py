@@ -1045,16 +1045,45 @@ class Metrics(ApiModel):
             duration_at_least("5s", "metrics.interval must be at least 5s")
         ),
     )
+    rate_window: Duration = Field(
+        "15m",
+        description=(
+            "How far back arrival rates, handle times, service level and abandonment are "
+            "averaged: long enough to be steady, short enough to follow the day. At least 5s. "
+            "Format: a duration such as `15m`."
+        ),
+        json_schema_extra=validations(
+            duration_at_least("5s", "metrics.rateWindow must be at least 5s")
+        ),
+    )
+    recent_window: Duration = Field(
+        "1m",
+        description=(
+            "The short window arrivals are also read over, so a sudden surge is met at once "
+            "instead of after the rate window catches up. At least 5s. Format: a duration "
+            "such as `1m`."
+        ),
+        json_schema_extra=validations(
+            duration_at_least("5s", "metrics.recentWindow must be at least 5s")
+        ),
+    )
     queries: MetricQueries = defaulted(
         MetricQueries,
         "Per-metric PromQL overrides. `$contact_center` and `$namespace` are replaced by "
-        "this ContactCenter's name and namespace.",
+        "this ContactCenter's name and namespace, `$window` by the rate window (`900s`), "
+        "`$workload` by `bot` or `agents` and `$handler` by the contract's handler label "
+        "(`bot` or `agent`).",
     )
 
     @model_validator(mode="after")
     def _interval_floor(self) -> Self:
-        if duration_seconds(self.interval) < 5:
-            raise ValueError("metrics.interval must be at least 5s")
+        for name, value in (
+            ("interval", self.interval),
+            ("rateWindow", self.rate_window),
+            ("recentWindow", self.recent_window),
+        ):
+            if duration_seconds(value) < 5:
+                raise ValueError(f"metrics.{name} must be at least 5s")
         return self
 
 

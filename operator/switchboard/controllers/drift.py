@@ -8,41 +8,18 @@ the live one with an equal value, comparing quantities by amount.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e[+-]?[0-9]+)?$")
-_SUFFIX = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10,
-    "Mi": Decimal(2) ** 20,
-    "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50,
-    "Ei": Decimal(2) ** 60,
-}
+from switchboard.api.types import parse_quantity
 
 
 def quantity_amount(value: str) -> Decimal | None:
     """The amount a Kubernetes quantity string stands for, or None if it is not one."""
-    match = _QUANTITY.match(value)
-    if not match:
-        return None
-    number, suffix = match.group(1), match.group(2) or ""
     try:
-        if suffix.startswith("e"):
-            return Decimal(number + suffix)
-        return Decimal(number) * _SUFFIX[suffix]
-    except InvalidOperation:
+        return parse_quantity(value)
+    except (ValueError, ArithmeticError):
         return None
 
 

@@ -16,6 +16,7 @@ import kopf
 from lightkube import ApiError
 
 from switchboard import GROUP, PLURAL, VERSION
+from switchboard.controllers.autoscale import Autoscaler
 from switchboard.controllers.kube import Kube
 from switchboard.controllers.reconcile import Caches, Key, Reconciler
 from switchboard.controllers.workqueue import WorkQueue
@@ -33,6 +34,7 @@ CHILD_RESOURCES = (  # kopf selectors of what the operator applies and watches
     ("policy", "v1", "poddisruptionbudgets"),
 )
 WORKERS = 8
+CHILD_EVENT_DELAY_SECONDS = 0.3
 MAX_RETRY_SECONDS = 60.0
 
 
@@ -44,8 +46,10 @@ class Controller:
         self.queue: WorkQueue[Key] = WorkQueue()
         self.kube = Kube()
         self.reconciler = Reconciler(self.kube, self.caches)
+        self.autoscaler = Autoscaler(self.caches, self.reconciler, self.kube, self.queue.add)
         self.failures: dict[Key, int] = {}
         self.tasks = [asyncio.create_task(self._work()) for _ in range(workers)]
+        self.tasks.append(asyncio.create_task(self.autoscaler.run()))
 
     async def _work(self) -> None:
         while True:
@@ -81,6 +85,7 @@ class Controller:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.autoscaler.close()
         await self.kube.client.close()
 
 
@@ -102,8 +107,10 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     await memo.controller.stop()
 
 
+# Handlers are async so that they run on the event loop: kopf runs plain functions in a
+# thread pool, where touching the asyncio work queue would not be safe.
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def contact_center_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def contact_center_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     body = event["object"]
     key = (body["metadata"]["namespace"], body["metadata"]["name"])
     controller: Controller = memo.controller
@@ -114,7 +121,7 @@ def contact_center_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> N
     controller.queue.add(key)
 
 
-def child_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def child_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     """A child changed or went away: refresh the cache and reconcile its owner, which
     restores it if it drifted from what the owner's spec asks for."""
     body = event["object"]
@@ -127,7 +134,9 @@ def child_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         controller.caches.put_child(body)
     owner = meta.get("labels", {}).get(INSTANCE_LABEL)
     if owner:
-        controller.queue.add((meta["namespace"], owner))
+        # Children change in bursts (a rollout updates a Deployment's status several times):
+        # coalesce them into one reconcile of the owner.
+        controller.queue.add_after((meta["namespace"], owner), CHILD_EVENT_DELAY_SECONDS)
 
 
 for _resource in CHILD_RESOURCES:

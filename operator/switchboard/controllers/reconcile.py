@@ -7,6 +7,7 @@ fallback to a GET, so a restarted or idle operator compares and writes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -98,6 +99,8 @@ class Reconciler:
         # The autoscaler's latest outcome per ContactCenter: status is written here only,
         # so two loops never race over the conditions list.
         self.autoscaled: dict[Key, AutoscaleOutcome] = {}
+        # Generated Secrets known to exist: they are never rewritten, so one look is enough.
+        self.generated_secrets: set[tuple[str, str]] = set()
 
     async def reconcile(self, key: Key) -> float | None:
         """Brings one ContactCenter to its spec; returns seconds until it should run again
@@ -136,25 +139,26 @@ class Reconciler:
             return WAIT_FOR_PREREQUISITES_SECONDS
 
         created_secrets = await self._ensure_generated_secrets(cc)
-        desired = build_all(cc, await self._decisions(cc))
-        applied: dict[ChildKey, Manifest] = {}
-        created: list[str] = []
-        restored: list[str] = []
-        for manifest in desired:
-            live = await self._live(manifest)
-            drift = difference(live, manifest) if live is not None else "."
-            if drift is None:
-                continue
-            result = await self.kube.apply(manifest)
-            self.caches.put_child(result)
-            applied[child_key(manifest)] = result
-            label = f"{manifest['kind']} {manifest['metadata']['name']}"
-            if live is None:
-                created.append(label)
-            elif cc.metadata.generation == body.get("status", {}).get("observedGeneration"):
-                restored.append(f"{label} ({drift})")  # spec unchanged: someone edited it
+        decisions = await self._decisions(cc)
+        desired = build_all(cc, decisions)
+        spec_unchanged = cc.metadata.generation == body.get("status", {}).get("observedGeneration")
+        # Children are independent objects: compare and apply them concurrently.
+        outcomes = await asyncio.gather(*(self._converge(manifest) for manifest in desired))
+        applied = {
+            child_key(m): result for m, (result, _) in zip(desired, outcomes, strict=True) if result
+        }
+        created = [
+            f"{m['kind']} {m['metadata']['name']}"
+            for m, (r, drift) in zip(desired, outcomes, strict=True)
+            if r and drift == "."
+        ]
+        restored = [
+            f"{m['kind']} {m['metadata']['name']} ({drift})"  # spec unchanged: someone edited it
+            for m, (r, drift) in zip(desired, outcomes, strict=True)
+            if r and drift != "." and spec_unchanged
+        ]
         pruned = await self._prune(cc, desired)
-        grown = await self._grow_volumes(cc)
+        grown = await self._grow_volumes(cc, decisions)
 
         if created or created_secrets:
             await self.kube.event(
@@ -192,16 +196,37 @@ class Reconciler:
                 replicas[component] = int(live["spec"]["replicas"])
         return Decisions(replicas=replicas, claim_template_storage=storage)
 
-    async def _grow_volumes(self, cc: ContactCenter) -> list[str]:
+    async def _converge(self, manifest: Manifest) -> tuple[Manifest | None, str | None]:
+        """Applies `manifest` unless the live object already holds it; returns what was
+        applied (None if nothing) and where it differed ("." when it did not exist)."""
+        live = await self._live(manifest)
+        drift = difference(live, manifest) if live is not None else "."
+        if drift is None:
+            return None, None
+        result = await self.kube.apply(manifest)
+        self.caches.put_child(result)
+        return result, drift
+
+    async def _grow_volumes(self, cc: ContactCenter, decisions: Decisions) -> list[str]:
         """Asks existing data volumes for the spec's larger size (never smaller: the schema
-        forbids shrinking, and a claim cannot shrink)."""
+        forbids shrinking, and a claim cannot shrink). Only needed once the spec asks for
+        more than the StatefulSet's claim template."""
+        templates = decisions.claim_template_storage
+        if not any(
+            service.external is None
+            and component in templates
+            and (quantity_amount(templates[component]) or 0)
+            < (quantity_amount(service.effective_storage) or 0)
+            for component, service in (("queue", cc.spec.queue), ("database", cc.spec.database))
+        ):
+            return []
         grown = []
         for expansion in build_volume_expansions(cc):
+            want = expansion["spec"]["resources"]["requests"]["storage"]
             live = await self.kube.get(expansion)
             if live is None:
                 continue  # the StatefulSet creates it at the template's size
             have = live.get("spec", {}).get("resources", {}).get("requests", {}).get("storage")
-            want = expansion["spec"]["resources"]["requests"]["storage"]
             if have is not None and (quantity_amount(str(have)) or 0) < (
                 quantity_amount(want) or 0
             ):
@@ -246,8 +271,10 @@ class Reconciler:
         created = []
         for manifest in build_generated_secrets(cc, passwords):
             name = manifest["metadata"]["name"]
-            if name in missing and await self.kube.create(manifest):
-                created.append(f"Secret {name}")
+            if name in missing:
+                if await self.kube.create(manifest):
+                    created.append(f"Secret {name}")
+                self.generated_secrets.add((cc.namespace, name))
         return created
 
     async def _prune(self, cc: ContactCenter, desired: list[Manifest]) -> list[str]:

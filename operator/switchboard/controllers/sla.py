@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from switchboard.api.contactcenter import Autoscaling, ContactCenter
 from switchboard.api.types import duration_seconds
+from switchboard.metrics.queries import Observation, Workload
 from switchboard.sizing.autoscaler import Decision, Demand, ScalingLimits, ServiceTarget
 from switchboard.sizing.forecast import Forecast
 
-Workload = Literal["bot", "agents"]
 WORKLOADS: tuple[Workload, ...] = ("bot", "agents")
 
 
@@ -70,19 +69,7 @@ def readiness_lead_seconds(cc: ContactCenter, workload: Workload) -> float:
     return duration_seconds(scaling.readiness_lead_time) if scaling else 0.0
 
 
-@dataclass(frozen=True)
-class Observed:
-    """What Prometheus said about one workload's demand; None where a series is missing."""
-
-    arrival_rate: float | None
-    aht_seconds: float | None
-    abandon_rate: float | None = None
-    service_level: float | None = None
-    backlog: float | None = None
-    patience_seconds: float | None = None
-
-
-def demand(cc: ContactCenter, observed: Observed | None) -> Demand:
+def demand(cc: ContactCenter, observed: Observation | None) -> Demand:
     """The sizing demand; patience from the metrics, else from the spec. No observation at
     all (Prometheus unreachable) is missing metrics, which holds replicas."""
     if observed is None:
@@ -115,7 +102,7 @@ def _rounded(value: float | None, digits: int = 3) -> float | None:
 
 def sla_status(
     current: Mapping[str, Any],
-    observed: Observed | None,
+    observed: Observation | None,
     decisions: Mapping[Workload, Decision],
     forecast_points: list[dict[str, Any]],
     last_scale_time: str | None,

@@ -16,6 +16,7 @@ class WorkQueue(Generic[Key]):
         self._queued: set[Key] = set()
         self._active: set[Key] = set()
         self._again: set[Key] = set()
+        self._waiting: set[Key] = set()
 
     def add(self, key: Key) -> None:
         if key in self._active:
@@ -25,7 +26,16 @@ class WorkQueue(Generic[Key]):
             self._ready.put_nowait(key)
 
     def add_after(self, key: Key, delay: float) -> None:
-        asyncio.get_running_loop().call_later(delay, self.add, key)
+        """Adds `key` after `delay`; a key already waiting is not scheduled again, so a burst
+        of events becomes one reconcile."""
+        if key in self._waiting:
+            return
+        self._waiting.add(key)
+        asyncio.get_running_loop().call_later(delay, self._release, key)
+
+    def _release(self, key: Key) -> None:
+        self._waiting.discard(key)
+        self.add(key)
 
     async def get(self) -> Key:
         key = await self._ready.get()

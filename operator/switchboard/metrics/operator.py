@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RECONCILES = Counter(
     "switchboard_reconcile_total",
@@ -23,4 +23,20 @@ API_WRITES = Counter(
     "switchboard_api_writes_total",
     "Write requests the operator sent to the Kubernetes API, by verb and kind.",
     ["verb", "kind"],
+)
+_WORKLOAD = ["namespace", "contact_center", "workload"]
+DESIRED_REPLICAS = Gauge(
+    "switchboard_autoscaler_desired_replicas",
+    "Replicas the SLA autoscaler decided for a workload (bot, agents).",
+    _WORKLOAD,
+)
+CURRENT_REPLICAS = Gauge(
+    "switchboard_autoscaler_current_replicas",
+    "Replicas the workload had when the autoscaler decided.",
+    _WORKLOAD,
+)
+PREDICTED_SERVICE_LEVEL = Gauge(
+    "switchboard_autoscaler_predicted_service_level",
+    "Service level the queueing model predicts at the decided replicas.",
+    _WORKLOAD,
 )

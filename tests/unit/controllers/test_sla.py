@@ -2,7 +2,6 @@ from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.controllers.sla import (
-    Observed,
     autoscaled,
     demand,
     forecast_rate,
@@ -10,6 +9,7 @@ from switchboard.controllers.sla import (
     service_target,
     sla_status,
 )
+from switchboard.metrics.queries import Observation
 from switchboard.sizing.autoscaler import Decision, ScalingState
 from switchboard.sizing.erlang import Performance
 from switchboard.sizing.forecast import Forecast
@@ -27,6 +27,21 @@ def contact_center(**spec: Any) -> ContactCenter:
             },
         }
     )
+
+
+def observation(**values: float) -> Observation:
+    fields: dict[str, Any] = dict.fromkeys(
+        (
+            "arrival_rate",
+            "recent_arrival_rate",
+            "aht_seconds",
+            "abandon_rate",
+            "service_level",
+            "backlog",
+            "patience_seconds",
+        ),
+    )
+    return Observation(**(fields | values), window_seconds=900.0, recent_seconds=60.0)
 
 
 def test_only_workloads_with_autoscaling_are_sized() -> None:
@@ -79,7 +94,7 @@ def test_no_observation_is_missing_metrics_and_patience_falls_back_to_the_spec()
     cc = contact_center(sla={"patienceSeconds": 90})
     missing = demand(cc, None)
     assert missing.arrival_rate is None and missing.aht_seconds is None
-    observed = demand(cc, Observed(arrival_rate=2.0, aht_seconds=200.0, backlog=3.0))
+    observed = demand(cc, observation(arrival_rate=2.0, aht_seconds=200.0, backlog=3.0))
     assert (observed.arrival_rate, observed.patience_seconds, observed.backlog) == (2.0, 90, 3.0)
 
 
@@ -99,7 +114,7 @@ def test_status_explains_the_decision_without_noise_digits() -> None:
         metrics_available=True,
         state=ScalingState(),
     )
-    observed = Observed(arrival_rate=0.0555555, aht_seconds=180.04, service_level=0.87654)
+    observed = observation(arrival_rate=0.0555555, aht_seconds=180.04, service_level=0.87654)
     status = sla_status({}, observed, {"agents": decision}, [], "2026-01-01T00:00:00Z")
     assert status["recommendedAgents"] == 14
     assert status["predictedServiceLevel"] == 0.889

@@ -27,3 +27,13 @@ async def test_add_after_delays_the_key() -> None:
     queue.add_after("a", 0.05)
     assert queue._ready.empty()
     assert await asyncio.wait_for(queue.get(), 1) == "a"
+
+
+async def test_a_burst_of_delayed_adds_becomes_one() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    for _ in range(5):
+        queue.add_after("a", 0.05)
+    assert await asyncio.wait_for(queue.get(), 1) == "a"
+    queue.done("a")
+    await asyncio.sleep(0.1)
+    assert queue._ready.empty()

@@ -1,0 +1,302 @@
+"""The SLA autoscaler loop: every `spec.metrics.interval`, read demand from Prometheus, size
+the autoscaled workloads with the queueing model, and hand the outcome to the reconciler,
+which applies the replicas and writes status (one writer of status, no races).
+
+Missing metrics hold the current replicas and say so in `MetricsAvailable=False`; the
+decision of every tick is explained in status, and each change of replicas in an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.types import duration_seconds
+from switchboard.controllers.kube import Kube
+from switchboard.controllers.reconcile import AutoscaleOutcome, Caches, Key, Reconciler
+from switchboard.controllers.sla import (
+    autoscaled,
+    demand,
+    forecast_rate,
+    readiness_lead_seconds,
+    scaling_limits,
+    service_target,
+    sla_status,
+)
+from switchboard.metrics import operator as metrics
+from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
+from switchboard.metrics.queries import Observation, Workload, arrival_history, observe
+from switchboard.sizing.autoscaler import Decision, ScalingState, decide
+from switchboard.sizing.forecast import Forecast, forecast_arrivals
+
+logger = logging.getLogger(__name__)
+
+FORECAST_SLOT_SECONDS = 300.0
+HISTORY_REFRESH_SECONDS = 900.0
+TICK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class _History:
+    fetched_at: float
+    past_days: tuple[tuple[float, ...], ...]
+
+
+@dataclass
+class Autoscaler:
+    caches: Caches
+    reconciler: Reconciler
+    kube: Kube
+    enqueue: Callable[[Key], None]
+    states: dict[tuple[Key, Workload], ScalingState] = field(default_factory=dict)
+    due: dict[Key, float] = field(default_factory=dict)
+    history: dict[tuple[Key, Workload], _History] = field(default_factory=dict)
+    clients: dict[str, Prometheus] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        """Ticks every ContactCenter with autoscaling when its interval has passed."""
+        running: dict[Key, asyncio.Task[None]] = {}
+        while True:
+            now = time.monotonic()
+            for key, body in list(self.caches.contact_centers.items()):
+                if now < self.due.get(key, 0.0) or (key in running and not running[key].done()):
+                    continue
+                cc = _valid(body)
+                if cc is None or not autoscaled(cc) or cc.spec.metrics.prometheus_url is None:
+                    continue
+                self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
+                running[key] = asyncio.create_task(self._tick_safely(key, cc))
+            for key in [k for k in self.due if k not in self.caches.contact_centers]:
+                self._forget(key)
+            await asyncio.sleep(TICK_SECONDS)
+
+    def _forget(self, key: Key) -> None:
+        self.due.pop(key, None)
+        for history_key in [k for k in self.history if k[0] == key]:
+            del self.history[history_key]
+        self.reconciler.autoscaled.pop(key, None)
+        for state_key in [k for k in self.states if k[0] == key]:
+            del self.states[state_key]
+
+    async def _tick_safely(self, key: Key, cc: ContactCenter) -> None:
+        try:
+            await self.tick(key, cc)
+        except Exception:
+            logger.exception("autoscaling %s/%s failed; trying again next interval", *key)
+
+    async def tick(self, key: Key, cc: ContactCenter) -> None:
+        assert cc.spec.metrics.prometheus_url is not None
+        prometheus = self._client(str(cc.spec.metrics.prometheus_url))
+        target = service_target(cc)
+        now = time.time()
+        observations: dict[Workload, Observation | None] = {}
+        unavailable: str | None = None
+        for workload in autoscaled(cc):
+            try:
+                observations[workload] = await observe(
+                    prometheus,
+                    cc,
+                    workload,
+                    window_seconds=duration_seconds(cc.spec.metrics.rate_window),
+                    recent_seconds=duration_seconds(cc.spec.metrics.recent_window),
+                )
+            except MetricsUnavailable as error:
+                observations[workload] = None
+                unavailable = str(error)
+        forecast = None
+        if unavailable is None:
+            try:
+                forecast = await self._forecast(key, cc, prometheus, now)
+            except MetricsUnavailable:
+                forecast = None  # the present is enough to size by
+
+        decisions: dict[Workload, Decision] = {}
+        replicas: dict[str, int] = {}
+        events: list[str] = []
+        for workload, observed in observations.items():
+            current = self._current_replicas(cc, workload)
+            state = self.states.get((key, workload)) or ScalingState(
+                recommendations=((now, current),)
+            )
+            rate = forecast_rate(
+                forecast.get(workload) if forecast else None,
+                cc.spec.forecast.demand_quantile,
+                FORECAST_SLOT_SECONDS,
+            )
+            decision = decide(
+                now,
+                current,
+                demand(cc, observed),
+                rate,
+                target,
+                scaling_limits(cc, workload, current),
+                state,
+            )
+            self.states[(key, workload)] = decision.state
+            decisions[workload] = decision
+            replicas[workload] = decision.replicas
+            labels = {"namespace": key[0], "contact_center": key[1], "workload": workload}
+            metrics.DESIRED_REPLICAS.labels(**labels).set(decision.replicas)
+            metrics.CURRENT_REPLICAS.labels(**labels).set(current)
+            if decision.predicted is not None:
+                metrics.PREDICTED_SERVICE_LEVEL.labels(**labels).set(
+                    decision.predicted.service_level
+                )
+            if decision.replicas != current:
+                events.append(f"{workload} {current} -> {decision.replicas}: {decision.reason}")
+
+        first = next(iter(observations.values()), None)
+        previous = self.reconciler.autoscaled.get(key)
+        last_scale = _rfc3339(now) if events else None
+        stored = self.caches.contact_centers.get(key, {}).get("status", {}).get("sla", {})
+        sla = sla_status(
+            previous.sla if previous else stored,
+            first,
+            decisions,
+            _forecast_points(forecast, now) if forecast else [],
+            last_scale,
+        )
+        self.reconciler.autoscaled[key] = AutoscaleOutcome(
+            replicas=replicas,
+            sla=sla,
+            conditions=(
+                _metrics_condition(unavailable, decisions),
+                _sla_condition(first, target.target, target.max_abandon),
+            ),
+        )
+        self.enqueue(key)
+        body = self.caches.contact_centers.get(key)
+        if events and body is not None:
+            await self.kube.event(body, "Normal", "Scaled", "; ".join(events))
+
+    def _current_replicas(self, cc: ContactCenter, workload: Workload) -> int:
+        live = self.caches.children.get(("Deployment", cc.namespace, f"{cc.name}-{workload}"))
+        if live is not None:
+            return int(live.get("spec", {}).get("replicas", 1))
+        outcome = self.reconciler.autoscaled.get((cc.namespace, cc.name))
+        if outcome and workload in outcome.replicas:
+            return outcome.replicas[workload]
+        scaling = cc.spec.bot.autoscaling if workload == "bot" else cc.spec.agents.autoscaling
+        return scaling.min_replicas if scaling else 1
+
+    async def _forecast(
+        self, key: Key, cc: ContactCenter, prometheus: Prometheus, now: float
+    ) -> dict[Workload, Forecast] | None:
+        """Forecast arrivals per workload over its readiness lead time, from the intraday
+        profile of the same weekday in recent weeks (refreshed every 15 minutes) scaled to
+        today's level."""
+        if not cc.spec.forecast.enabled:
+            return None
+        forecasts: dict[Workload, Forecast] = {}
+        for workload in autoscaled(cc):
+            cached = self.history.get((key, workload))
+            if cached is None or now - cached.fetched_at > HISTORY_REFRESH_SECONDS:
+                history = await arrival_history(
+                    prometheus,
+                    cc,
+                    cc.spec.forecast.lookback_days,
+                    FORECAST_SLOT_SECONDS,
+                    now,
+                    workload=workload,
+                    stride_days=7,
+                )
+                cached = self.history[(key, workload)] = _History(now, history.past_days)
+            if not cached.past_days:
+                continue  # no history yet: the autoscaler reacts to the present alone
+            today = await arrival_history(
+                prometheus, cc, 0, FORECAST_SLOT_SECONDS, now, workload=workload
+            )
+            # Slots between the last one with data and the one in progress are forecast too,
+            # then skipped: the horizon starts now.
+            known = today.today_from_midnight
+            unknown = len(today.today) - len(known)
+            ahead = math.ceil(readiness_lead_seconds(cc, workload) / FORECAST_SLOT_SECONDS)
+            full = forecast_arrivals(cached.past_days, known, unknown + 1 + ahead)
+            forecasts[workload] = Forecast(mean=full.mean[unknown:], stddev=full.stddev[unknown:])
+        return forecasts or None
+
+    def _client(self, url: str) -> Prometheus:
+        if url not in self.clients:
+            self.clients[url] = Prometheus(url)
+        return self.clients[url]
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+
+def _valid(body: dict[str, Any]) -> ContactCenter | None:
+    try:
+        return ContactCenter.model_validate(body)
+    except ValidationError:
+        return None  # the reconciler reports it
+
+
+def _rfc3339(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _forecast_points(forecasts: dict[Workload, Forecast], now: float) -> list[dict[str, Any]]:
+    forecast = forecasts.get("bot") or next(iter(forecasts.values()), None)
+    if forecast is None:
+        return []
+    start = now - now % FORECAST_SLOT_SECONDS + FORECAST_SLOT_SECONDS
+    low, high = forecast.quantile(0.1), forecast.quantile(0.9)
+    return [
+        {
+            "start": _rfc3339(start + index * FORECAST_SLOT_SECONDS),
+            "arrivalRate": round(mean / FORECAST_SLOT_SECONDS, 4),
+            "lower": round(low[index] / FORECAST_SLOT_SECONDS, 4),
+            "upper": round(high[index] / FORECAST_SLOT_SECONDS, 4),
+        }
+        for index, mean in enumerate(forecast.mean)
+    ]
+
+
+def _metrics_condition(
+    unavailable: str | None, decisions: dict[Workload, Decision]
+) -> tuple[str, bool, str, str]:
+    if unavailable is not None:
+        return (
+            "MetricsAvailable",
+            False,
+            "PrometheusUnavailable",
+            f"{unavailable}; holding the current replicas",
+        )
+    missing = [f"{w}: {d.reason}" for w, d in decisions.items() if not d.metrics_available]
+    if missing:
+        return (
+            "MetricsAvailable",
+            False,
+            "MetricsMissing",
+            "; ".join(missing) + "; holding the current replicas",
+        )
+    return ("MetricsAvailable", True, "MetricsRead", "demand read from Prometheus")
+
+
+def _sla_condition(
+    observed: Observation | None, target: float, max_abandon: float | None
+) -> tuple[str, bool, str, str]:
+    if observed is None or observed.service_level is None:
+        return ("SLAMet", False, "NoData", "the service level is not known yet")
+    level, abandon = observed.service_level, observed.abandon_rate
+    message = f"service level {level:.1%} against a target of {target:.0%}"
+    if level < target:
+        return ("SLAMet", False, "ServiceLevelBelowTarget", message)
+    if abandon is not None and max_abandon is not None and abandon > max_abandon:
+        return (
+            "SLAMet",
+            False,
+            "AbandonRateAboveLimit",
+            f"{abandon:.1%} abandoned against a limit of {max_abandon:.0%}",
+        )
+    return ("SLAMet", True, "ServiceLevelMet", message)
