@@ -18,13 +18,17 @@ from lightkube import ApiError
 from switchboard import GROUP, PLURAL, VERSION
 from switchboard.controllers.autoscale import Autoscaler
 from switchboard.controllers.kube import Kube
-from switchboard.controllers.reconcile import Caches, Key, Reconciler
+from switchboard.controllers.reconcile import (
+    INSTANCE_LABEL,
+    MANAGED_BY,
+    Caches,
+    Key,
+    Reconciler,
+)
 from switchboard.controllers.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "switchboard"}
-INSTANCE_LABEL = "app.kubernetes.io/instance"
 CHILD_RESOURCES = (  # kopf selectors of what the operator applies and watches
     ("v1", "configmaps"),
     ("v1", "services"),
@@ -129,7 +133,7 @@ async def child_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None
     meta = body["metadata"]
     key = (str(body["kind"]), meta["namespace"], meta["name"])
     if event["type"] == "DELETED":
-        controller.caches.children.pop(key, None)
+        controller.caches.remove_child(key)
     else:
         controller.caches.put_child(body)
     owner = meta.get("labels", {}).get(INSTANCE_LABEL)

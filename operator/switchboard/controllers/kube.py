@@ -53,6 +53,15 @@ class Kube:
             raise
         return _plain(live)
 
+    async def list(
+        self, api_version: str, kind: str, namespace: str, labels: Mapping[str, str]
+    ) -> list[Manifest]:
+        resource = _resource({"apiVersion": api_version, "kind": kind})
+        return [
+            {"apiVersion": api_version, "kind": kind, **_plain(item)}
+            async for item in self.client.list(resource, namespace=namespace, labels=dict(labels))
+        ]
+
     async def apply(self, manifest: Mapping[str, Any]) -> Manifest:
         """Server-side apply; forced, because the operator owns what it sets."""
         metrics.API_WRITES.labels(verb="apply", kind=manifest["kind"]).inc()

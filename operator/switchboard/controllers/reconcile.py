@@ -49,6 +49,16 @@ WATCHED_KINDS = (
     "PodDisruptionBudget",
 )
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+API_VERSIONS = {
+    "ConfigMap": "v1",
+    "Service": "v1",
+    "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+    "PodDisruptionBudget": "policy/v1",
+}
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "switchboard"}
 WAIT_FOR_PREREQUISITES_SECONDS = 5.0
 PASSWORD_BYTES = 32
 
@@ -69,16 +79,31 @@ class Caches:
 
     contact_centers: dict[Key, Manifest] = field(default_factory=dict)
     children: dict[ChildKey, Manifest] = field(default_factory=dict)
+    # Children by (namespace, instance label): a reconcile looks at its own, not at all.
+    by_instance: dict[Key, set[ChildKey]] = field(default_factory=dict)
+    # Namespaces whose children were listed once; the watches keep them current since, so
+    # a miss there means the object does not exist (no GET needed to find that out).
+    listed_namespaces: set[str] = field(default_factory=set)
 
     def put_child(self, body: Mapping[str, Any]) -> None:
-        meta = body["metadata"]
-        self.children[(body["kind"], meta["namespace"], meta["name"])] = dict(body)
+        key = child_key(body)
+        self.children[key] = dict(body)
+        instance = body["metadata"].get("labels", {}).get(INSTANCE_LABEL)
+        if instance:
+            self.by_instance.setdefault((key[1], instance), set()).add(key)
+
+    def remove_child(self, key: ChildKey) -> None:
+        body = self.children.pop(key, None)
+        instance = (body or {}).get("metadata", {}).get("labels", {}).get(INSTANCE_LABEL)
+        if instance:
+            self.by_instance.get((key[1], instance), set()).discard(key)
 
     def children_of(self, cc: ContactCenter) -> Iterable[Manifest]:
-        for (_, namespace, _), body in self.children.items():
-            meta = body["metadata"]
-            if namespace == cc.namespace and any(
-                ref.get("uid") == cc.metadata.uid for ref in meta.get("ownerReferences", [])
+        for key in list(self.by_instance.get((cc.namespace, cc.name), ())):
+            body = self.children.get(key)
+            if body is not None and any(
+                ref.get("uid") == cc.metadata.uid
+                for ref in body["metadata"].get("ownerReferences", [])
             ):
                 yield body
 
@@ -138,6 +163,7 @@ class Reconciler:
             await self._record(body, cc, problems, self._observed_components(cc, {}))
             return WAIT_FOR_PREREQUISITES_SECONDS
 
+        await self._list_namespace(cc.namespace)
         created_secrets = await self._ensure_generated_secrets(cc)
         decisions = await self._decisions(cc)
         desired = build_all(cc, decisions)
@@ -236,9 +262,24 @@ class Reconciler:
                 )
         return grown
 
+    async def _list_namespace(self, namespace: str) -> None:
+        """Fills the caches with the namespace's managed children, one LIST per kind, so the
+        first reconcile of each of its ContactCenters needs no GET per child."""
+        if namespace in self.caches.listed_namespaces:
+            return
+        for kind, api_version in API_VERSIONS.items():
+            for body in await self.kube.list(api_version, kind, namespace, MANAGED_BY):
+                self.caches.put_child(body)
+        for secret in await self.kube.list("v1", "Secret", namespace, MANAGED_BY):
+            self.generated_secrets.add((namespace, secret["metadata"]["name"]))
+        self.caches.listed_namespaces.add(namespace)
+
     async def _live(self, manifest: Mapping[str, Any]) -> Manifest | None:
-        cached = self.caches.children.get(child_key(manifest))
-        if cached is not None:
+        key = child_key(manifest)
+        cached = self.caches.children.get(key)
+        if cached is not None or (
+            key[0] in API_VERSIONS and key[1] in self.caches.listed_namespaces
+        ):
             return cached
         live = await self.kube.get(manifest)
         if live is not None:
@@ -286,7 +327,7 @@ class Reconciler:
             if key in wanted or key[0] not in WATCHED_KINDS:
                 continue
             await self.kube.delete(key[0], body["apiVersion"], key[1], key[2])
-            self.caches.children.pop(key, None)
+            self.caches.remove_child(key)
             pruned.append(f"{key[0]} {key[2]}")
         return pruned
 
