@@ -113,20 +113,32 @@ def _level(
     far whole days strayed plus how far a day strays from its own level within the day. Its
     weight, 1/variance, counts in expected contacts next to today's discounted counts.
 
-    A break (a surge, an early closing) shows as the last slot or two lying far outside what the
-    slower estimate allows; the recent level then replaces it at once instead of being averaged
-    in over several slots.
+    A break (a surge, an early closing, the end of a surge) shows as the last slot or two lying
+    far outside what the slower estimate allows. From there on the day is plainly not typical:
+    the prior and every slot before the last one are forgotten, and the level is estimated from
+    the slots since the break only, so it neither lags behind the break nor carries it on
+    afterwards.
     """
+    slow_keep = 0.5 ** (1.0 / LEVEL_HALF_LIFE_SLOTS)
+    fast_keep = 0.5 ** (1.0 / BREAK_HALF_LIFE_SLOTS)
     prior_weight = 1.0 / max(day_level_variance + shape_variance, MIN_LEVEL_VARIANCE)
-    observed, expected = _discounted_totals(today, profile, LEVEL_HALF_LIFE_SLOTS)
-    level = (prior_weight + observed) / (prior_weight + expected)
-    recent_observed, recent_expected = _discounted_totals(today, profile, BREAK_HALF_LIFE_SLOTS)
-    if recent_expected > 0:
-        recent_level = recent_observed / recent_expected
+    observed = expected = recent_observed = recent_expected = 0.0
+    for count, typical in zip(today, profile, strict=False):
+        observed, expected = observed * slow_keep + count, expected * slow_keep + typical
+        recent_observed = recent_observed * fast_keep + count
+        recent_expected = recent_expected * fast_keep + typical
+        if recent_expected <= 0:
+            continue
+        level = (prior_weight + observed) / (prior_weight + expected)
         noise = math.sqrt(level / recent_expected + shape_variance * level * level)
-        if abs(recent_level - level) > BREAK_THRESHOLD * noise:
-            return recent_level, 1.0 / max(recent_observed, 1.0)
-    return level, 1.0 / (prior_weight + observed)  # Gamma posterior: variance / mean^2 = 1/shape
+        if abs(recent_observed / recent_expected - level) > BREAK_THRESHOLD * noise:
+            prior_weight, observed, expected = 0.0, count, typical
+            recent_observed, recent_expected = count, typical
+    if prior_weight + expected <= 0:
+        return 1.0, 1.0 / max(prior_weight, 1.0)
+    level = (prior_weight + observed) / (prior_weight + expected)
+    # Gamma posterior: variance / mean^2 = 1/shape
+    return level, 1.0 / max(prior_weight + observed, 1.0)
 
 
 def _discounted_totals(
