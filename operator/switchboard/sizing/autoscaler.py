@@ -6,12 +6,20 @@ Pure and shared: the operator's control loop and the simulator's `switchboard` p
 The order of the steps follows the HorizontalPodAutoscaler where it has an equivalent, so that
 the behaviour SREs know carries over:
 
-1. size: the smallest staffing meeting the target for max(current, forecast) arrivals
-   (Erlang A when patience is known, else Erlang C), plus servers to drain a backlog larger than
-   that staffing would keep in steady state; replicas = ceil(servers / servers per replica);
-2. stabilize: scale up to the lowest recommendation of the scale-up window, down to the highest
+1. demand: the forecast rate, unless a measured rate lies above it beyond Poisson noise (a jump,
+   or a forecast that is short): then that rate, of the shortest such window; without a
+   forecast, the long-window rate unless a shorter window lies above it so. A measured rate
+   below the forecast changes nothing: the forecast may be ahead of a ramp, and its level
+   already follows a quieter day or a drop (see sizing.forecast);
+2. load: the offered load is rate x handle time, or more while more contacts are in the system
+   than that load keeps there: those still in it when new capacity is ready (each stays on with
+   probability exp(-t / AHT)) plus the new ones (the M/M/inf transient);
+3. size: the smallest staffing meeting the target for that load (Erlang A when patience is
+   known, else Erlang C), plus servers to drain a backlog larger than that staffing would keep
+   in steady state; replicas = ceil(servers / servers per replica);
+4. stabilize: scale up to the lowest recommendation of the scale-up window, down to the highest
    of the scale-down window (fast up, slow down);
-3. limit the step, never shrink while an excess backlog waits, and keep within min and max.
+5. limit the step, never shrink while an excess backlog waits, and keep within min and max.
 
 Missing metrics hold the current replicas: no data is never a reason to scale down.
 """
@@ -46,7 +54,13 @@ class ServiceTarget:
 
 @dataclass(frozen=True)
 class ScalingLimits:
-    """Bounds and pace of scaling. Windows in seconds; steps in replicas per decision."""
+    """Bounds and pace of scaling. Windows in seconds; steps per decision.
+
+    A step limit is in replicas (`max_step_up`), in percent of the current replicas
+    (`max_step_up_percent`), or both: then the larger applies, as the spec's
+    `maxReplicasPerStep` and `maxPercentPerStep` (the HorizontalPodAutoscaler's
+    `selectPolicy: Max`). None: no limit of that kind.
+    """
 
     min_replicas: int
     max_replicas: int
@@ -55,19 +69,35 @@ class ScalingLimits:
     scale_down_window_seconds: float = 300.0
     max_step_up: int | None = None
     max_step_down: int | None = None
+    max_step_up_percent: float | None = None
+    max_step_down_percent: float | None = None
     # An excess backlog gets the servers that would clear it within this time, about the patience
     # of callers: slower drains lose them, faster ones buy capacity that arrives after the queue.
     backlog_drain_seconds: float = 120.0
+    # How long new replicas take to become ready, and how often decide runs: capacity asked for
+    # now serves from readiness_seconds on until the next decision is ready too.
+    readiness_seconds: float = 60.0
+    interval_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
 class Demand:
-    """What the metrics say; None (or NaN) means the metric is missing."""
+    """What the metrics say; None (or NaN) means the metric is missing.
+
+    `arrival_rate` is measured over `arrival_window_seconds` (long and steady, 15 minutes);
+    `recent_arrival_rates` are (window seconds, rate) over shorter windows (1 and 5 minutes), so
+    that a jump or a drop shows at once. The handle time is best measured over a long window
+    (an hour): a surge's first completions are its short contacts. `in_system` is the contacts
+    in service or waiting now (arrived - completed - abandoned).
+    """
 
     arrival_rate: float | None  # contacts per second
     aht_seconds: float | None
     patience_seconds: float | None = None  # mean time before abandoning; None: Erlang C
     backlog: float | None = None  # contacts waiting now
+    arrival_window_seconds: float = 900.0
+    recent_arrival_rates: tuple[tuple[float, float | None], ...] = ()
+    in_system: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,10 +141,11 @@ def decide(
     missing = _missing_metrics(arrival_rate, aht, forecast_rate, backlog)
     if arrival_rate is None or missing:
         return _hold(now, current_replicas, missing, limits, state)
-    rate = max(arrival_rate, _known(forecast_rate) or 0.0)
+    rate, departure = _demand_rate(arrival_rate, demand, _known(forecast_rate))
     patience = _known(demand.patience_seconds)
     patience = patience if patience is not None and 0 < patience < math.inf else None
-    sizing = _size(rate, aht, patience, backlog, target, limits)
+    sizing_rate = _with_contacts_in_system(rate, aht, _known(demand.in_system), limits)
+    sizing = _size(sizing_rate, aht, patience, backlog, target, limits)
     recommendation = _within_bounds(sizing.replicas, limits)
     recommendations = _recent((*state.recommendations, (now, recommendation)), now, limits)
     replicas, why = _stabilized(now, current_replicas, recommendation, recommendations, limits)
@@ -128,12 +159,18 @@ def decide(
         replicas, why = bounded, _limits_note(limits)
     predicted = (
         performance(
-            rate, aht, replicas * limits.servers_per_replica, target.within_seconds, patience
+            sizing_rate,
+            aht,
+            replicas * limits.servers_per_replica,
+            target.within_seconds,
+            patience,
         )
-        if rate > 0 and aht is not None
+        if sizing_rate > 0 and aht is not None
         else no_arrivals(replicas * limits.servers_per_replica)
     )
-    demand_text = _describe_demand(arrival_rate, rate, aht, patience)
+    demand_text = _describe_demand(
+        arrival_rate, rate, departure, sizing_rate, _known(forecast_rate), aht, patience
+    )
     reason = (
         f"{demand_text} → {sizing.describe(target, backlog, limits)}; "
         f"{_describe_action(current_replicas, replicas, why)}, "
@@ -154,6 +191,52 @@ def decide(
 def _known(value: float | None) -> float | None:
     """None for a missing value; Prometheus reports an empty ratio (0/0) as NaN."""
     return None if value is None or math.isnan(value) else value
+
+
+# A measured rate replaces the expected one when its count lies this many standard deviations
+# of Poisson noise above: by chance about once in 30,000 decisions, at once for a 3x surge.
+DEPARTURE_SIGMAS = 4.0
+
+
+def _demand_rate(
+    arrival_rate: float, demand: Demand, forecast_rate: float | None
+) -> tuple[float, str]:
+    """The rate to size for, and which measurement lies above the expected rate beyond Poisson
+    noise ("" when none does). Expected: the forecast, else the long-window rate. Measured
+    windows are tried shortest first, so after a jump the rate since the jump counts, not an
+    average across it."""
+    expected = forecast_rate if forecast_rate is not None else arrival_rate
+    windows = sorted(
+        (seconds, rate)
+        for seconds, rate in demand.recent_arrival_rates
+        if seconds > 0 and rate is not None and not math.isnan(rate) and rate >= 0
+    )
+    if forecast_rate is not None:
+        windows.append((demand.arrival_window_seconds, arrival_rate))
+    for seconds, rate in windows:
+        if _above(rate, expected, seconds):
+            return rate, f"over {seconds:g} s"
+    return expected, ""
+
+
+def _above(rate: float, expected: float, seconds: float) -> bool:
+    """Whether `rate` over `seconds` lies above `expected` beyond Poisson noise (in counts, +1
+    for the discreteness of small ones)."""
+    observed, mean = rate * seconds, max(expected, 0.0) * seconds
+    return observed - mean > DEPARTURE_SIGMAS * math.sqrt(mean) + 1.0
+
+
+def _with_contacts_in_system(
+    rate: float, aht: float | None, in_system: float | None, limits: ScalingLimits
+) -> float:
+    """The arrival rate whose offered load matches what the servers will face once new capacity
+    is ready: contacts in the system now that are still there (each with probability
+    exp(-t / AHT), as in M/M/inf) plus the load of new ones; never less than the rate's own."""
+    if aht is None or in_system is None or in_system <= rate * aht:
+        return rate
+    stays = math.exp(-(limits.readiness_seconds + limits.interval_seconds) / aht)
+    load = in_system * stays + rate * aht * (1.0 - stays)
+    return load / aht
 
 
 def _missing_metrics(
@@ -268,11 +351,21 @@ def _stabilized(
 
 
 def _step_limited(current: int, replicas: int, why: str, limits: ScalingLimits) -> tuple[int, str]:
-    if limits.max_step_up is not None and replicas > current + limits.max_step_up:
-        return current + limits.max_step_up, f"step limit +{limits.max_step_up}"
-    if limits.max_step_down is not None and replicas < current - limits.max_step_down:
-        return current - limits.max_step_down, f"step limit -{limits.max_step_down}"
+    up = _step(current, limits.max_step_up, limits.max_step_up_percent)
+    down = _step(current, limits.max_step_down, limits.max_step_down_percent)
+    if up is not None and replicas > current + up:
+        return current + up, f"step limit +{up}"
+    if down is not None and replicas < current - down:
+        return current - down, f"step limit -{down}"
     return replicas, why
+
+
+def _step(current: int, replicas: int | None, percent: float | None) -> int | None:
+    """The larger of the replica and percent limits (None: no limit)."""
+    steps = [replicas] if replicas is not None else []
+    if percent is not None:
+        steps.append(math.ceil(current * percent / 100.0 - 1e-9))
+    return max(steps) if steps else None
 
 
 def _within_bounds(replicas: int, limits: ScalingLimits) -> int:
@@ -288,11 +381,22 @@ def _last_scale_time(now: float, current: int, replicas: int, state: ScalingStat
 
 
 def _describe_demand(
-    arrival_rate: float, rate: float, aht: float | None, patience: float | None
+    arrival_rate: float,
+    rate: float,
+    departure: str,
+    sizing_rate: float,
+    forecast_rate: float | None,
+    aht: float | None,
+    patience: float | None,
 ) -> str:
     text = f"arrivals {arrival_rate:.2f}/s"
-    if rate > arrival_rate:
+    if departure:
+        text += f" ({rate:.2f}/s {departure}"
+        text += f", forecast {forecast_rate:.2f}/s)" if forecast_rate is not None else ")"
+    elif forecast_rate is not None:
         text += f" (forecast {rate:.2f}/s)"
+    if sizing_rate > rate:
+        text += f", in system as {sizing_rate:.2f}/s"
     if aht is not None:
         text += f", AHT {aht:.0f} s"
     if patience is not None:

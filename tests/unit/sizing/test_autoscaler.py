@@ -89,6 +89,25 @@ def test_steps_are_bounded() -> None:
     assert down.replicas == 19
 
 
+def test_a_step_is_the_larger_of_its_replica_and_percent_limits() -> None:
+    """As maxReplicasPerStep and maxPercentPerStep: 30% of 10 is 3 (more than 2 replicas),
+    10% of 40 is 4 (more than 1 replica); 10% of 5 rounds up to 1."""
+    limits = ScalingLimits(
+        min_replicas=1,
+        max_replicas=50,
+        max_step_up=2,
+        max_step_up_percent=30,
+        max_step_down=1,
+        max_step_down_percent=10,
+        scale_down_window_seconds=0,
+    )
+    assert _decide(CLASSIC, current=10, limits=limits).replicas == 13
+    assert _decide(CLASSIC, current=40, limits=limits).replicas == 36
+    percent_only = ScalingLimits(1, 50, max_step_down_percent=10, scale_down_window_seconds=0)
+    quiet = Demand(arrival_rate=0.0, aht_seconds=180)
+    assert _decide(quiet, current=5, limits=percent_only).replicas == 4
+
+
 def test_replicas_stay_within_min_and_max() -> None:
     limits = ScalingLimits(min_replicas=2, max_replicas=12, scale_down_window_seconds=0)
     assert (
@@ -130,12 +149,61 @@ def test_a_quiet_night_without_handle_times_still_scales_down() -> None:
     assert decision.predicted.service_level == 1.0
 
 
-def test_sizes_for_the_forecast_when_it_is_higher() -> None:
-    decision = _decide(CLASSIC, current=10, forecast=200 / 1800)
+def test_sizes_for_the_forecast_when_the_measurement_agrees_with_it() -> None:
+    """Over 15 minutes the classic rate brings 50 contacts; a forecast of 60 is within Poisson
+    noise of that (4 sigma = 31), so the forecast, which looks ahead, is what is sized for."""
+    decision = _decide(CLASSIC, current=10, forecast=60 / 900)
     assert decision.servers is not None
     assert decision.servers > 14
-    assert "(forecast 0.11/s)" in decision.reason
-    assert _decide(CLASSIC, current=10, forecast=10 / 1800).servers == 14
+    assert "(forecast 0.07/s)" in decision.reason
+
+
+def test_a_measurement_far_above_the_forecast_overrules_it() -> None:
+    """A forecast of 20 contacts per 15 minutes against 50 measured: 50 is more than
+    4 sigma (17.9) + 1 above, so the forecast is short and the measured rate is sized for.
+    A forecast far above the measurement stays: it may be ahead of a ramp."""
+    decision = _decide(CLASSIC, current=10, forecast=20 / 900)
+    assert decision.servers == 14
+    assert "(0.06/s over 900 s, forecast 0.02/s)" in decision.reason
+    ramp = _decide(CLASSIC, current=10, forecast=200 / 900)
+    assert ramp.servers is not None
+    assert ramp.servers > 30
+
+
+def test_a_jump_in_the_last_minute_is_sized_for_at_once() -> None:
+    """Poisson noise of the 3.3 contacts a minute the classic rate brings: 4 sigma = 7.3, so 12
+    in the last minute is a jump (sized for 12/min, i.e. 0.2/s), 10 is noise."""
+    jump = Demand(100 / 1800, 180, recent_arrival_rates=((60, 12 / 60),))
+    decision = _decide(jump, current=14)
+    assert "0.20/s over 60 s" in decision.reason
+    assert decision.servers == _decide(Demand(12 / 60, 180), current=14).servers
+    noise = Demand(100 / 1800, 180, recent_arrival_rates=((60, 10 / 60),))
+    assert _decide(noise, current=14).servers == 14
+
+
+def test_the_shortest_departing_window_counts() -> None:
+    """Against 3.3 contacts a minute: 14 in the last minute and 40 in the last five both depart;
+    the last minute, all of it after the jump, is sized for. 10 in the last minute is within
+    noise (4 sigma + 1 = 8.3 from 3.3), so then the 5-minute rate is."""
+    since_jump = Demand(100 / 1800, 180, recent_arrival_rates=((300, 40 / 300), (60, 14 / 60)))
+    assert "0.23/s over 60 s" in _decide(since_jump, current=14).reason
+    settled = Demand(100 / 1800, 180, recent_arrival_rates=((300, 40 / 300), (60, 10 / 60)))
+    assert "0.13/s over 300 s" in _decide(settled, current=14).reason
+
+
+def test_contacts_in_the_system_beyond_the_load_add_capacity() -> None:
+    """With AHT 180 s, a contact in the system now is still there when capacity asked for now
+    is ready and the next decision has taken effect (90 s) with probability exp(-0.5) = 0.61;
+    40 in the system against a load of 10 Erlangs leave 0.61 x 40 + 0.39 x 10 = 28.2 Erlangs."""
+    crowded = Demand(100 / 1800, 180, in_system=40)
+    decision = _decide(crowded, current=14)
+    expected_load = 40 * math.exp(-0.5) + 10 * (1 - math.exp(-0.5))
+    assert decision.servers == _decide(Demand(expected_load / 180, 180), current=14).servers
+    assert decision.servers is not None
+    assert decision.servers > 14
+    assert "in system as" in decision.reason
+    quiet = Demand(100 / 1800, 180, in_system=5)  # fewer than the load: never less capacity
+    assert _decide(quiet, current=14).servers == 14
 
 
 def test_a_backlog_adds_servers_and_blocks_scaling_down() -> None:
