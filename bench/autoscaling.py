@@ -173,9 +173,9 @@ Contacts: log-normal handle times (CV 1), agent AHT 300 s; the bot contains 30% 
 exponential patience 180 s. Target 80% answered within 20 s, abandonment at most 5%.
 New replicas are ready 60 s after they are asked for; one server per replica.
 switchboard: sizing.autoscaler.decide with its defaults (scale up at once, scale-down window
-  300 s) every 30 s; arrival rate and AHT over 15 min (the last minute when arrivals jump beyond
-  4 sigma of Poisson noise), backlog, patience; forecast from the same weekday of the 7 weeks
-  before, its 0.6 quantile over the next 60 s.
+  300 s) every 30 s; arrival rate over 15, 5 and 1 min (a measured rate counts when it lies
+  4 sigma of Poisson noise above the forecast), AHT over 1 h, backlog, contacts in the system,
+  patience; forecast from the same weekday of the 7 weeks before, its mean over the next 60 s.
 hpa: CPU target utilisation 0.75 (CPU = share of seats busy, 15 s average), 15 s sync, 10%
   tolerance, scale up by max(100%, 4 pods) per sync, scale-down stabilisation 300 s.
 keda: RabbitMQ QueueLength trigger over HTTP (ready + unacknowledged = waiting + in service),

@@ -79,25 +79,17 @@ class Telemetry:
             return None
         return (self.latest.arrived - start.arrived) / (self.latest.time - start.time)
 
-    def arrival_rate_with_jumps(
-        self, seconds: float, recent_seconds: float, z: float = 4.0
-    ) -> float | None:
-        """The rate over `seconds`, or over the last `recent_seconds` when that one is higher
-        beyond Poisson noise (z standard deviations): smooth in normal times, quick on a surge."""
-        smooth = self.arrival_rate(seconds)
-        start = self._since(recent_seconds)
-        if smooth is None or start is None:
-            return smooth
-        elapsed = self.latest.time - start.time
-        recent, expected = self.latest.arrived - start.arrived, smooth * elapsed
-        return recent / elapsed if recent > expected + z * math.sqrt(expected) + 1 else smooth
-
     def mean_handle_time(self, seconds: float) -> float | None:
         start = self._since(seconds)
         completed = self.latest.completed - start.completed if start is not None else 0
         if start is None or completed == 0:
             return None
         return (self.latest.handle_time_sum - start.handle_time_sum) / completed
+
+    def in_system(self) -> int:
+        """Contacts in service or waiting now, from the counters as Prometheus has them."""
+        latest = self.latest
+        return latest.arrived - latest.completed - latest.abandoned
 
     def busy_servers(self, seconds: float) -> float:
         """Mean busy servers over the window (the instantaneous count without history)."""
@@ -238,16 +230,17 @@ class SlotForecast:
 @dataclass
 class SwitchboardPolicy:
     """The operator's decision (`switchboard.sizing.autoscaler.decide`), fed as the operator feeds
-    it: the arrival rate over the last `window_seconds` (or the last `jump_seconds` when arrivals
-    jump beyond Poisson noise), the mean handle time over `window_seconds`, the backlog now, the
-    patience from the spec, and a forecast rate (see `SlotForecast`)."""
+    it from Prometheus: the arrival rate over `window_seconds` and over each of
+    `recent_windows`, the mean handle time over `aht_window_seconds`, the backlog and the contacts
+    in the system now, the patience from the spec, and a forecast rate (see `SlotForecast`)."""
 
     target: ServiceTarget
     limits: ScalingLimits
     patience_seconds: float | None
     forecast: SlotForecast | None
     window_seconds: float = 900.0
-    jump_seconds: float = 60.0
+    recent_windows: tuple[float, ...] = (60.0, 300.0)
+    aht_window_seconds: float = 3600.0
     period_seconds: float = 30.0
     name: str = "switchboard"
     state: ScalingState = field(default_factory=ScalingState)
@@ -255,10 +248,15 @@ class SwitchboardPolicy:
     def desired_replicas(self, telemetry: Telemetry) -> int:
         latest = telemetry.latest
         demand = Demand(
-            arrival_rate=telemetry.arrival_rate_with_jumps(self.window_seconds, self.jump_seconds),
-            aht_seconds=telemetry.mean_handle_time(self.window_seconds),
+            arrival_rate=telemetry.arrival_rate(self.window_seconds),
+            aht_seconds=telemetry.mean_handle_time(self.aht_window_seconds),
             patience_seconds=self.patience_seconds,
             backlog=latest.queue_length,
+            arrival_window_seconds=self.window_seconds,
+            recent_arrival_rates=tuple(
+                (seconds, telemetry.arrival_rate(seconds)) for seconds in self.recent_windows
+            ),
+            in_system=telemetry.in_system(),
         )
         decision = decide(
             now=latest.time,
@@ -324,9 +322,10 @@ class PolicySettings:
     """The knobs of the policies; the defaults are the ones the benchmark states.
 
     switchboard and oracle decide every `interval_seconds`. switchboard reads the arrival rate over
-    `window_seconds` (15 minutes: steady enough that the scale-down window does not lock in noise)
-    or, when arrivals jump beyond Poisson noise, over the last minute, and sizes for the
-    `forecast_quantile` of the forecast (the spec's `forecast.demandQuantile`).
+    `window_seconds` (15 minutes) and over the last 1 and 5 minutes (`decide` takes a measured
+    rate over the forecast when it departs beyond Poisson noise), the handle time over an hour,
+    and sizes for the `forecast_quantile` of the forecast (the spec's
+    `forecast.demandQuantile`, 0.5 by default: its mean).
     hpa: target utilisation 0.75 of seats (within the usual 0.7-0.8). keda: 0.75 x seats per
     replica contacts (waiting + in service) per replica, so that without a queue it settles at
     the same utilisation as hpa.
@@ -335,7 +334,7 @@ class PolicySettings:
     readiness_delay: float = 60.0
     interval_seconds: float = 30.0
     window_seconds: float = 900.0
-    forecast_quantile: float = 0.6
+    forecast_quantile: float = 0.5
     hpa_utilisation: float = 0.75
     keda_messages_per_replica: float | None = None
 
@@ -367,7 +366,13 @@ def build_policy(
         lead_seconds=settings.readiness_delay,
         quantile=settings.forecast_quantile,
     )
-    limits = ScalingLimits(bounds.min_replicas, bounds.max_replicas, bounds.servers_per_replica)
+    limits = ScalingLimits(
+        bounds.min_replicas,
+        bounds.max_replicas,
+        bounds.servers_per_replica,
+        readiness_seconds=settings.readiness_delay,
+        interval_seconds=settings.interval_seconds,
+    )
     return SwitchboardPolicy(
         target,
         limits,

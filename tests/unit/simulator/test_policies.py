@@ -82,13 +82,6 @@ def test_telemetry_measures_windows_between_snapshots() -> None:
     assert Telemetry([IDLE]).arrival_rate(300) is None
 
 
-def test_a_jump_in_arrivals_shows_at_once_but_noise_does_not() -> None:
-    calm = steady(600, 15, rate=0.5, busy=10)
-    assert Telemetry(calm).arrival_rate_with_jumps(600, 60) == pytest.approx(0.5, rel=0.05)
-    surge = calm + steady(60, 15, rate=1.5, busy=20, start=calm[-1])[1:]
-    assert Telemetry(surge).arrival_rate_with_jumps(600, 60) == pytest.approx(1.5, rel=0.05)
-
-
 def test_hpa_scales_up_on_high_utilisation_and_down_only_after_stabilisation() -> None:
     hpa = hpa_policy(BOUNDS, target_utilisation=0.75)
     snapshots = steady(60, 15, rate=0.5, busy=20)
