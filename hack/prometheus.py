@@ -130,6 +130,8 @@ def alive(pid: int) -> bool:
 
 def port_free(port: int) -> bool:
     with socket.socket() as probe:
+        # As Prometheus binds: a port whose old connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

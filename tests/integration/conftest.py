@@ -8,6 +8,7 @@ fails the tests.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -162,6 +163,8 @@ class Simulator:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                # A simulator that follows a ContactCenter reads the local cluster.
+                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
             )
         self.address = wait_until(
             f"the simulator to serve its metrics (log {log_path})", self._serving, timeout=30
