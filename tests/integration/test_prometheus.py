@@ -116,14 +116,28 @@ async def test_observe_reads_the_simulated_demand_per_workload(
     cc = contact_center(simulated.name, simulated.namespace)
     async with Prometheus(prometheus.url) as client:
         bot, agents = await asyncio.gather(
-            observe(client, cc, "bot", window_seconds=WINDOW, recent_seconds=RECENT),
-            observe(client, cc, "agents", window_seconds=WINDOW, recent_seconds=RECENT),
+            observe(
+                client,
+                cc,
+                "bot",
+                window_seconds=WINDOW,
+                recent_windows=(RECENT,),
+                aht_window_seconds=WINDOW,
+            ),
+            observe(
+                client,
+                cc,
+                "agents",
+                window_seconds=WINDOW,
+                recent_windows=(RECENT,),
+                aht_window_seconds=WINDOW,
+            ),
         )
     # Poisson counts over 15 s at 60/s: a 3.3% standard deviation; 15% is over 4 of them.
     assert near(bot.arrival_rate, ARRIVALS, 0.15), bot
-    assert near(bot.recent_arrival_rate, ARRIVALS, 0.25), bot
+    assert near(bot.recent_arrival_rates[0][1], ARRIVALS, 0.25), bot
     assert near(agents.arrival_rate, AGENT_ARRIVALS, 0.15), agents
-    assert near(agents.recent_arrival_rate, AGENT_ARRIVALS, 0.3), agents
+    assert near(agents.recent_arrival_rates[0][1], AGENT_ARRIVALS, 0.3), agents
     # Means of hundreds of handle times at CV 0.25: within 2%; 10% allows for the window edges.
     assert near(bot.aht_seconds, BOT_HANDLE, 0.10), bot
     assert near(agents.aht_seconds, AGENT_AHT, 0.10), agents
@@ -132,7 +146,10 @@ async def test_observe_reads_the_simulated_demand_per_workload(
         assert observed.abandon_rate == 0.0, observed
         assert observed.backlog is not None and observed.backlog <= 1, observed
         assert observed.patience_seconds is None
-        assert (observed.window_seconds, observed.recent_seconds) == (WINDOW, RECENT)
+        assert observed.window_seconds == WINDOW
+        assert [seconds for seconds, _ in observed.recent_arrival_rates] == [RECENT]
+        # Ample capacity: the contacts in the system are about the offered load (λ x AHT).
+        assert observed.in_system is not None and observed.in_system < 3 * ARRIVALS * BOT_HANDLE
 
 
 async def test_another_contact_center_sees_none_of_these_series(

@@ -1059,12 +1059,23 @@ class Metrics(ApiModel):
     recent_window: Duration = Field(
         "1m",
         description=(
-            "The short window arrivals are also read over, so a sudden surge is met at once "
-            "instead of after the rate window catches up. At least 5s. Format: a duration "
-            "such as `1m`."
+            "The short window arrivals are also read over (and five times it, when that is "
+            "still shorter than rateWindow), so a sudden surge is met at once instead of after "
+            "the rate window catches up. At least 5s. Format: a duration such as `1m`."
         ),
         json_schema_extra=validations(
             duration_at_least("5s", "metrics.recentWindow must be at least 5s")
+        ),
+    )
+    handle_time_window: Duration = Field(
+        "1h",
+        description=(
+            "How far back the mean handle time is averaged. Longer than rateWindow: in a surge "
+            "the first contacts to finish are the short ones, so a short window underestimates "
+            "the load. At least 5s. Format: a duration such as `1h`."
+        ),
+        json_schema_extra=validations(
+            duration_at_least("5s", "metrics.handleTimeWindow must be at least 5s")
         ),
     )
     queries: MetricQueries = defaulted(
@@ -1081,6 +1092,7 @@ class Metrics(ApiModel):
             ("interval", self.interval),
             ("rateWindow", self.rate_window),
             ("recentWindow", self.recent_window),
+            ("handleTimeWindow", self.handle_time_window),
         ):
             if duration_seconds(value) < 5:
                 raise ValueError(f"metrics.{name} must be at least 5s")

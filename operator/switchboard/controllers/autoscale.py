@@ -27,6 +27,7 @@ from switchboard.controllers.sla import (
     autoscaled,
     demand,
     forecast_rate,
+    metric_windows,
     readiness_lead_seconds,
     scaling_limits,
     service_target,
@@ -100,14 +101,16 @@ class Autoscaler:
         now = time.time()
         observations: dict[Workload, Observation | None] = {}
         unavailable: str | None = None
+        rate_window, recent_windows, aht_window = metric_windows(cc)
         for workload in autoscaled(cc):
             try:
                 observations[workload] = await observe(
                     prometheus,
                     cc,
                     workload,
-                    window_seconds=duration_seconds(cc.spec.metrics.rate_window),
-                    recent_seconds=duration_seconds(cc.spec.metrics.recent_window),
+                    window_seconds=rate_window,
+                    recent_windows=recent_windows,
+                    aht_window_seconds=aht_window,
                 )
             except MetricsUnavailable as error:
                 observations[workload] = None
@@ -138,7 +141,7 @@ class Autoscaler:
                 demand(cc, observed),
                 rate,
                 target,
-                scaling_limits(cc, workload, current),
+                scaling_limits(cc, workload),
                 state,
             )
             self.states[(key, workload)] = decision.state

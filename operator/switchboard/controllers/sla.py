@@ -43,15 +43,11 @@ def service_target(cc: ContactCenter) -> ServiceTarget:
     )
 
 
-def scaling_limits(cc: ContactCenter, workload: Workload, current_replicas: int) -> ScalingLimits:
-    """The spec's bounds and pace; a step is the larger of its replica and percent limits
-    (as the HorizontalPodAutoscaler's `selectPolicy: Max`), so it depends on the replicas now."""
+def scaling_limits(cc: ContactCenter, workload: Workload) -> ScalingLimits:
+    """The spec's bounds and pace, one field to one field (a step is the larger of its
+    replica and percent limits, as the HorizontalPodAutoscaler's `selectPolicy: Max`)."""
     scaling = _autoscaling(cc, workload)
     assert scaling is not None, f"{workload} is not autoscaled"
-
-    def step(replicas: int, percent: int) -> int:
-        return max(replicas, math.ceil(current_replicas * percent / 100))
-
     up, down = scaling.scale_up, scaling.scale_down
     return ScalingLimits(
         min_replicas=scaling.min_replicas,
@@ -59,9 +55,23 @@ def scaling_limits(cc: ContactCenter, workload: Workload, current_replicas: int)
         servers_per_replica=servers_per_replica(cc, workload),
         scale_up_window_seconds=duration_seconds(up.stabilization_window),
         scale_down_window_seconds=duration_seconds(down.stabilization_window),
-        max_step_up=step(up.max_replicas_per_step, up.max_percent_per_step),
-        max_step_down=step(down.max_replicas_per_step, down.max_percent_per_step),
+        max_step_up=up.max_replicas_per_step,
+        max_step_up_percent=up.max_percent_per_step,
+        max_step_down=down.max_replicas_per_step,
+        max_step_down_percent=down.max_percent_per_step,
+        readiness_seconds=duration_seconds(scaling.readiness_lead_time),
+        interval_seconds=duration_seconds(cc.spec.metrics.interval),
     )
+
+
+def metric_windows(cc: ContactCenter) -> tuple[float, tuple[float, ...], float]:
+    """(rate window, recent windows, handle-time window) in seconds: the recent window and
+    five times it while that is still shorter than the rate window."""
+    metrics = cc.spec.metrics
+    rate = duration_seconds(metrics.rate_window)
+    recent = duration_seconds(metrics.recent_window)
+    recents = tuple(window for window in (recent, 5 * recent) if window < rate) or (recent,)
+    return rate, recents, duration_seconds(metrics.handle_time_window)
 
 
 def readiness_lead_seconds(cc: ContactCenter, workload: Workload) -> float:
@@ -82,6 +92,9 @@ def demand(cc: ContactCenter, observed: Observation | None) -> Demand:
         aht_seconds=observed.aht_seconds,
         patience_seconds=patience,
         backlog=observed.backlog,
+        arrival_window_seconds=observed.window_seconds,
+        recent_arrival_rates=observed.recent_arrival_rates,
+        in_system=observed.in_system,
     )
 
 

@@ -59,7 +59,8 @@ HANDLE_TIME = "switchboard_handle_time_seconds"
 BOT_CONVERSATIONS = "switchboard_bot_conversations_total"
 
 DEFAULT_WINDOW_SECONDS = 900.0
-DEFAULT_RECENT_SECONDS = 60.0
+DEFAULT_RECENT_WINDOWS = (60.0, 300.0)
+DEFAULT_AHT_WINDOW_SECONDS = 3600.0
 DAY_SECONDS = 86400
 
 _PLACEHOLDER = re.compile(r"\$(contact_center|namespace|window|workload|handler)\b")
@@ -188,6 +189,14 @@ def queue_backlog_query(target: Target, window_seconds: float) -> str:
     return f"clamp_min({offered} - {answered} - {abandoned}, 0)"
 
 
+def in_system_query(target: Target, window_seconds: float) -> str:
+    """Contacts in service or waiting now: offered - completed - abandoned, never below 0."""
+    offered = f"sum({target.series(ARRIVED)})"
+    completed = f"(sum({target.series(f'{HANDLE_TIME}_count')}) or vector(0))"
+    abandoned = f"(sum({target.series(ABANDONED)}) or vector(0))"
+    return f"clamp_min({offered} - {completed} - {abandoned}, 0)"
+
+
 def patience_query(target: Target, window_seconds: float) -> str | None:
     """Mean patience in seconds: only from an override (the contract cannot give it)."""
     if target.overrides.patience_seconds is None:
@@ -205,11 +214,12 @@ class WorkloadQueries:
     """The PromQL `observe` runs for one workload; `patience` is None without an override."""
 
     arrival_rate: str
-    recent_arrival_rate: str
+    recent_arrival_rates: tuple[tuple[float, str], ...]  # (window seconds, PromQL)
     aht: str
     abandon_rate: str
     service_level: str
     backlog: str
+    in_system: str
     patience: str | None
 
 
@@ -217,16 +227,22 @@ def workload_queries(
     cc: ContactCenter,
     workload: Workload,
     window_seconds: float = DEFAULT_WINDOW_SECONDS,
-    recent_seconds: float = DEFAULT_RECENT_SECONDS,
+    recent_windows: tuple[float, ...] = DEFAULT_RECENT_WINDOWS,
+    aht_window_seconds: float = DEFAULT_AHT_WINDOW_SECONDS,
 ) -> WorkloadQueries:
+    """The queries for one workload: arrivals over the rate window and each recent window,
+    the handle time over its own (longer) window, the rest over the rate window."""
     target = Target.of(cc, workload)
     return WorkloadQueries(
         arrival_rate=arrival_rate_query(target, window_seconds),
-        recent_arrival_rate=arrival_rate_query(target, recent_seconds),
-        aht=handle_time_query(target, window_seconds),
+        recent_arrival_rates=tuple(
+            (seconds, arrival_rate_query(target, seconds)) for seconds in recent_windows
+        ),
+        aht=handle_time_query(target, aht_window_seconds),
         abandon_rate=abandon_rate_query(target, window_seconds),
         service_level=service_level_query(target, window_seconds),
         backlog=queue_backlog_query(target, window_seconds),
+        in_system=in_system_query(target, window_seconds),
         patience=patience_query(target, window_seconds),
     )
 
@@ -240,17 +256,18 @@ class Observation:
     (or is a ratio of nothing, such as the handle time when nothing completed).
 
     `arrival_rate` (contacts/s) and the ratios are over `window_seconds`;
-    `recent_arrival_rate` over `recent_seconds`."""
+    `recent_arrival_rates` are (window seconds, rate) over the shorter windows; the handle
+    time is over its own window."""
 
     arrival_rate: float | None
-    recent_arrival_rate: float | None
+    recent_arrival_rates: tuple[tuple[float, float | None], ...]
     aht_seconds: float | None
     abandon_rate: float | None
     service_level: float | None
     backlog: float | None
+    in_system: float | None
     patience_seconds: float | None
     window_seconds: float
-    recent_seconds: float
 
 
 async def observe(
@@ -259,19 +276,24 @@ async def observe(
     workload: Workload,
     *,
     window_seconds: float = DEFAULT_WINDOW_SECONDS,
-    recent_seconds: float = DEFAULT_RECENT_SECONDS,
+    recent_windows: tuple[float, ...] = DEFAULT_RECENT_WINDOWS,
+    aht_window_seconds: float = DEFAULT_AHT_WINDOW_SECONDS,
 ) -> Observation:
     """Run the workload's queries concurrently. Raises `MetricsUnavailable` (naming the metric)
     when any of them cannot be answered; an empty answer is None, not an error."""
-    queries = workload_queries(cc, workload, window_seconds, recent_seconds)
+    queries = workload_queries(cc, workload, window_seconds, recent_windows, aht_window_seconds)
     named: dict[str, str | None] = {
         "arrival rate": queries.arrival_rate,
-        "recent arrival rate": queries.recent_arrival_rate,
         "handle time": queries.aht,
         "abandon rate": queries.abandon_rate,
         "service level": queries.service_level,
         "queue backlog": queries.backlog,
+        "contacts in the system": queries.in_system,
         "patience": queries.patience,
+        **{
+            f"arrival rate over {window(seconds)}": promql
+            for seconds, promql in queries.recent_arrival_rates
+        },
     }
     results = await asyncio.gather(
         *(_scalar_or_none(prometheus, promql) for promql in named.values()),
@@ -283,17 +305,20 @@ async def observe(
         if isinstance(result, BaseException):
             raise result
     values = [result for result in results if not isinstance(result, BaseException)]
-    arrival, recent, aht, abandon, service, backlog, patience = values
+    arrival, aht, abandon, service, backlog, in_system, patience, *recent = values
     return Observation(
         arrival_rate=arrival,
-        recent_arrival_rate=recent,
+        recent_arrival_rates=tuple(
+            (seconds, rate)
+            for (seconds, _), rate in zip(queries.recent_arrival_rates, recent, strict=True)
+        ),
         aht_seconds=aht,
         abandon_rate=abandon,
         service_level=service,
         backlog=backlog,
+        in_system=in_system,
         patience_seconds=patience,
         window_seconds=window_seconds,
-        recent_seconds=recent_seconds,
     )
 
 

@@ -5,6 +5,7 @@ from switchboard.controllers.sla import (
     autoscaled,
     demand,
     forecast_rate,
+    metric_windows,
     scaling_limits,
     service_target,
     sla_status,
@@ -33,15 +34,15 @@ def observation(**values: float) -> Observation:
     fields: dict[str, Any] = dict.fromkeys(
         (
             "arrival_rate",
-            "recent_arrival_rate",
             "aht_seconds",
             "abandon_rate",
             "service_level",
             "backlog",
+            "in_system",
             "patience_seconds",
         ),
     )
-    return Observation(**(fields | values), window_seconds=900.0, recent_seconds=60.0)
+    return Observation(**(fields | values), recent_arrival_rates=(), window_seconds=900.0)
 
 
 def test_only_workloads_with_autoscaling_are_sized() -> None:
@@ -62,13 +63,14 @@ def test_the_spec_objective_becomes_the_service_target() -> None:
     assert (target.max_abandon, target.max_occupancy) == (0.03, 0.85)
 
 
-def test_a_step_is_the_larger_of_its_replica_and_percent_limits() -> None:
+def test_the_spec_pace_maps_one_to_one_onto_the_scaling_limits() -> None:
     cc = contact_center(
         agents={
             "seatsPerReplica": 4,
             "autoscaling": {
                 "minReplicas": 2,
                 "maxReplicas": 100,
+                "readinessLeadTime": "90s",
                 "scaleUp": {
                     "stabilizationWindow": "0s",
                     "maxReplicasPerStep": 4,
@@ -80,14 +82,22 @@ def test_a_step_is_the_larger_of_its_replica_and_percent_limits() -> None:
                     "maxPercentPerStep": 10,
                 },
             },
-        }
+        },
+        metrics={"prometheusURL": "http://prometheus:9090", "interval": "15s"},
     )
-    small = scaling_limits(cc, "agents", current_replicas=2)
-    assert (small.max_step_up, small.max_step_down) == (4, 1)
-    large = scaling_limits(cc, "agents", current_replicas=50)
-    assert (large.max_step_up, large.max_step_down) == (50, 5)
-    assert large.servers_per_replica == 4
-    assert (large.scale_up_window_seconds, large.scale_down_window_seconds) == (0.0, 300.0)
+    limits = scaling_limits(cc, "agents")
+    assert (limits.min_replicas, limits.max_replicas, limits.servers_per_replica) == (2, 100, 4)
+    assert (limits.max_step_up, limits.max_step_up_percent) == (4, 100)
+    assert (limits.max_step_down, limits.max_step_down_percent) == (1, 10)
+    assert (limits.scale_up_window_seconds, limits.scale_down_window_seconds) == (0.0, 300.0)
+    assert (limits.readiness_seconds, limits.interval_seconds) == (90.0, 15.0)
+
+
+def test_recent_windows_are_the_recent_one_and_five_times_it_when_shorter() -> None:
+    metrics = {"prometheusURL": "http://p:9090", "rateWindow": "15m", "recentWindow": "1m"}
+    assert metric_windows(contact_center(metrics=metrics)) == (900.0, (60.0, 300.0), 3600.0)
+    metrics |= {"rateWindow": "10s", "recentWindow": "5s", "handleTimeWindow": "20s"}
+    assert metric_windows(contact_center(metrics=metrics)) == (10.0, (5.0,), 20.0)
 
 
 def test_no_observation_is_missing_metrics_and_patience_falls_back_to_the_spec() -> None:

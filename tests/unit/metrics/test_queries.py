@@ -105,13 +105,30 @@ def test_backlog_is_offered_minus_answered_minus_abandoned() -> None:
     assert "rate(" not in promql
 
 
-def test_windows_long_for_the_mean_short_for_recent_arrivals() -> None:
-    queries = workload_queries(contact_center(), "bot", window_seconds=900, recent_seconds=60)
+def test_windows_long_for_the_mean_short_for_recent_arrivals_longest_for_handle_time() -> None:
+    queries = workload_queries(
+        contact_center(),
+        "bot",
+        window_seconds=900,
+        recent_windows=(60, 300),
+        aht_window_seconds=3600,
+    )
     assert "[900s]" in queries.arrival_rate
-    assert "[60s]" in queries.recent_arrival_rate
-    for promql in (queries.aht, queries.abandon_rate, queries.service_level):
+    assert [
+        (seconds, "[60s]" in q or "[300s]" in q) for seconds, q in queries.recent_arrival_rates
+    ] == [(60, True), (300, True)]
+    assert "[60s]" in queries.recent_arrival_rates[0][1]
+    assert "[3600s]" in queries.aht and "[900s]" not in queries.aht
+    for promql in (queries.abandon_rate, queries.service_level):
         assert "[900s]" in promql
         assert "[60s]" not in promql
+
+
+def test_contacts_in_the_system_are_offered_minus_completed_minus_abandoned() -> None:
+    promql = workload_queries(contact_center(), "bot").in_system
+    assert promql.startswith("clamp_min(sum(switchboard_contacts_arrived_total{")
+    assert " - (sum(switchboard_handle_time_seconds_count{" in promql
+    assert " - (sum(switchboard_contacts_abandoned_total{" in promql
 
 
 def test_window_ranges() -> None:
@@ -140,9 +157,9 @@ def test_every_override_replaces_its_query_for_both_workloads() -> None:
     }
     cc = contact_center(**overrides)
     for workload in ("bot", "agents"):
-        queries = workload_queries(cc, workload, window_seconds=300, recent_seconds=30)
+        queries = workload_queries(cc, workload, window_seconds=300, recent_windows=(30,))
         assert queries.arrival_rate == "sum(rate(calls_total[300s]))"
-        assert queries.recent_arrival_rate == "sum(rate(calls_total[30s]))"
+        assert queries.recent_arrival_rates == ((30, "sum(rate(calls_total[30s]))"),)
         assert queries.aht == "avg(aht_seconds)"
         assert queries.abandon_rate == "avg(abandon_share)"
         assert queries.service_level == "avg(sl_share)"
@@ -165,10 +182,11 @@ def test_override_placeholders() -> None:
             'avg(aht{cc="$contact_center",ns="$namespace",who="$handler",w="$workload"}[$window])'
         ),
     )
-    assert workload_queries(cc, "agents", window_seconds=120).aht == (
+    # In the handle-time query, $window is the handle-time window.
+    assert workload_queries(cc, "agents", aht_window_seconds=120).aht == (
         'avg(aht{cc="acme",ns="support",who="agent",w="agents"}[120s])'
     )
-    assert workload_queries(cc, "bot", window_seconds=120).aht == (
+    assert workload_queries(cc, "bot", aht_window_seconds=120).aht == (
         'avg(aht{cc="acme",ns="support",who="bot",w="bot"}[120s])'
     )
 
