@@ -52,6 +52,52 @@ $kubectl get all,configmaps,secrets,networkpolicies,poddisruptionbudgets,persist
 
 step "what the operator reports"
 $kubectl get contactcenter "$name" -n "$namespace" -o jsonpath='{range .status.conditions[*]}{.type}={.status} ({.reason}) {.message}{"\n"}{end}'
+
+# --- SLA autoscaling: a simulated morning ramp, time-lapsed -------------------------------
+speed=30
+prometheus_url=$(cat .cluster/prometheus-url)
+step "SLA autoscaling: a morning ramp, ${speed}x time-lapse"
+cat <<TXT
+The simulator plays a contact center's morning (quiet, a ramp to 5x, a plateau, quiet again)
+at ${speed}x speed, exports the metrics contract to a real Prometheus ($prometheus_url), and
+serves as many conversations at once as the bot has ready pods x concurrency. The operator
+reads Prometheus every 5 s and sizes the bot with Erlang C for 80% answered within 30
+simulated seconds (1 s of wall time at ${speed}x).
+TXT
+.venv/bin/python - "$prometheus_url" <<'PY' | $kubectl apply -n "$namespace" -f -
+import sys, yaml
+manifest = yaml.safe_load(open("examples/sla-autoscaling.yaml"))
+manifest["metadata"]["name"] = "morning"
+spec = manifest["spec"]
+spec["bot"].update(concurrency=4, autoscaling={"minReplicas": 1, "maxReplicas": 30,
+    "scaleDown": {"stabilizationWindow": "15s", "maxReplicasPerStep": 1, "maxPercentPerStep": 10}})
+spec["agents"] = {"replicas": 1, "seatsPerReplica": 1}
+spec["sla"] = {"serviceLevel": {"target": 0.8, "answerWithinSeconds": 1}, "maxAbandonRate": 0.05}
+spec["metrics"] = {"prometheusURL": sys.argv[1], "interval": "5s", "rateWindow": "10s",
+                   "recentWindow": "5s", "handleTimeWindow": "20s"}
+spec["forecast"] = {"enabled": False}
+print(yaml.safe_dump(manifest))
+PY
+$kubectl wait --for=condition=Ready --timeout=60s contactcenter/morning -n "$namespace" >/dev/null
+simulator_log=.cluster/logs/simulator.log
+.venv/bin/switchboard simulate --serve 0 --address 127.0.0.1 --trace hack/demo-morning-ramp.csv \
+	--speed "$speed" --within 30 --bot-aht 120 --aht-cv 0.5 --patience 300 --bot-containment 1 \
+	--contact-center morning --namespace "$namespace" >"$simulator_log" 2>&1 &
+simulator=$!
+trap 'kill $simulator 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+	address=$(grep -oE 'serving metrics on [0-9.]+:[0-9]+' "$simulator_log" | awk '{print $4}') && [ -n "$address" ] && break
+	sleep 0.2
+done
+.venv/bin/python hack/prometheus.py targets add "$address" >/dev/null
+.venv/bin/python hack/demo_watch.py morning "$namespace" --speed "$speed" --seconds 110
+kill $simulator 2>/dev/null || true
+.venv/bin/python hack/prometheus.py targets remove "$address" >/dev/null
 echo
-echo "The cluster and the operator keep running: KUBECONFIG=.cluster/kubeconfig bin/kubectl get cc -A"
-echo "Stop both with: make cluster-down"
+echo "the last scaling events:"
+$kubectl get events -n "$namespace" --field-selector reason=Scaled --sort-by=.lastTimestamp \
+	-o custom-columns=TIME:.lastTimestamp,MESSAGE:.message | tail -5
+
+echo
+echo "The cluster, Prometheus and the operator keep running: KUBECONFIG=.cluster/kubeconfig bin/kubectl get cc -A"
+echo "Stop them with: make cluster-down"

@@ -176,7 +176,8 @@ def service_level_query(target: Target, window_seconds: float) -> str:
         return target.substitute(target.overrides.service_level, window_seconds)
     within = _sum_rate(target, ANSWERED, window_seconds, within_sla="true")
     offered = _sum_rate(target, ARRIVED, window_seconds)
-    return f"({within} or vector(0)) / {offered}"
+    # Over a short window, answers to contacts that arrived before it can outnumber arrivals.
+    return f"clamp_max(({within} or vector(0)) / {offered}, 1)"
 
 
 def queue_backlog_query(target: Target, window_seconds: float) -> str:
