@@ -18,7 +18,10 @@ the behaviour SREs know carries over:
    known, else Erlang C), plus servers to drain a backlog larger than that staffing would keep
    in steady state; replicas = ceil(servers / servers per replica);
 4. stabilize: scale up to the lowest recommendation of the scale-up window, down to the highest
-   of the scale-down window (fast up, slow down);
+   of the scale-down window (fast up, slow down). With a forecast, a past recommendation is held
+   less by what the rate's own recommendation has fallen since: the window holds what contacts
+   in the system and a backlog added, while a falling forecast (or the end of a measured jump)
+   is followed at once;
 5. limit the step, never shrink while an excess backlog waits, and keep within min and max.
 
 Missing metrics hold the current replicas: no data is never a reason to scale down.
@@ -106,6 +109,10 @@ class ScalingState:
 
     recommendations: tuple[tuple[float, int], ...] = ()  # (time, replicas) within the windows
     last_scale_time: float | None = None
+    # (time, replicas) the rate alone asked for (without contacts in the system or a backlog), at
+    # those of `recommendations`' times that had a forecast; optional: without it, the scale-down
+    # window holds every recommendation in full.
+    rate_recommendations: tuple[tuple[float, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,8 +154,21 @@ def decide(
     sizing_rate = _with_contacts_in_system(rate, aht, _known(demand.in_system), limits)
     sizing = _size(sizing_rate, aht, patience, backlog, target, limits)
     recommendation = _within_bounds(sizing.replicas, limits)
+    for_rate = (
+        _rate_recommendation(rate, sizing_rate, sizing, aht, patience, target, limits)
+        if _known(forecast_rate) is not None
+        else None
+    )
     recommendations = _recent((*state.recommendations, (now, recommendation)), now, limits)
-    replicas, why = _stabilized(now, current_replicas, recommendation, recommendations, limits)
+    rate_recommendations = _recent(
+        (*state.rate_recommendations, *(((now, for_rate),) if for_rate is not None else ())),
+        now,
+        limits,
+    )
+    held = _released(recommendations, rate_recommendations)
+    replicas, why = _stabilized(
+        now, current_replicas, recommendation, recommendations, held, limits
+    )
     if not why and recommendation != sizing.replicas:
         why = _limits_note(limits)
     replicas, why = _step_limited(current_replicas, replicas, why, limits)
@@ -183,7 +203,9 @@ def decide(
         reason=reason,
         metrics_available=True,
         state=ScalingState(
-            recommendations, _last_scale_time(now, current_replicas, replicas, state)
+            recommendations,
+            _last_scale_time(now, current_replicas, replicas, state),
+            rate_recommendations,
         ),
     )
 
@@ -270,6 +292,7 @@ def _hold(
         state=ScalingState(
             _recent(state.recommendations, now, limits),
             _last_scale_time(now, current_replicas, replicas, state),
+            _recent(state.rate_recommendations, now, limits),
         ),
     )
 
@@ -324,6 +347,44 @@ def _size(
     return _Sizing(sized.servers, drain, excess, replicas)
 
 
+def _rate_recommendation(
+    rate: float,
+    sizing_rate: float,
+    sizing: _Sizing,
+    aht: float | None,
+    patience: float | None,
+    target: ServiceTarget,
+    limits: ScalingLimits,
+) -> int:
+    """The replicas the rate alone needs, without contacts in the system or a backlog."""
+    if sizing_rate == rate and not sizing.drain_servers:
+        return _within_bounds(sizing.replicas, limits)
+    return _within_bounds(_size(rate, aht, patience, 0.0, target, limits).replicas, limits)
+
+
+def _released(
+    recommendations: tuple[tuple[float, int], ...],
+    rate_recommendations: tuple[tuple[float, int], ...],
+) -> tuple[tuple[float, int], ...]:
+    """Past recommendations, each less what the rate's own recommendation has fallen since.
+
+    The scale-down window keeps a short lull in what is measured from stranding the next wave.
+    With a forecast, the rate sized for has no such lulls: a measured rate below the forecast
+    changes nothing, one above it counts only beyond Poisson noise and, as a surge ends, falls
+    back through the longer windows. So a fall of the rate's recommendation is followed at once;
+    what the queue's present state added (contacts in the system, a backlog: counts that a lull
+    moves) is held for the window. A recommendation without a rate one (no forecast then, or a
+    state from before) is held in full, as the HorizontalPodAutoscaler holds it."""
+    if not rate_recommendations or rate_recommendations[-1][0] != recommendations[-1][0]:
+        return recommendations
+    rate_now = rate_recommendations[-1][1]
+    for_rate = dict(rate_recommendations)
+    return tuple(
+        (time, replicas - max(0, for_rate[time] - rate_now) if time in for_rate else replicas)
+        for time, replicas in recommendations
+    )
+
+
 def _recent(
     recommendations: tuple[tuple[float, int], ...], now: float, limits: ScalingLimits
 ) -> tuple[tuple[float, int], ...]:
@@ -336,12 +397,13 @@ def _stabilized(
     current: int,
     recommended: int,
     recommendations: tuple[tuple[float, int], ...],
+    held: tuple[tuple[float, int], ...],
     limits: ScalingLimits,
 ) -> tuple[int, str]:
     """HPA stabilization: up to the lowest recommendation of the scale-up window, down to the
-    highest of the scale-down window, else stay."""
+    highest of the scale-down window as `_released` holds them, else stay."""
     up_to = min(r for t, r in recommendations if now - t <= limits.scale_up_window_seconds)
-    down_to = max(r for t, r in recommendations if now - t <= limits.scale_down_window_seconds)
+    down_to = max(r for t, r in held if now - t <= limits.scale_down_window_seconds)
     replicas = up_to if current < up_to else down_to if current > down_to else current
     if replicas < recommended:
         return replicas, f"scale-up stabilization {limits.scale_up_window_seconds:g} s"

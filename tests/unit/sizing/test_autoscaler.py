@@ -223,6 +223,106 @@ def test_a_backlog_the_queue_normally_holds_changes_nothing() -> None:
     assert _decide(usual, current=20, limits=limits).replicas == 14
 
 
+def test_a_falling_forecast_is_followed_at_once() -> None:
+    """The forecast is the day's expected shape, not a lull in a measurement: the scale-down
+    window does not hold the capacity it no longer needs."""
+    busy = _decide(CLASSIC, current=14, now=0.0, forecast=100 / 1800)
+    assert busy.replicas == 14
+    quieter = Demand(arrival_rate=20 / 1800, aht_seconds=180)
+    after = _decide(quieter, current=14, now=30.0, forecast=20 / 1800, state=busy.state)
+    assert after.servers is not None
+    assert after.replicas == after.servers < 14
+    assert "scaling 14 →" in after.reason
+
+
+def test_capacity_for_contacts_in_the_system_is_held_for_the_window() -> None:
+    """What a crowd in the system added is what a short lull in the counts would take away:
+    the window holds it, while the forecast itself stays."""
+    crowded = _decide(
+        Demand(100 / 1800, 180, in_system=40), current=14, now=0.0, forecast=100 / 1800
+    )
+    assert crowded.replicas > 14
+    calm = Demand(100 / 1800, 180, in_system=10)
+    held = _decide(
+        calm, current=crowded.replicas, now=30.0, forecast=100 / 1800, state=crowded.state
+    )
+    assert held.replicas == crowded.replicas
+    assert "scale-down stabilization 300 s" in held.reason
+    later = _decide(
+        calm, current=crowded.replicas, now=331.0, forecast=100 / 1800, state=held.state
+    )
+    assert later.replicas == 14
+
+
+def test_a_falling_forecast_releases_its_own_fall_and_holds_the_rest() -> None:
+    crowded = _decide(
+        Demand(100 / 1800, 180, in_system=40), current=14, now=0.0, forecast=100 / 1800
+    )
+    added_for_the_crowd = crowded.replicas - 14
+    quieter = Demand(20 / 1800, 180, in_system=2)
+    alone = _decide(quieter, current=crowded.replicas, forecast=20 / 1800)
+    assert alone.servers is not None
+    after = _decide(
+        quieter, current=crowded.replicas, now=30.0, forecast=20 / 1800, state=crowded.state
+    )
+    assert after.replicas == alone.servers + added_for_the_crowd
+
+
+def test_a_recommendation_without_its_rate_part_is_held_in_full() -> None:
+    """Without a forecast, and for a state the operator seeds with the current replicas after a
+    restart, the window holds recommendations as the HorizontalPodAutoscaler does."""
+    seeded = ScalingState(recommendations=((0.0, 20),))
+    quiet = Demand(arrival_rate=20 / 1800, aht_seconds=180)
+    assert _decide(quiet, current=20, now=30.0, forecast=20 / 1800, state=seeded).replicas == 20
+    busy = _decide(CLASSIC, current=14, now=0.0)
+    assert _decide(quiet, current=14, now=30.0, state=busy.state).replicas == 14
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rate=st.floats(min_value=0.0, max_value=0.5),
+    in_system=st.floats(min_value=0.0, max_value=150.0),
+    forecast=st.floats(min_value=0.0, max_value=0.5),
+    current=st.integers(min_value=1, max_value=80),
+    history=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=80), st.integers(min_value=0, max_value=80)),
+        max_size=8,
+    ),
+)
+def test_releasing_a_fall_holds_between_the_recommendation_and_the_full_hold(
+    rate: float,
+    in_system: float,
+    forecast: float,
+    current: int,
+    history: list[tuple[int, int]],
+) -> None:
+    """Whatever the past, the replicas are never fewer than the present recommendation asks for
+    (nor than current, if that is less) and never more than holding every past recommendation
+    in full, as the HorizontalPodAutoscaler does."""
+    recommendations = tuple((float(t), r) for t, (r, _) in enumerate(history))
+    for_rate = tuple((float(t), min(r, f)) for t, (r, f) in enumerate(history))
+    demand = Demand(rate, 180, in_system=in_system)
+    limits = ScalingLimits(min_replicas=1, max_replicas=100)
+    full = _decide(
+        demand,
+        current,
+        now=10.0,
+        forecast=forecast,
+        limits=limits,
+        state=ScalingState(recommendations),
+    )
+    released = _decide(
+        demand,
+        current,
+        now=10.0,
+        forecast=forecast,
+        limits=limits,
+        state=ScalingState(recommendations, None, for_rate),
+    )
+    recommended = full.state.recommendations[-1][1]
+    assert min(current, recommended) <= released.replicas <= full.replicas
+
+
 def test_patience_uses_erlang_a_and_the_abandonment_cap() -> None:
     target = ServiceTarget(target=0.8, within_seconds=20, max_abandon=0.02)
     demand = Demand(arrival_rate=100 / 1800, aht_seconds=180, patience_seconds=120)
