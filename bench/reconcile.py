@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,14 @@ import yaml
 from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace, Node
+from lightkube.resources.core_v1 import Event, Namespace, Node
 from tests.integration.kube import KUBECONFIG, REPO, kubectl, wait_until
-from tests.integration.operator import Operator, install_crd, operator_kind_writes_by_request
+from tests.integration.operator import (
+    Operator,
+    install_crd,
+    metric_sum,
+    operator_kind_writes_by_request,
+)
 
 from switchboard import GROUP, PLURAL, VERSION
 from switchboard.controllers.drift import quantity_amount
@@ -210,6 +217,20 @@ def fleet(client: Client, count: int, namespaces: int) -> tuple[float, list[str]
     return time.monotonic() - started, spaces
 
 
+def events_since(client: Client, since: datetime) -> dict[str, int]:
+    """Events (re)recorded since `since` in the bench namespaces, by reason and source."""
+    counts: Counter[str] = Counter()
+    for namespace in client.list(Namespace, labels={"switchboard.io/bench": "reconcile"}):
+        for event in client.list(Event, namespace=namespace.metadata.name):
+            when = event.lastTimestamp or event.eventTime or event.metadata.creationTimestamp
+            if when and when >= since:
+                source = (
+                    event.source.component if event.source else None
+                ) or event.reportingComponent
+                counts[f"{event.reason} from {source}"] += event.count or 1
+    return dict(counts)
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -260,11 +281,17 @@ def main() -> int:
         time.sleep(5)  # the last status patches
         say(f"idle for {idle_seconds} s")
         before = operator_kind_writes_by_request()
+        operator_before = metric_sum(operator.metrics(), "switchboard_api_writes_total")
+        idle_from = datetime.now(UTC)
         time.sleep(idle_seconds)
         idle = operator_kind_writes_by_request() - before
+        operator_idle_writes = (
+            metric_sum(operator.metrics(), "switchboard_api_writes_total") - operator_before
+        )
         idle_writes = sum(idle.values())
         if idle:
             say(f"  writes while idle: {dict(idle)}")
+            say(f"  events recorded while idle, by source: {events_since(client, idle_from)}")
         rss = max(rss, peak_rss_mb(operator.process.pid) if operator.process else float("nan"))
     finally:
         operator.stop()
@@ -282,6 +309,7 @@ def main() -> int:
         "count": count,
         "operator_peak_rss_mb": round(rss, 1),
         "idle_writes": int(idle_writes),
+        "operator_idle_writes": int(operator_idle_writes),
         "idle_seconds": idle_seconds,
     }
     say(
