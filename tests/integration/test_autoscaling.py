@@ -103,7 +103,7 @@ def autoscaled_manifest(name: str, prometheus_url: str) -> dict[str, Any]:
                 "interval": f"{INTERVAL_SECONDS}s",
                 "rateWindow": "10s",
                 "recentWindow": "5s",
-            "handleTimeWindow": "20s",
+                "handleTimeWindow": "20s",
             },
             "forecast": {"enabled": False},  # no history in a fresh Prometheus: react only
         }
