@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import datetime
 import ipaddress
 import json
-import os
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -40,6 +36,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from processes import alive, free_port, stop_group
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / "bin"
 STATE_DIR = REPO / ".cluster"
@@ -54,7 +52,6 @@ POD_CIDR = "10.64.0.1/12"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 NODE_ALLOCATABLE = {"cpu": "32", "memory": "128Gi", "pods": "250", "ephemeral-storage": "500Gi"}
 ZONES = ("zone-a", "zone-b", "zone-c")
-STOP_TIMEOUT_SECONDS = 10.0
 
 
 def log(message: str) -> None:
@@ -245,28 +242,6 @@ class State:
         STATE_FILE.write_text(json.dumps({"ports": self.ports, "pids": self.pids}, indent=2) + "\n")
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie counts as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def start(name: str, args: list[str], state: State) -> None:
     LOGS.mkdir(parents=True, exist_ok=True)
     binary = BIN / ("kwok" if name == "kwok" else name)
@@ -286,42 +261,17 @@ def start(name: str, args: list[str], state: State) -> None:
 def stop_demo_operator() -> None:
     """The operator `make demo` started, if it still runs."""
     pid_file = STATE_DIR / "operator.pid"
-    if not pid_file.exists():
-        return
-    pid = int(pid_file.read_text())
-    if alive(pid):
-        log(f"stopping the demo operator (pid {pid})")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    pid_file.unlink()
+    if pid_file.exists():
+        stop_group(int(pid_file.read_text()), "the demo operator", "cluster")
+        pid_file.unlink()
 
 
 def stop_all(state: State) -> None:
     stop_demo_operator()
     for name in reversed(COMPONENTS):
         pid = state.pids.get(name)
-        if pid is None or not alive(pid):
-            continue
-        log(f"stopping {name} (pid {pid})")
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(pid):
-            # A scheduler whose apiserver is gone may ignore SIGTERM.
-            log(f"{name} ignored SIGTERM for {STOP_TIMEOUT_SECONDS:.0f} s; killing it")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            while alive(pid):
-                time.sleep(0.05)
+        if pid is not None:
+            stop_group(pid, name, "cluster")
     state.pids = {}
     state.save()
 

@@ -25,7 +25,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -37,12 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from processes import alive, free_port, stop_group
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = REPO / ".cluster"
 BINARY = Path(os.environ.get("PROMETHEUS_BINARY", "/usr/bin/prometheus"))
 PACKAGE = "prometheus"
 JOB = "switchboard"
-STOP_TIMEOUT_SECONDS = 10.0
 START_TIMEOUT_SECONDS = 60.0
 
 
@@ -113,21 +113,6 @@ class State:
         return f"http://127.0.0.1:{self.port}"
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie counts as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def port_free(port: int) -> bool:
     with socket.socket() as probe:
         # As Prometheus binds: a port whose old connections linger in TIME_WAIT is free.
@@ -137,13 +122,6 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -171,20 +149,8 @@ def log_tail(paths: Paths, lines: int = 8) -> str:
 
 
 def stop(paths: Paths, state: State) -> None:
-    pid = state.pid
-    if pid is not None and alive(pid):
-        log(f"stopping prometheus (pid {pid})")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(pid):
-            log(f"prometheus ignored SIGTERM for {STOP_TIMEOUT_SECONDS:.0f} s; killing it")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            while alive(pid):
-                time.sleep(0.05)
+    if state.pid is not None:
+        stop_group(state.pid, "prometheus", "prometheus")
     state.pid = None
     state.save(paths)
     paths.url_file.unlink(missing_ok=True)
