@@ -324,3 +324,29 @@ def test_growing_database_storage_expands_the_volume_without_breaking_the_statef
         StatefulSet, "grow-database", namespace=namespace
     ).spec.volumeClaimTemplates
     assert template[0].spec.resources.requests["storage"] == "20Gi", "templates are immutable"
+
+
+def test_the_database_credentials_follow_the_deletion_policy_when_it_changes(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    apply(namespace, minimal("policy"))
+    body = wait_for_condition(client, namespace, "policy", "Ready", timeout=60)
+    secret = "policy-database-credentials"
+    password = client.get(Secret, secret, namespace=namespace).data["password"]
+
+    def owners() -> list[str]:
+        refs = client.get(Secret, secret, namespace=namespace).metadata.ownerReferences
+        return [ref.uid for ref in refs or []]
+
+    assert owners() == [], "under Retain the credentials outlive the ContactCenter"
+    apply(namespace, minimal("policy", database={"deletionPolicy": "Delete"}))
+    wait_until(
+        "the credentials to go with the ContactCenter",
+        lambda: owners() == [body["metadata"]["uid"]],
+        timeout=10,
+    )
+    apply(namespace, minimal("policy", database={"deletionPolicy": "Retain"}))
+    wait_until(
+        "the credentials to outlive the ContactCenter again", lambda: owners() == [], timeout=10
+    )
+    assert client.get(Secret, secret, namespace=namespace).data["password"] == password

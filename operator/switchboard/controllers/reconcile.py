@@ -124,8 +124,9 @@ class Reconciler:
         # The autoscaler's latest outcome per ContactCenter: status is written here only,
         # so two loops never race over the conditions list.
         self.autoscaled: dict[Key, AutoscaleOutcome] = {}
-        # Generated Secrets known to exist: they are never rewritten, so one look is enough.
-        self.generated_secrets: set[tuple[str, str]] = set()
+        # Generated Secrets known to exist, and whether they carry an owner reference: they are
+        # never rewritten, so one look is enough.
+        self.generated_secrets: dict[tuple[str, str], bool] = {}
 
     async def reconcile(self, key: Key) -> float | None:
         """Brings one ContactCenter to its spec; returns seconds until it should run again
@@ -164,7 +165,7 @@ class Reconciler:
             return WAIT_FOR_PREREQUISITES_SECONDS
 
         await self._list_namespace(cc.namespace)
-        created_secrets = await self._ensure_generated_secrets(cc)
+        created_secrets, reowned_secrets = await self._ensure_generated_secrets(cc)
         decisions = await self._decisions(cc)
         desired = build_all(cc, decisions)
         spec_unchanged = cc.metadata.generation == body.get("status", {}).get("observedGeneration")
@@ -196,6 +197,10 @@ class Reconciler:
             )
         if pruned:
             await self.kube.event(body, "Normal", "Pruned", "deleted " + ", ".join(pruned))
+        if reowned_secrets:
+            await self.kube.event(
+                body, "Normal", "DeletionPolicyChanged", "; ".join(reowned_secrets)
+            )
         if grown:
             await self.kube.event(body, "Normal", "VolumeExpanding", "; ".join(grown))
         await self._record(body, cc, [], self._observed_components(cc, applied, desired))
@@ -271,7 +276,9 @@ class Reconciler:
             for body in await self.kube.list(api_version, kind, namespace, MANAGED_BY):
                 self.caches.put_child(body)
         for secret in await self.kube.list("v1", "Secret", namespace, MANAGED_BY):
-            self.generated_secrets.add((namespace, secret["metadata"]["name"]))
+            self._remember_secret(
+                {**secret, "metadata": {**secret["metadata"], "namespace": namespace}}
+            )
         self.caches.listed_namespaces.add(namespace)
 
     async def _live(self, manifest: Mapping[str, Any]) -> Manifest | None:
@@ -299,24 +306,40 @@ class Reconciler:
                 )
         return problems
 
-    async def _ensure_generated_secrets(self, cc: ContactCenter) -> list[str]:
+    async def _ensure_generated_secrets(self, cc: ContactCenter) -> tuple[list[str], list[str]]:
         """Creates the credentials Secrets that do not exist yet, once, with fresh random
-        passwords; an existing one is never rewritten (its password opens the data)."""
+        passwords; an existing one is never rewritten (its password opens the data), but its
+        owner reference follows the deletion policy: under Retain it outlives the
+        ContactCenter with the volume it opens, under Delete it goes with it."""
         names = generated_secret_names(cc)
-        missing = {
-            name for name in names.values() if await self.kube.get(_secret(cc, name)) is None
-        }
-        if not missing:
-            return []
+        for name in names.values():
+            if (cc.namespace, name) not in self.generated_secrets:
+                live = await self.kube.get(_secret(cc, name))
+                if live is not None:
+                    self._remember_secret(live)
         passwords = {component: secrets.token_urlsafe(PASSWORD_BYTES) for component in names}
-        created = []
+        created, reowned = [], []
         for manifest in build_generated_secrets(cc, passwords):
-            name = manifest["metadata"]["name"]
-            if name in missing:
+            meta = manifest["metadata"]
+            key = (cc.namespace, meta["name"])
+            owned = bool(meta.get("ownerReferences"))
+            if key not in self.generated_secrets:
                 if await self.kube.create(manifest):
-                    created.append(f"Secret {name}")
-                self.generated_secrets.add((cc.namespace, name))
-        return created
+                    created.append(f"Secret {meta['name']}")
+            elif self.generated_secrets[key] != owned:
+                # The owner reference only: the data stays exactly as it was generated.
+                references = meta.get("ownerReferences")
+                await self.kube.merge_patch(manifest, {"metadata": {"ownerReferences": references}})
+                fate = "now goes with the ContactCenter" if owned else "now outlives it"
+                reowned.append(f"Secret {meta['name']} {fate}")
+            self.generated_secrets[key] = owned
+        return created, reowned
+
+    def _remember_secret(self, secret: Mapping[str, Any]) -> None:
+        meta = secret["metadata"]
+        self.generated_secrets[(meta["namespace"], meta["name"])] = bool(
+            meta.get("ownerReferences")
+        )
 
     async def _prune(self, cc: ContactCenter, desired: list[Manifest]) -> list[str]:
         """Deletes children the spec no longer asks for (a removed channel, say)."""
