@@ -54,11 +54,6 @@ def difference(live: Any, desired: Any, path: str = "") -> str | None:
     return None if _scalars_equal(live, desired) else path
 
 
-def holds(live: Any, desired: Any) -> bool:
-    """True when `live` contains every field of `desired` with an equal value."""
-    return difference(live, desired) is None
-
-
 def _scalars_equal(live: Any, desired: Any) -> bool:
     if isinstance(desired, bool) or isinstance(live, bool):
         return desired is live  # in Python True == 1; in a manifest they differ

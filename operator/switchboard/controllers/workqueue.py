@@ -48,6 +48,3 @@ class WorkQueue(Generic[Key]):
         if key in self._again:
             self._again.discard(key)
             self.add(key)
-
-    def __len__(self) -> int:
-        return len(self._queued) + len(self._active)

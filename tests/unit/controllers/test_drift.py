@@ -1,6 +1,10 @@
 from typing import Any
 
-from switchboard.controllers.drift import difference, holds, merge_patch, quantity_amount
+from switchboard.controllers.drift import difference, merge_patch, quantity_amount
+
+
+def holds(live: Any, desired: Any) -> bool:
+    return difference(live, desired) is None
 
 
 def test_live_object_with_server_defaults_holds_the_desired_one() -> None:
