@@ -134,14 +134,10 @@ def apiserver_metrics() -> str:
         return response.read().decode()
 
 
-def operator_kind_writes() -> float:
-    """Write requests the apiserver has served on the resources only the operator writes
-    (status subresources of workloads excluded: the controllers write those)."""
-    return sum(operator_kind_writes_by_request().values())
-
-
 def operator_kind_writes_by_request() -> Counter[str]:
-    """operator_kind_writes, counted by "VERB resource[/subresource]"."""
+    """Write requests the apiserver has served on the resources the operator writes (status
+    subresources of workloads excluded: the controllers write those), by
+    "VERB resource[/subresource]"."""
     text = apiserver_metrics()
     counts: Counter[str] = Counter()
     for line in text.splitlines():

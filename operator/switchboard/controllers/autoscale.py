@@ -62,6 +62,7 @@ class Autoscaler:
     due: dict[Key, float] = field(default_factory=dict)
     history: dict[tuple[Key, Workload], _History] = field(default_factory=dict)
     clients: dict[str, Prometheus] = field(default_factory=dict)
+    specs: dict[Key, tuple[int | None, ContactCenter | None]] = field(default_factory=dict)
 
     async def run(self) -> None:
         """Ticks every ContactCenter with autoscaling when its interval has passed."""
@@ -71,16 +72,26 @@ class Autoscaler:
             for key, body in list(self.caches.contact_centers.items()):
                 if now < self.due.get(key, 0.0) or (key in running and not running[key].done()):
                     continue
-                cc = _valid(body)
+                cc = self._spec(key, body)
                 if cc is None or not autoscaled(cc) or cc.spec.metrics.prometheus_url is None:
                     continue
                 self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
                 running[key] = asyncio.create_task(self._tick_safely(key, cc))
-            for key in [k for k in self.due if k not in self.caches.contact_centers]:
+            for key in [k for k in self.specs if k not in self.caches.contact_centers]:
                 self._forget(key)
             await asyncio.sleep(TICK_SECONDS)
 
+    def _spec(self, key: Key, body: dict[str, Any]) -> ContactCenter | None:
+        """The ContactCenter of `body`, validated once per generation (this loop looks at
+        every ContactCenter every second; most have no autoscaling)."""
+        generation = body["metadata"].get("generation")
+        known = self.specs.get(key)
+        if known is None or known[0] != generation:
+            known = self.specs[key] = (generation, _valid(body))
+        return known[1]
+
     def _forget(self, key: Key) -> None:
+        self.specs.pop(key, None)
         self.due.pop(key, None)
         for history_key in [k for k in self.history if k[0] == key]:
             del self.history[history_key]
