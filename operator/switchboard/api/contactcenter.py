@@ -13,10 +13,10 @@ import re
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
 
 from switchboard.api.status import ContactCenterStatus
 from switchboard.api.types import (
+    CAMEL_CASE,
     DNS_LABEL_PATTERN,
     ApiModel,
     ChannelName,
@@ -1214,13 +1214,7 @@ NAME_RULES = (
 class ObjectMeta(BaseModel):
     """The parts of metav1.ObjectMeta the operator reads; everything else passes through."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="allow",
-    )
+    model_config = ConfigDict(**CAMEL_CASE, extra="allow")
 
     name: str
     namespace: str = "default"

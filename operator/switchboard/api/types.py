@@ -22,30 +22,25 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+# Kubernetes' camelCase on the wire, snake_case in Python, either accepted on input.
+CAMEL_CASE = ConfigDict(
+    alias_generator=to_camel,
+    validate_by_name=True,
+    validate_by_alias=True,
+    serialize_by_alias=True,
+)
+
 
 class ApiModel(BaseModel):
     """Base of the spec models: camelCase on the wire, unknown fields rejected, immutable."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
+    model_config = ConfigDict(**CAMEL_CASE, extra="forbid", frozen=True)
 
 
 class StatusModel(BaseModel):
     """Base of the status models: camelCase on the wire, unknown fields ignored."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="ignore",
-    )
+    model_config = ConfigDict(**CAMEL_CASE, extra="ignore")
 
 
 def defaulted(model: type[ApiModel], description: str) -> Any:
