@@ -141,18 +141,6 @@ def _level(
     return level, 1.0 / max(prior_weight + observed, 1.0)
 
 
-def _discounted_totals(
-    today: Sequence[float], profile: Sequence[float], half_life_slots: float
-) -> tuple[float, float]:
-    """Today's counts and the profile's expectation for the same slots, both discounted by age."""
-    keep = 0.5 ** (1.0 / half_life_slots)
-    observed = expected = 0.0
-    for count, typical in zip(today, profile, strict=False):
-        observed = observed * keep + count
-        expected = expected * keep + typical
-    return observed, expected
-
-
 def _shape_variance(
     past_days: Sequence[Sequence[float]], profile: Sequence[float], levels: Sequence[float]
 ) -> float:
