@@ -9,7 +9,11 @@ slots) is |forecast - actual| / actual for the slot h ahead, averaged into a MAP
 
 - switchboard: `forecast_arrivals` fed the same weekday's 30 previous days (fewer early on);
 - seasonal naive: the same slot on the previous weekday;
-- persistence: the last observed count (yesterday's last before the first slot of today).
+- persistence: the last observed count (yesterday's last before the first slot of today);
+- known day total: not a forecast but a yardstick that looks ahead: switchboard's profile for
+  the day (its forecast before the first slot) scaled to the day's actual total, as if the
+  day's volume were known in the morning. What it misses is the within-day change of level that
+  no profile-times-level forecast can know in advance.
 
 Also reported: the Poisson floor (the MAPE of knowing each slot's mean exactly, when counts are
 Poisson around means the size of the actual counts: one seeded draw per test slot); how often the
@@ -120,11 +124,21 @@ def evaluate(calls: Calls, test_days: Sequence[int], leads: Sequence[int]) -> di
         last = calls.days[day][seen - 1] if seen else calls.days[day - 1][-1]
         return [last] * horizon
 
+    def known_day_total(day: int, seen: int) -> Sequence[float]:
+        if day not in day_profiles:
+            history = calls.same_weekday_before(day, SAME_WEEKDAY_HISTORY)
+            profile = forecast_arrivals(history, [], SLOTS_PER_DAY).mean
+            scale = sum(calls.days[day]) / sum(profile)
+            day_profiles[day] = [scale * expected for expected in profile]
+        return day_profiles[day][seen : seen + horizon]
+
     coverage: dict[int, list[bool]] = {}
+    day_profiles: dict[int, list[float]] = {}
     methods: dict[str, Method] = {
         "switchboard": switchboard,
         "seasonal_naive": seasonal_naive,
         "persistence": persistence,
+        "known_day_total": known_day_total,
     }
     scores = {name: Scores() for name in methods}
     for day in test_days:
