@@ -6,8 +6,10 @@
 - the queue and the database: only from the gateways, the bot and the agent workspace;
 - the metrics port of gateways, bot and workspace: from anywhere, for Prometheus.
 
-Egress is left open: external queues and databases, the model store and DNS live at addresses
-the operator cannot know.
+Egress of the built-in queue and database, which hold the conversations and answer only, is DNS
+alone: a compromised data pod cannot send what it holds anywhere. The other tiers' egress is left
+open: external queues and databases, the model store and the channels' providers live at
+addresses the operator cannot know.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from switchboard.resources.queue import PORT_NAME as QUEUE_PORT_NAME
 
 GATEWAYS = Component("gateway", "switchboard-gateway")
 BOTS = Component("bot", "switchboard-bot")
+# Name lookups to any resolver: the cluster DNS runs where the operator cannot know.
+DNS_ONLY = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
 
 
 def component_pods(cc: ContactCenter, component: Component) -> dict[str, str]:
@@ -44,7 +48,6 @@ def component_pods(cc: ContactCenter, component: Component) -> dict[str, str]:
 
 def build_network_policies(cc: ContactCenter) -> list[Manifest]:
     """The default deny and one allow-list per tier."""
-    clients = [GATEWAYS, BOTS, AGENTS]
     policies = [
         _policy(cc, "default-deny", CONTACT_CENTER, instance_selector(cc), ingress=[]),
         _allow(cc, "gateways", GATEWAYS, [_rule(ports=[HTTP_PORT_NAME, METRICS_PORT_NAME])]),
@@ -59,25 +62,28 @@ def build_network_policies(cc: ContactCenter) -> list[Manifest]:
         ),
         _allow(cc, "agents", AGENTS, [_rule(ports=[HTTP_PORT_NAME, METRICS_PORT_NAME])]),
     ]
-    if cc.spec.queue.external is None:
-        sources = [_peer(cc, client) for client in clients]
-        policies.append(
-            _allow(cc, QUEUE.name, QUEUE, [_rule(ports=[QUEUE_PORT_NAME], sources=sources)])
-        )
-    if cc.spec.database.external is None:
-        sources = [_peer(cc, client) for client in clients]
-        policies.append(
-            _allow(
-                cc, DATABASE.name, DATABASE, [_rule(ports=[DATABASE_PORT_NAME], sources=sources)]
-            )
-        )
+    clients = [_peer(cc, client) for client in (GATEWAYS, BOTS, AGENTS)]
+    built_in_data_tiers = [
+        (QUEUE, QUEUE_PORT_NAME, cc.spec.queue.external),
+        (DATABASE, DATABASE_PORT_NAME, cc.spec.database.external),
+    ]
+    for component, port, external in built_in_data_tiers:
+        if external is None:
+            rules = [_rule(ports=[port], sources=clients)]
+            policies.append(_allow(cc, component.name, component, rules, egress=[DNS_ONLY]))
     return policies
 
 
 def _allow(
-    cc: ContactCenter, suffix: str, component: Component, rules: Sequence[Mapping[str, Any]]
+    cc: ContactCenter,
+    suffix: str,
+    component: Component,
+    rules: Sequence[Mapping[str, Any]],
+    *,
+    egress: Sequence[Mapping[str, Any]] | None = None,
 ) -> Manifest:
-    return _policy(cc, suffix, component, component_pods(cc, component), ingress=rules)
+    pods = component_pods(cc, component)
+    return _policy(cc, suffix, component, pods, ingress=rules, egress=egress)
 
 
 def _policy(
@@ -87,16 +93,22 @@ def _policy(
     pods: Mapping[str, str],
     *,
     ingress: Sequence[Mapping[str, Any]],
+    egress: Sequence[Mapping[str, Any]] | None = None,
 ) -> Manifest:
+    """Ingress limited to `ingress`; egress too when `egress` is given (else left open)."""
+    spec: dict[str, Any] = {
+        "podSelector": {"matchLabels": dict(pods)},
+        "policyTypes": ["Ingress"],
+        "ingress": [dict(rule) for rule in ingress],
+    }
+    if egress is not None:
+        spec["policyTypes"].append("Egress")
+        spec["egress"] = [dict(rule) for rule in egress]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": object_meta(cc, child_name(cc, suffix), component),
-        "spec": {
-            "podSelector": {"matchLabels": dict(pods)},
-            "policyTypes": ["Ingress"],
-            "ingress": [dict(rule) for rule in ingress],
-        },
+        "spec": spec,
     }
 
 

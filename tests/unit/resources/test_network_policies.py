@@ -2,6 +2,7 @@
 
 `admitted` evaluates them as a NetworkPolicy implementation does for ingress: a pod selected by
 no policy is open; a selected pod admits a connection if any rule of any selecting policy does.
+`may_send` does the same for egress, with the policies whose `policyTypes` name Egress.
 """
 
 from __future__ import annotations
@@ -50,6 +51,25 @@ def _rule_admits(rule: dict[str, Any], source: Manifest | None, port_name: str) 
         return False  # every peer is a same-namespace podSelector
     return any(
         matches(peer["podSelector"]["matchLabels"], pod_labels(source)) for peer in rule["from"]
+    )
+
+
+def may_send(policies: list[Manifest], source: Manifest, port: int, protocol: str) -> bool:
+    """Whether `source`'s pods may connect to `port`/`protocol` of an address outside."""
+    labels = pod_labels(source)
+    selecting = [
+        p
+        for p in policies
+        if "Egress" in p["spec"]["policyTypes"]
+        and matches(p["spec"]["podSelector"]["matchLabels"], labels)
+    ]
+    if not selecting:
+        return True
+    return any(
+        "to" not in rule
+        and any(p["port"] == port and p["protocol"] == protocol for p in rule["ports"])
+        for policy in selecting
+        for rule in policy["spec"]["egress"]
     )
 
 
@@ -124,6 +144,24 @@ def test_another_contact_center_in_the_namespace_cannot_reach_the_data(
     assert not admitted(policies, workloads["database"], intruder, "postgresql")
     assert not admitted(policies, workloads["queue"], intruder, "amqp")
     assert not admitted(policies, workloads["bot"], intruder, "http")
+
+
+@pytest.mark.parametrize("tier", ["queue", "database"])
+def test_the_data_tiers_send_nothing_but_name_lookups(objects: list[Manifest], tier: str) -> None:
+    policies = of_kind(objects, "NetworkPolicy")
+    data = _workloads(objects)[tier]
+    assert may_send(policies, data, 53, "UDP") and may_send(policies, data, 53, "TCP")
+    for port, protocol in [(443, "TCP"), (80, "TCP"), (5432, "TCP"), (123, "UDP")]:
+        assert not may_send(policies, data, port, protocol), f"{tier} -> {port}/{protocol}"
+
+
+@pytest.mark.parametrize("tier", ["web", "bot", "agents"])
+def test_the_app_tiers_reach_what_the_operator_cannot_know(
+    objects: list[Manifest], tier: str
+) -> None:
+    """External services, the model store and channel providers are anywhere."""
+    policies = of_kind(objects, "NetworkPolicy")
+    assert may_send(policies, _workloads(objects)[tier], 443, "TCP")
 
 
 def test_external_services_need_no_policy() -> None:
