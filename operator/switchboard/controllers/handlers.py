@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 import kopf
-from lightkube import ApiError
 
 from switchboard import GROUP, PLURAL, VERSION
 from switchboard.controllers.autoscale import Autoscaler
@@ -60,13 +59,6 @@ class Controller:
             key = await self.queue.get()
             try:
                 requeue = await self.reconciler.reconcile(key)
-            except ApiError as error:
-                if _namespace_terminating(error):
-                    # Its ContactCenter goes with it; nothing to retry.
-                    logger.debug("namespace of %s/%s is being deleted", *key)
-                    self.failures.pop(key, None)
-                    continue
-                self._retry_later(key)
             except Exception:
                 self._retry_later(key)
             else:
@@ -91,10 +83,6 @@ class Controller:
                 await task
         await self.autoscaler.close()
         await self.kube.client.close()
-
-
-def _namespace_terminating(error: ApiError) -> bool:
-    return error.status.code == 403 and "being terminated" in (error.status.message or "")
 
 
 @kopf.on.startup()

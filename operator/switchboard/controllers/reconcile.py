@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lightkube import ApiError
 from pydantic import ValidationError
 
 from switchboard.api.contactcenter import ContactCenter
@@ -137,7 +138,12 @@ class Reconciler:
         started = time.monotonic()
         try:
             requeue = await self._reconcile(body)
-        except Exception:
+        except Exception as error:
+            if _namespace_terminating(error) or await self._gone_or_going(body):
+                # Deleted while being reconciled (with its namespace, typically): its children
+                # go with it, nothing went wrong and nothing is left to retry.
+                logger.debug("%s/%s went away during its reconcile", *key)
+                return None
             metrics.RECONCILES.labels(namespace=key[0], contact_center=key[1], result="error").inc()
             metrics.RECONCILE_ERRORS.labels(namespace=key[0], contact_center=key[1]).inc()
             raise
@@ -146,6 +152,15 @@ class Reconciler:
         result = "waiting" if requeue else "ok"
         metrics.RECONCILES.labels(namespace=key[0], contact_center=key[1], result=result).inc()
         return requeue
+
+    async def _gone_or_going(self, body: Manifest) -> bool:
+        """Whether the ContactCenter is deleted or being deleted; False when the API cannot
+        say, so that the reconcile's own error is the one reported."""
+        try:
+            live = await self.kube.get(body)
+        except Exception:
+            return False
+        return live is None or bool(live["metadata"].get("deletionTimestamp"))
 
     async def _reconcile(self, body: Manifest) -> float | None:
         try:
@@ -436,3 +451,11 @@ def _named(cc: ContactCenter, kind: str, api_version: str, name: str) -> Manifes
 
 def _secret(cc: ContactCenter, name: str) -> Manifest:
     return _named(cc, "Secret", "v1", name)
+
+
+def _namespace_terminating(error: Exception) -> bool:
+    return (
+        isinstance(error, ApiError)
+        and error.status.code == 403
+        and "being terminated" in (error.status.message or "")
+    )
