@@ -121,13 +121,18 @@ class MetricsExporter:
         self._answered[within_target].inc()
         self._queue_wait.observe((contact.answer_time - contact.arrival_time) / self._time_scale)
         self._bot_response.observe(contact.bot_response_time)
+        if contact.handler == "agent":
+            # The handover: an agent takes the contact now, so the agents' arrivals (the
+            # escalations) do not trail it by a handle time.
+            self._bot_outcome["agent"].inc()
 
     def abandoned(self, contact: Contact, now: float) -> None:
         self._abandoned.inc()
 
     def completed(self, contact: Contact) -> None:
         self._handle_time[contact.handler].observe(contact.handle_time / self._time_scale)
-        self._bot_outcome[contact.handler].inc()
+        if contact.handler == "bot":
+            self._bot_outcome["bot"].inc()
 
     def record_state(self, counters: Counters) -> None:
         self._servers.set(counters.ready_servers)
