@@ -115,16 +115,17 @@ class MetricsExporter:
 
     def arrived(self, contact: Contact) -> None:
         self._arrived.inc()
+        if contact.handler == "agent":
+            # Which contacts the bot hands over is drawn at arrival, and the bot's part of them
+            # is not modelled: the handover is now. The agents' arrivals (the escalations) are
+            # then what is offered to them, whatever capacity answers it.
+            self._bot_outcome["agent"].inc()
 
     def answered(self, contact: Contact, within_target: bool) -> None:
         assert contact.answer_time is not None
         self._answered[within_target].inc()
         self._queue_wait.observe((contact.answer_time - contact.arrival_time) / self._time_scale)
         self._bot_response.observe(contact.bot_response_time)
-        if contact.handler == "agent":
-            # The handover: an agent takes the contact now, so the agents' arrivals (the
-            # escalations) do not trail it by a handle time.
-            self._bot_outcome["agent"].inc()
 
     def abandoned(self, contact: Contact, now: float) -> None:
         self._abandoned.inc()
