@@ -1,6 +1,7 @@
 """SLA autoscaling end to end: the simulator serves a morning ramp to a real Prometheus, its
-capacity follows the agent workspace's ready pods in the cluster, and the operator sizes
-those pods from what Prometheus says. The loop runs closed, for real, sped up.
+capacity follows the ContactCenter's ready bot and agent pods in the cluster, and the operator
+sizes one of them (the bot in one run, the agent workspace in the other) from what Prometheus
+says. The loop runs closed, for real, sped up.
 
 Time scale: the simulator runs SPEED simulated seconds per wall second and exports durations
 in wall seconds, so the ContactCenter's objective and windows are in wall seconds too
@@ -35,7 +36,7 @@ from tests.invalid_manifests import valid_manifest
 SPEED = 30.0
 WITHIN_SIM = 30.0  # simulated seconds: 1 wall second at SPEED
 AHT_SIM = 120.0
-CONCURRENCY = 4  # bot conversations per replica
+SLOTS_PER_REPLICA = 4  # bot conversations or agent seats per replica
 QUIET_PER_MINUTE, PEAK_PER_MINUTE = 3, 15  # simulated contacts per simulated minute
 QUIET, RAMP, PEAK, AFTER = 10, 10, 20, 30  # simulated minutes of each phase
 INTERVAL_SECONDS = 5
@@ -69,45 +70,58 @@ def seats_needed(per_minute: float) -> int:
     return positions
 
 
-def autoscaled_manifest(name: str, prometheus_url: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Workload:
+    """The workload under test. The simulator is one pool of bot slots and agent seats, so the
+    other workload is held at one slot and every contact goes to the one under test."""
+
+    name: str  # the spec field and the Deployment's suffix
+    slots_field: str  # conversations per replica
+    containment: str  # the simulator's --bot-containment
+    handle_time_flag: str  # the simulator's handle time of that workload's contacts
+    servers_status: str  # status.sla's field with the servers it needs
+
+
+BOT = Workload("bot", "concurrency", "1", "--bot-aht", "botServers")
+AGENTS = Workload("agents", "seatsPerReplica", "0", "--aht", "recommendedAgents")
+
+
+def autoscaled_manifest(name: str, prometheus_url: str, workload: Workload) -> dict[str, Any]:
     manifest = valid_manifest(name)
-    manifest["spec"].update(
-        {
-            # The bot answers every contact (the simulator's --bot-containment 1); one agent seat,
-            # so the simulator's single pool is almost all bot conversations.
-            "agents": {"replicas": 1, "seatsPerReplica": 1},
-            "bot": {
-                **manifest["spec"]["bot"],
-                "concurrency": CONCURRENCY,
-                "autoscaling": {
-                    "minReplicas": 1,
-                    "maxReplicas": 30,
-                    "scaleUp": {
-                        "stabilizationWindow": "0s",
-                        "maxReplicasPerStep": 10,
-                        "maxPercentPerStep": 100,
-                    },
-                    "scaleDown": {
-                        "stabilizationWindow": f"{SCALE_DOWN_WINDOW_SECONDS}s",
-                        "maxReplicasPerStep": 1,
-                        "maxPercentPerStep": 10,
-                    },
-                },
+    spec = manifest["spec"]
+    spec["bot"] |= {"replicas": 1, "concurrency": 1}
+    spec["agents"] = {"replicas": 1, "seatsPerReplica": 1}
+    spec[workload.name] |= {
+        workload.slots_field: SLOTS_PER_REPLICA,
+        "autoscaling": {
+            "minReplicas": 1,
+            "maxReplicas": 30,
+            "scaleUp": {
+                "stabilizationWindow": "0s",
+                "maxReplicasPerStep": 10,
+                "maxPercentPerStep": 100,
             },
-            "sla": {
-                "serviceLevel": {"target": 0.8, "answerWithinSeconds": 1},
-                "maxAbandonRate": 0.05,
+            "scaleDown": {
+                "stabilizationWindow": f"{SCALE_DOWN_WINDOW_SECONDS}s",
+                "maxReplicasPerStep": 1,
+                "maxPercentPerStep": 10,
             },
-            "metrics": {
-                "prometheusURL": prometheus_url,
-                "interval": f"{INTERVAL_SECONDS}s",
-                "rateWindow": "10s",
-                "recentWindow": "5s",
-                "handleTimeWindow": "20s",
-            },
-            "forecast": {"enabled": False},  # no history in a fresh Prometheus: react only
-        }
-    )
+        },
+    }
+    spec |= {
+        "sla": {
+            "serviceLevel": {"target": 0.8, "answerWithinSeconds": 1},
+            "maxAbandonRate": 0.05,
+        },
+        "metrics": {
+            "prometheusURL": prometheus_url,
+            "interval": f"{INTERVAL_SECONDS}s",
+            "rateWindow": "10s",
+            "recentWindow": "5s",
+            "handleTimeWindow": "20s",
+        },
+        "forecast": {"enabled": False},  # no history in a fresh Prometheus: react only
+    }
     return manifest
 
 
@@ -161,7 +175,9 @@ def recorder(client: Client, namespace: str) -> Iterator[Callable[[str], Replica
         thread.join()
 
 
+@pytest.mark.parametrize("workload", [BOT, AGENTS], ids=lambda workload: workload.name)
 def test_the_operator_rides_a_morning_ramp_and_holds_when_prometheus_goes(
+    workload: Workload,
     client: Client,
     namespace: str,
     operator: Operator,
@@ -170,10 +186,10 @@ def test_the_operator_rides_a_morning_ramp_and_holds_when_prometheus_goes(
     recorder: Callable[[str], ReplicaRecorder],
     tmp_path: Path,
 ) -> None:
-    name = "ramp"
-    apply(namespace, autoscaled_manifest(name, prometheus.url))
+    name = f"ramp-{workload.name}"  # its series stay apart from the other run's
+    apply(namespace, autoscaled_manifest(name, prometheus.url, workload))
     wait_for_condition(client, namespace, name, "Ready", timeout=60)
-    replicas = recorder(f"{name}-bot")
+    replicas = recorder(f"{name}-{workload.name}")
 
     trace = tmp_path / "ramp.csv"
     ramp_trace(trace)
@@ -184,14 +200,14 @@ def test_the_operator_rides_a_morning_ramp_and_holds_when_prometheus_goes(
         str(SPEED),
         "--within",
         str(WITHIN_SIM),
-        "--bot-aht",
+        workload.handle_time_flag,
         str(AHT_SIM),
         "--aht-cv",
         "0.5",
         "--patience",
         "300",
         "--bot-containment",
-        "1",
+        workload.containment,
         "--contact-center",
         name,
         "--namespace",
@@ -207,14 +223,14 @@ def test_the_operator_rides_a_morning_ramp_and_holds_when_prometheus_goes(
     time.sleep(max(0.0, peak_end - time.monotonic()))
     quiet = replicas.between(started + wall(QUIET) / 2, ramp_start)
     plateau = replicas.between(peak_start + wall(PEAK) / 2, peak_end)
-    needed = -(-seats_needed(PEAK_PER_MINUTE) // CONCURRENCY)
+    needed = -(-seats_needed(PEAK_PER_MINUTE) // SLOTS_PER_REPLICA)
     assert quiet and plateau, f"no replica samples: {replicas.samples}"
     assert max(quiet) < needed, "the quiet phase needs fewer replicas than the peak"
     # The operator sizes from measured rates (about 75 arrivals in its 10 s window: ±12%
     # Poisson noise), so within one replica of the exact requirement.
     assert min(plateau) >= needed - 1, (
-        f"by mid-plateau the bot should have about the {needed} replicas Erlang C needs "
-        f"for the peak; had {plateau}"
+        f"by mid-plateau the {workload.name} should have about the {needed} replicas "
+        f"Erlang C needs for the peak; had {plateau}"
     )
 
     # What the customers got over the peak (the simulator's own counters, via Prometheus).
@@ -231,7 +247,7 @@ def test_the_operator_rides_a_morning_ramp_and_holds_when_prometheus_goes(
 
     body = contact_center(client, namespace, name)
     sla = body["status"]["sla"]
-    assert sla["botServers"] >= needed * CONCURRENCY - CONCURRENCY
+    assert sla[workload.servers_status] >= (needed - 1) * SLOTS_PER_REPLICA
     assert "servers for 80/1" in sla["lastDecision"]
     events = kubectl(
         "get", "events", "-n", namespace, "--field-selector", "reason=Scaled", "-o", "json"
@@ -240,7 +256,7 @@ def test_the_operator_rides_a_morning_ramp_and_holds_when_prometheus_goes(
 
     # The quiet afternoon: down, one replica at a time.
     wait_until(
-        "the bot to scale down after the peak",
+        f"the {workload.name} to scale down after the peak",
         lambda: replicas.samples[-1][1] < min(plateau),
         timeout=wall(AFTER),
     )
