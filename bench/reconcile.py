@@ -20,6 +20,8 @@ operator as a real process. Figures:
   included. Target 0.
 - idle_event_writes: Event writes the apiserver served in that period, from any component (the
   apiserver cannot say whose; the Events recorded then are listed by reason and source).
+- ready_after_restart_amid_deletion_seconds: the operator restarted while the fleet's
+  namespaces are being deleted, the time from `kubectl apply` of a new quickstart to Ready.
 
 The last line printed is one JSON object.
 """
@@ -70,6 +72,13 @@ def quickstart() -> dict[str, Any]:
     return next(
         d for d in yaml.safe_load_all(QUICKSTART.read_text()) if d and d["kind"] == "ContactCenter"
     )
+
+
+def quickstart_in(namespace: str) -> str:
+    """The quickstart as YAML for `kubectl apply`, in `namespace`."""
+    manifest = quickstart()
+    metadata = {**manifest["metadata"], "namespace": namespace}
+    return yaml.safe_dump({**manifest, "metadata": metadata})
 
 
 def rendered(namespace: str) -> list[dict[str, Any]]:
@@ -164,11 +173,8 @@ def single_runs(client: Client, repeats: int) -> tuple[list[float], list[float],
         # The operator's way: apply the ContactCenter, wait for its children.
         namespace = create_namespace(client, "bench-op")
         children = [o for o in rendered(namespace) if o["kind"] != "Secret"]
-        text = yaml.safe_dump(
-            {**quickstart(), "metadata": {**quickstart()["metadata"], "namespace": namespace}}
-        )
         started = time.monotonic()
-        assert kubectl("apply", "-f", "-", stdin=text).returncode == 0
+        assert kubectl("apply", "-f", "-", stdin=quickstart_in(namespace)).returncode == 0
         wait_for(lambda: existing(client, namespace, children), 60)  # noqa: B023
         operator_times.append(time.monotonic() - started)
         wait_for(lambda: ready(client, namespace, quickstart()["metadata"]["name"]), 60)  # noqa: B023
@@ -241,6 +247,20 @@ def fleet(client: Client, count: int, namespaces: int) -> tuple[float, list[str]
     return time.monotonic() - started, spaces
 
 
+def restarted_amid_deletion(client: Client, operator: Operator, spaces: list[str]) -> float:
+    """Seconds from applying a new quickstart to its Ready, right after the operator restarts
+    while the fleet's namespaces are being deleted: thousands of child events arrive at once."""
+    operator.stop()
+    for space in spaces:
+        client.delete(Namespace, space)
+    operator.start()
+    namespace = create_namespace(client, "bench-op")
+    started = time.monotonic()
+    assert kubectl("apply", "-f", "-", stdin=quickstart_in(namespace)).returncode == 0
+    wait_for(lambda: ready(client, namespace, quickstart()["metadata"]["name"]), 120)
+    return time.monotonic() - started
+
+
 def events_since(client: Client, since: datetime) -> dict[str, int]:
     """Events (re)recorded since `since` in any namespace, by reason and source."""
     counts: Counter[str] = Counter()
@@ -296,7 +316,7 @@ def main() -> int:
                 check=True,
             )
         say(f"{count} ContactCenters applied at once")
-        all_ready, _ = fleet(client, count, namespaces=10)
+        all_ready, fleet_spaces = fleet(client, count, namespaces=10)
         say(f"  all Ready after {all_ready:.1f} s")
         rss = peak_rss_mb(operator.process.pid) if operator.process else float("nan")
 
@@ -317,6 +337,10 @@ def main() -> int:
             recorded = events_since(client, idle_from)
             say(f"  events recorded while idle, by reason and source: {recorded}")
         rss = max(rss, peak_rss_mb(operator.process.pid) if operator.process else float("nan"))
+
+        say("operator restarted while the fleet's namespaces are deleted; a new quickstart")
+        amid_deletion = restarted_amid_deletion(client, operator, fleet_spaces)
+        say(f"  Ready after {amid_deletion:.1f} s")
     finally:
         operator.stop()
         remove_bench_namespaces(client)
@@ -335,6 +359,7 @@ def main() -> int:
         "operator_idle_writes": int(operator_idle_writes),
         "idle_event_writes": int(idle_event_writes),
         "idle_seconds": idle_seconds,
+        "ready_after_restart_amid_deletion_seconds": round(amid_deletion, 1),
     }
     say(
         f"overhead {overhead:.2f}x (target <= 2), Ready p50 {figures['ready_p50_seconds']} s "
