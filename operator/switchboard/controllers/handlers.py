@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from functools import partial
 from typing import Any
 
 import kopf
@@ -50,9 +49,7 @@ class Controller:
         self.queue: WorkQueue[Key] = WorkQueue()
         self.kube = Kube()
         self.reconciler = Reconciler(self.kube, self.caches)
-        self.autoscaler = Autoscaler(
-            self.caches, self.reconciler, self.kube, partial(self.queue.add, urgent=True)
-        )
+        self.autoscaler = Autoscaler(self.caches, self.reconciler, self.kube, self.queue.add)
         self.failures: dict[Key, int] = {}
         self.tasks = [asyncio.create_task(self._work()) for _ in range(workers)]
         self.tasks.append(asyncio.create_task(self.autoscaler.run()))
@@ -113,10 +110,7 @@ async def contact_center_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any
         controller.caches.contact_centers.pop(key, None)
         return
     controller.caches.contact_centers[key] = dict(body)
-    # A spec not yet reconciled (a new ContactCenter, an edit) goes ahead of routine work; the
-    # operator's own status writes come back here too, and those are routine.
-    observed = body.get("status", {}).get("observedGeneration")
-    controller.queue.add(key, urgent=body["metadata"].get("generation") != observed)
+    controller.queue.add(key)
 
 
 async def child_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
