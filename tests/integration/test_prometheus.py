@@ -20,15 +20,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from switchboard.api.contactcenter import ContactCenter
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 from switchboard.metrics.queries import arrival_history, observe
 from tests.integration.conftest import LocalPrometheus, Simulator
 from tests.integration.kube import REPO, wait_until
+from tests.metrics_contact_center import contact_center
 
 SPEED = 60.0
 RATE = 1.0  # simulated contacts per second
@@ -56,18 +55,6 @@ class Running:
     name: str
     namespace: str
     first_scraped: float  # time.time() of the first successful scrape
-
-
-def contact_center(name: str, namespace: str, **queries: str) -> ContactCenter:
-    spec: dict[str, Any] = {
-        "channels": [{"name": "web", "type": "webchat"}],
-        "bot": {"model": {"name": "router", "version": "1.0.0", "uri": "s3://models/router"}},
-    }
-    if queries:
-        spec["metrics"] = {"queries": queries}
-    return ContactCenter.model_validate(
-        {"metadata": {"name": name, "namespace": namespace}, "spec": spec}
-    )
 
 
 @pytest.fixture(scope="module")

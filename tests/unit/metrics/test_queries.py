@@ -5,11 +5,10 @@ a real Prometheus scraping the simulator: tests/integration/test_prometheus.py.)
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pytest
 
-from switchboard.api.contactcenter import ContactCenter, MetricQueries
+from switchboard.api.contactcenter import MetricQueries
 from switchboard.metrics.queries import (
     ArrivalHistory,
     Target,
@@ -22,18 +21,7 @@ from switchboard.metrics.queries import (
     window,
     workload_queries,
 )
-
-
-def contact_center(name: str = "acme", namespace: str = "support", **queries: str) -> ContactCenter:
-    spec: dict[str, Any] = {
-        "channels": [{"name": "web", "type": "webchat"}],
-        "bot": {"model": {"name": "router", "version": "1.0.0", "uri": "s3://models/router"}},
-    }
-    if queries:
-        spec["metrics"] = {"queries": queries}
-    return ContactCenter.model_validate(
-        {"metadata": {"name": name, "namespace": namespace}, "spec": spec}
-    )
+from tests.metrics_contact_center import contact_center
 
 
 def test_series_are_this_contact_center_s_in_its_namespace_or_without_one() -> None:
