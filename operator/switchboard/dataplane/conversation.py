@@ -11,6 +11,9 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
+from typing import Literal
+
+Sender = Literal["customer", "bot", "agent", "system"]
 
 
 class State(enum.StrEnum):

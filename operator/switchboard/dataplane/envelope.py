@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from switchboard.dataplane.conversation import Sender
+
 
 class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -33,7 +35,7 @@ class Delivery(Envelope):
     channel: str
     seq: int
     id: uuid.UUID
-    sender: Literal["customer", "bot", "agent", "system"]
+    sender: Sender
     author: str | None = None
     text: str
     at: str

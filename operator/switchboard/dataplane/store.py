@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from switchboard.dataplane.conversation import State, Step, sources, target
+from switchboard.dataplane.conversation import Sender, State, Step, sources, target
 from switchboard.dataplane.schema import MIGRATION_LOCK, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class Message:
     conversation_id: uuid.UUID
     seq: int
     id: uuid.UUID
-    sender: str
+    sender: Sender
     author: str | None
     body: str
     created_at: datetime
@@ -227,7 +227,7 @@ class Store:
         conversation_id: uuid.UUID,
         message_id: uuid.UUID,
         *,
-        sender: str,
+        sender: Sender,
         body: str,
         author: str | None = None,
         connection: Connection | None = None,
@@ -278,7 +278,7 @@ async def add_message(
     connection: Connection,
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
-    sender: str,
+    sender: Sender,
     author: str | None,
     body: str,
 ) -> Stored:
