@@ -42,19 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrations() -> list[Register]:
     # Imported here so `switchboard --help` does not pay for every concern's imports.
-    from switchboard.api import cli as api_cli
-    from switchboard.controllers import run
-    from switchboard.resources import cli as resources_cli
+    from switchboard.api import command as crd
+    from switchboard.controllers import command as run
+    from switchboard.resources import command as render
     from switchboard.simulator import command as simulate
     from switchboard.sizing import command as sizing
 
-    return [
-        run.register,
-        api_cli.register,
-        resources_cli.register,
-        simulate.register,
-        sizing.register,
-    ]
+    return [run.register, crd.register, render.register, simulate.register, sizing.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
