@@ -8,7 +8,7 @@ import logging
 from lightkube import KubeConfig
 from lightkube.core.exceptions import ConfigError
 
-from switchboard.cli import SubParsers, UsageError
+from switchboard.commandline import SubParsers, UsageError
 
 
 def register(subparsers: SubParsers) -> None:

@@ -12,7 +12,7 @@ import signal
 from pathlib import Path
 from types import FrameType
 
-from switchboard.cli import SubParsers, UsageError
+from switchboard.commandline import SubParsers, UsageError
 from switchboard.simulator.capacity import CapacitySource, CapacityUnavailable, FixedCapacity
 from switchboard.simulator.contacts import ContactModel, Exponential, LogNormal
 from switchboard.simulator.engine import ContactCenterQueue

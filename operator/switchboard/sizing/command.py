@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from switchboard.cli import SubParsers, UsageError
+from switchboard.commandline import SubParsers, UsageError
 from switchboard.sizing.erlang import Performance, performance, required_servers, validate_targets
 
 FORECAST_COLUMNS = ("start", "arrivals", "aht")
