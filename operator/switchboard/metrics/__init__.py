@@ -1,1 +1,2 @@
-"""metrics."""
+"""Prometheus, both ways: the operator's own metrics, and the client and queries it reads the
+metrics contract with."""

@@ -12,7 +12,19 @@ import signal
 from pathlib import Path
 from types import FrameType
 
-from switchboard.cli import SubParsers, UsageError
+from switchboard.commandline import (
+    SubParsers,
+    UsageError,
+    fraction,
+    fraction_or_zero,
+    non_negative_integer,
+    non_negative_number,
+    port_or_any,
+    positive_integer,
+    positive_number,
+    positive_or_infinite,
+    quantile,
+)
 from switchboard.simulator.capacity import CapacitySource, CapacityUnavailable, FixedCapacity
 from switchboard.simulator.contacts import ContactModel, Exponential, LogNormal
 from switchboard.simulator.engine import ContactCenterQueue
@@ -66,58 +78,65 @@ def register(subparsers: SubParsers) -> None:
     )
     traffic.add_argument(
         "--peak-rate",
-        type=float,
+        type=positive_number,
         default=0.5,
         metavar="PER_SECOND",
         help="contacts per second in the busiest slot of a normal day (default: 0.5)",
     )
     traffic.add_argument(
-        "--scale", type=float, default=1.0, help="multiply all arrivals by this factor (default: 1)"
+        "--scale",
+        type=positive_number,
+        default=1.0,
+        help="multiply all arrivals by this factor (default: 1)",
     )
     behaviour = parser.add_argument_group("contacts")
     behaviour.add_argument(
         "--aht",
-        type=float,
+        type=positive_number,
         default=300.0,
         metavar="SECONDS",
         help="mean agent handle time (default: 300)",
     )
     behaviour.add_argument(
         "--aht-cv",
-        type=float,
+        type=positive_number,
         default=1.0,
         metavar="CV",
         help="handle time coefficient of variation, log-normal (default: 1)",
     )
     behaviour.add_argument(
         "--patience",
-        type=float,
+        type=positive_or_infinite,
         default=180.0,
         metavar="SECONDS",
         help="mean patience before abandoning, exponential; inf: nobody abandons (default: 180)",
     )
     behaviour.add_argument(
         "--bot-containment",
-        type=float,
+        type=fraction_or_zero,
         default=0.3,
         metavar="SHARE",
         help="share of contacts the bot finishes (default: 0.3)",
     )
     behaviour.add_argument(
         "--bot-aht",
-        type=float,
+        type=positive_number,
         default=90.0,
         metavar="SECONDS",
         help="mean handle time of contacts the bot finishes (default: 90)",
     )
     sla = parser.add_argument_group("service target")
-    sla.add_argument("--target", type=float, default=0.8, help="service level (default: 0.8)")
+    sla.add_argument("--target", type=fraction, default=0.8, help="service level (default: 0.8)")
     sla.add_argument(
-        "--within", type=float, default=20.0, metavar="SECONDS", help="answer within (default: 20)"
+        "--within",
+        type=non_negative_number,
+        default=20.0,
+        metavar="SECONDS",
+        help="answer within (default: 20)",
     )
     sla.add_argument(
         "--max-abandon",
-        type=float,
+        type=fraction,
         default=0.05,
         metavar="SHARE",
         help="abandonment cap for switchboard and oracle (default: 0.05)",
@@ -125,7 +144,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     parser.add_argument(
         "--servers",
-        type=int,
+        type=non_negative_integer,
         metavar="N",
         help="fixed capacity in servers (offline: instead of --policy)",
     )
@@ -136,7 +155,7 @@ def register(subparsers: SubParsers) -> None:
     )
     offline.add_argument(
         "--interval",
-        type=float,
+        type=positive_number,
         default=30.0,
         metavar="SECONDS",
         help="control interval of switchboard and oracle (default: 30; hpa "
@@ -144,35 +163,35 @@ def register(subparsers: SubParsers) -> None:
     )
     offline.add_argument(
         "--readiness-delay",
-        type=float,
+        type=non_negative_number,
         default=60.0,
         metavar="SECONDS",
         help="time a new replica takes to become ready (default: 60)",
     )
-    offline.add_argument("--min-replicas", type=int, default=1)
-    offline.add_argument("--max-replicas", type=int, default=1000)
-    offline.add_argument("--servers-per-replica", type=int, default=1)
+    offline.add_argument("--min-replicas", type=non_negative_integer, default=1)
+    offline.add_argument("--max-replicas", type=non_negative_integer, default=1000)
+    offline.add_argument("--servers-per-replica", type=positive_integer, default=1)
     offline.add_argument(
         "--history-days",
-        type=int,
+        type=non_negative_integer,
         default=20,
         help="past days drawn from a profile for the forecast (default: 20)",
     )
     offline.add_argument(
         "--forecast-quantile",
-        type=float,
+        type=quantile,
         default=PolicySettings.forecast_quantile,
         help="quantile of the forecast switchboard sizes for (default: %(default)s)",
     )
     offline.add_argument(
         "--hpa-utilisation",
-        type=float,
+        type=fraction,
         default=0.75,
         help="hpa target utilisation of seats (default: 0.75)",
     )
     offline.add_argument(
         "--keda-messages-per-replica",
-        type=float,
+        type=positive_number,
         metavar="N",
         help="keda target of contacts (waiting + in service) per replica "
         "(default: 0.75 x servers per replica)",
@@ -188,14 +207,14 @@ def register(subparsers: SubParsers) -> None:
     live = parser.add_argument_group("live mode")
     live.add_argument(
         "--serve",
-        type=int,
+        type=port_or_any,
         metavar="PORT",
         help="serve the metrics contract on this port and run in real time",
     )
     live.add_argument("--address", default="0.0.0.0", help="address to serve on (default: all)")
     live.add_argument(
         "--speed",
-        type=float,
+        type=positive_number,
         default=1.0,
         help="simulated seconds per wall-clock second (default: 1)",
     )
@@ -209,7 +228,7 @@ def register(subparsers: SubParsers) -> None:
     live.add_argument("--model-version", default="1.0.0", help="bot model_version label")
     live.add_argument(
         "--duration",
-        type=float,
+        type=positive_number,
         metavar="SECONDS",
         help="stop after this much simulated time (default: run until stopped)",
     )
@@ -229,13 +248,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _traffic(args: argparse.Namespace) -> Trace:
-    if not (args.scale > 0 and math.isfinite(args.scale)):
-        raise UsageError(f"--scale must be a positive number, got {args.scale}")
     if args.trace is None:
-        if not (args.peak_rate > 0 and math.isfinite(args.peak_rate)):
-            raise UsageError(f"--peak-rate must be a positive number, got {args.peak_rate}")
-        if args.history_days < 0:
-            raise UsageError(f"--history-days must not be negative, got {args.history_days}")
         return builtin_trace(
             args.profile,
             args.peak_rate * args.scale,
@@ -252,24 +265,15 @@ def _traffic(args: argparse.Namespace) -> Trace:
 
 
 def _contacts(args: argparse.Namespace) -> ContactModel:
-    try:
-        return ContactModel(
-            agent_handle_time=LogNormal(args.aht, args.aht_cv),
-            patience=None if math.isinf(args.patience) else Exponential(args.patience),
-            bot_containment=args.bot_containment,
-            bot_handle_time=LogNormal(args.bot_aht, args.aht_cv),
-        )
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    return ContactModel(
+        agent_handle_time=LogNormal(args.aht, args.aht_cv),
+        patience=None if math.isinf(args.patience) else Exponential(args.patience),
+        bot_containment=args.bot_containment,
+        bot_handle_time=LogNormal(args.bot_aht, args.aht_cv),
+    )
 
 
 def _service_target(args: argparse.Namespace) -> ServiceTarget:
-    if not 0 < args.target <= 1:
-        raise UsageError(f"--target must be in (0, 1], got {args.target}")
-    if not args.within >= 0:
-        raise UsageError(f"--within must not be negative, got {args.within}")
-    if not 0 < args.max_abandon <= 1:
-        raise UsageError(f"--max-abandon must be in (0, 1], got {args.max_abandon}")
     return ServiceTarget(args.target, args.within, max_abandon=args.max_abandon)
 
 
@@ -281,17 +285,12 @@ def _run_offline(
 ) -> int:
     if args.servers is not None and args.policy is not None:
         raise UsageError("give either --servers or --policy, not both")
-    try:
-        bounds = ReplicaBounds(args.min_replicas, args.max_replicas, args.servers_per_replica)
-    except ValueError as error:
-        raise UsageError(f"--min-replicas/--max-replicas/--servers-per-replica: {error}") from None
-    for name, value in (("--interval", args.interval), ("--readiness-delay", args.readiness_delay)):
-        if not (value >= 0 and math.isfinite(value)) or (name == "--interval" and value == 0):
-            raise UsageError(f"{name} must be a positive number of seconds, got {value}")
-    if not 0 < args.forecast_quantile < 1:
-        raise UsageError(f"--forecast-quantile must be in (0, 1), got {args.forecast_quantile}")
-    if not 0 < args.hpa_utilisation <= 1:
-        raise UsageError(f"--hpa-utilisation must be in (0, 1], got {args.hpa_utilisation}")
+    if args.min_replicas > args.max_replicas:
+        raise UsageError(
+            f"--min-replicas ({args.min_replicas}) must not exceed "
+            f"--max-replicas ({args.max_replicas})"
+        )
+    bounds = ReplicaBounds(args.min_replicas, args.max_replicas, args.servers_per_replica)
     policy = _policy(args, trace, contacts, target, bounds)
     oracle = build_oracle(trace.day, contacts, target, bounds, _policy_settings(args))
     settings = DaySettings(
@@ -326,11 +325,7 @@ def _policy(
     bounds: ReplicaBounds,
 ) -> CapacityPolicy:
     if args.servers is not None:
-        if args.servers < 0:
-            raise UsageError(f"--servers must not be negative, got {args.servers}")
         return FixedPolicy(bounds.replicas_for(args.servers), period_seconds=args.interval)
-    if args.keda_messages_per_replica is not None and not args.keda_messages_per_replica > 0:
-        raise UsageError("--keda-messages-per-replica must be positive")
     return build_policy(
         args.policy or "switchboard", trace, contacts, target, bounds, _policy_settings(args)
     )
@@ -350,12 +345,6 @@ def _policy_settings(args: argparse.Namespace) -> PolicySettings:
 
 
 def _run_live(args: argparse.Namespace, profile: ArrivalProfile, contacts: ContactModel) -> int:
-    if not 0 <= args.serve <= 65535:
-        raise UsageError(f"--serve must be a port number, got {args.serve}")
-    if not (args.speed > 0 and math.isfinite(args.speed)):
-        raise UsageError(f"--speed must be a positive number, got {args.speed}")
-    if args.duration is not None and not args.duration > 0:
-        raise UsageError(f"--duration must be positive, got {args.duration}")
     capacity = _capacity_source(args)
     exporter = MetricsExporter(
         ExportLabels(args.contact_center or "simulated", args.channel, args.model_version),
@@ -392,8 +381,6 @@ def _capacity_source(args: argparse.Namespace) -> CapacitySource:
     if args.servers is not None:
         if args.namespace is not None:
             raise UsageError("give either --servers or --namespace with --contact-center")
-        if args.servers < 0:
-            raise UsageError(f"--servers must not be negative, got {args.servers}")
         return FixedCapacity(args.servers)
     if args.contact_center is None or args.namespace is None:
         raise UsageError("live mode needs --servers N, or --contact-center NAME --namespace NS")

@@ -15,8 +15,17 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from switchboard.cli import SubParsers, UsageError
-from switchboard.sizing.erlang import Performance, performance, required_servers, validate_targets
+from switchboard.commandline import (
+    SubParsers,
+    UsageError,
+    fraction,
+    fraction_or_zero,
+    non_negative_integer,
+    non_negative_number,
+    positive_number,
+    positive_or_infinite,
+)
+from switchboard.sizing.erlang import Performance, performance, required_servers
 
 FORECAST_COLUMNS = ("start", "arrivals", "aht")
 
@@ -36,7 +45,7 @@ def register(subparsers: SubParsers) -> None:
     demand.add_argument("--arrivals", type=float, metavar="N", help="contacts per interval")
     demand.add_argument(
         "--interval",
-        type=float,
+        type=positive_number,
         default=1800.0,
         metavar="SECONDS",
         help="interval length (default: %(default)g)",
@@ -44,7 +53,7 @@ def register(subparsers: SubParsers) -> None:
     demand.add_argument("--aht", type=float, metavar="SECONDS", help="mean handle time")
     demand.add_argument(
         "--patience",
-        type=float,
+        type=positive_or_infinite,
         metavar="SECONDS",
         help="mean time callers wait before abandoning (Erlang A); without it nobody abandons",
     )
@@ -56,30 +65,33 @@ def register(subparsers: SubParsers) -> None:
     )
     targets = parser.add_argument_group("service target")
     targets.add_argument(
-        "--target", type=float, default=0.8, help="share answered in time (default: %(default)g)"
+        "--target", type=fraction, default=0.8, help="share answered in time (default: %(default)g)"
     )
     targets.add_argument(
         "--within",
-        type=float,
+        type=non_negative_number,
         default=20.0,
         metavar="SECONDS",
         help="answer within (default: %(default)g)",
     )
     targets.add_argument(
         "--max-occupancy",
-        type=float,
+        type=fraction,
         default=1.0,
         metavar="F",
         help="highest share of time a server may be busy (default: %(default)g)",
     )
     targets.add_argument(
         "--max-abandon",
-        type=float,
+        type=fraction_or_zero,
         metavar="F",
         help="highest share of contacts that may abandon (needs --patience to matter)",
     )
     parser.add_argument(
-        "--servers", type=int, metavar="N", help="evaluate this staffing instead of sizing"
+        "--servers",
+        type=non_negative_integer,
+        metavar="N",
+        help="evaluate this staffing instead of sizing",
     )
     parser.add_argument(
         "--output",
@@ -98,13 +110,8 @@ class Interval:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        raise UsageError(f"--interval must be > 0 seconds, got {args.interval:g}")
-    if args.servers is not None and args.servers < 0:
-        raise UsageError(f"--servers must be >= 0, got {args.servers}")
     intervals = list(_intervals(args))
     try:
-        validate_targets(args.target, args.max_occupancy, args.max_abandon)
         plan = [(interval, _figures(interval, args)) for interval in intervals]
     except ValueError as error:
         raise UsageError(str(error)) from None

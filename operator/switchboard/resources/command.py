@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from switchboard.cli import UsageError
+from switchboard.commandline import SubParsers, UsageError
 
 if TYPE_CHECKING:
     from switchboard.api.contactcenter import ContactCenter
-    from switchboard.cli import SubParsers
 
 SECRETS_NOTE = (
     "Generated Secrets are not printed: the operator creates them once, with random passwords, "

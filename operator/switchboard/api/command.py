@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from switchboard.cli import SubParsers
+from switchboard.commandline import SubParsers
 
 
 def register(subparsers: SubParsers) -> None:

@@ -8,7 +8,7 @@ import logging
 from lightkube import KubeConfig
 from lightkube.core.exceptions import ConfigError
 
-from switchboard.cli import SubParsers, UsageError
+from switchboard.commandline import SubParsers, UsageError, port
 
 
 def register(subparsers: SubParsers) -> None:
@@ -31,19 +31,16 @@ def register(subparsers: SubParsers) -> None:
     )
     scope.add_argument("--all-namespaces", "-A", action="store_true", help="watch every namespace")
     parser.add_argument(
-        "--metrics-port", type=int, default=8080, help="Prometheus metrics port (default 8080)"
+        "--metrics-port", type=port, default=8080, help="Prometheus metrics port (default 8080)"
     )
     parser.add_argument(
-        "--health-port", type=int, default=8081, help="liveness endpoint port (default 8081)"
+        "--health-port", type=port, default=8081, help="liveness endpoint port (default 8081)"
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    for port in (args.metrics_port, args.health_port):
-        if not 0 < port < 65536:
-            raise UsageError(f"port {port} is not between 1 and 65535")
     try:
         KubeConfig.from_env()
     except ConfigError as error:
