@@ -42,6 +42,10 @@ def not_found(conversation: uuid.UUID) -> Refusal:
     return Refusal(404, "not_found", f"no conversation {conversation}")
 
 
+def id_taken(message_id: uuid.UUID) -> Refusal:
+    return Refusal(409, "id_taken", f"message id {message_id} is another message's")
+
+
 class Acceptance(enum.Enum):
     ACCEPT = "accept"
     ALREADY = "already"
