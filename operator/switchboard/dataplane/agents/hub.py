@@ -179,6 +179,9 @@ class Hub:
     def agents(self) -> list[str]:
         return sorted(self.connections)
 
+    def _all(self) -> list[Connection]:
+        return [connection for group in self.connections.values() for connection in group]
+
     def add(self, connection: Connection) -> None:
         self.connections.setdefault(connection.agent.id, []).append(connection)
 
@@ -215,9 +218,13 @@ class Hub:
         if nudge.kind == "ended":
             await self.workspace.release(nudge.agent)
         if nudge.kind == "message" and nudge.delivery is not None:
-            delivery = nudge.delivery
-            for connection in self.connections.get(nudge.agent, []):
-                await connection.push(delivery.conversation, delivery.seq, message_frame(delivery))
+            delivery, frame = nudge.delivery, message_frame(nudge.delivery)
+            await asyncio.gather(
+                *(
+                    connection.push(delivery.conversation, delivery.seq, frame)
+                    for connection in self.connections.get(nudge.agent, [])
+                )
+            )
         elif nudge.kind != "queue":
             await self.refresh([nudge.agent])
         self._notify(nudge.agent)
@@ -231,8 +238,8 @@ class Hub:
             return
         shown = sorted({shown_id for c in connections for shown_id in c.cursors})
         seen = await self.workspace.seen(agents, shown)
-        for connection in connections:
-            await connection.show(seen)
+        # At once: an agent whose browser reads slowly holds up nobody else's screen.
+        await asyncio.gather(*(connection.show(seen) for connection in connections))
 
     async def run(self) -> None:
         """Refreshes every connection once a second; marks its agents present."""
@@ -244,8 +251,7 @@ class Hub:
                 if self.connections:
                     await self.refresh()
                     figures = (await self.workspace.queue()).as_json()
-                    for connection in [c for group in self.connections.values() for c in group]:
-                        await connection.show_queue(figures)
+                    await asyncio.gather(*(c.show_queue(figures) for c in self._all()))
                 if self.connections and loop.time() - last_heartbeat >= HEARTBEAT_SECONDS:
                     last_heartbeat = loop.time()
                     await self.workspace.present(self.agents)
@@ -261,6 +267,5 @@ class Hub:
 
     async def close(self) -> None:
         """Closes every connection (the replica stops): agents reconnect to another."""
-        for group in list(self.connections.values()):
-            for connection in list(group):
-                await connection.socket.close(code=1001, message=b"the workspace is stopping")
+        for connection in self._all():
+            await connection.socket.close(code=1001, message=b"the workspace is stopping")

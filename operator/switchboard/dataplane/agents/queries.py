@@ -232,18 +232,7 @@ async def lock_conversation(connection: Connection, conversation_id: uuid.UUID) 
         "FROM conversations WHERE id = $1 FOR UPDATE",
         conversation_id,
     )
-    if row is None:
-        return None
-    return Owned(
-        id=row["id"],
-        state=State(row["state"]),
-        agent_id=row["agent_id"],
-        channel=row["channel"],
-        in_time=row["in_time"],
-        now=row["now"],
-        queued_at=row["queued_at"],
-        accepted_at=row["accepted_at"],
-    )
+    return None if row is None else Owned(**{**row, "state": State(row["state"])})
 
 
 async def sender_of(connection: Connection, message_id: uuid.UUID) -> str | None:
@@ -299,11 +288,12 @@ async def seen(
     """The conversations offered to or held by `agent_ids`, and the conversations `also`
     (open on a screen) whatever became of them."""
     rows = await connection.fetch(
-        "SELECT id, agent_id, state, channel, channel_type, customer, next_seq, handoff_reason, "
-        "extract(epoch FROM now() - coalesce(queued_at, created_at))::float8 AS waited, "
+        "SELECT id, agent_id, state, channel, channel_type, customer, next_seq AS last_seq, "
+        "handoff_reason AS reason, "
+        "extract(epoch FROM now() - coalesce(queued_at, created_at))::float8 AS waited_seconds, "
         "CASE WHEN state = 'offered' "
         "    THEN greatest(extract(epoch FROM offer_expires_at - now()), 0)::float8 END "
-        "    AS expires_in "
+        "    AS expires_in_seconds "
         "FROM conversations "
         "WHERE (agent_id = ANY($1::text[]) AND state IN ('offered', 'agent')) "
         "    OR id = ANY($2::uuid[]) "
@@ -311,21 +301,7 @@ async def seen(
         list(agent_ids),
         list(also),
     )
-    return [
-        Seen(
-            id=row["id"],
-            agent_id=row["agent_id"],
-            state=State(row["state"]),
-            channel=row["channel"],
-            channel_type=row["channel_type"],
-            customer=row["customer"],
-            last_seq=row["next_seq"],
-            reason=row["handoff_reason"],
-            waited_seconds=row["waited"],
-            expires_in_seconds=row["expires_in"],
-        )
-        for row in rows
-    ]
+    return [Seen(**{**row, "state": State(row["state"])}) for row in rows]
 
 
 @dataclass(frozen=True)
