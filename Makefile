@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: help venv binaries cluster-up cluster-down cluster-status prometheus generate lint unit integration test demo
+.PHONY: help venv binaries cluster-up cluster-down cluster-status prometheus generate lint unit integration test demo demo-stop
 
 help:
 	@echo "make demo            bring up the local cluster and run a contact center on it"
@@ -33,7 +33,7 @@ binaries:
 cluster-up: venv
 	$(PY) hack/cluster.py up
 
-cluster-down: venv
+cluster-down: venv demo-stop
 	$(PY) hack/prometheus.py down
 	$(PY) hack/cluster.py down
 
@@ -55,7 +55,8 @@ lint: venv
 unit: venv
 	$(VENV)/bin/pytest tests/unit
 
-integration: venv binaries prometheus
+# The suite runs its own operator: one the demo left running would reconcile its objects too.
+integration: venv binaries prometheus demo-stop
 	$(VENV)/bin/pytest tests/integration
 
 test: lint unit integration
@@ -63,3 +64,6 @@ test: lint unit integration
 demo: cluster-up prometheus
 	$(PY) hack/prometheus.py up
 	KUBECONFIG=$(KUBECONFIG_LOCAL) hack/demo.sh
+
+demo-stop:
+	hack/demo.sh stop
