@@ -1,8 +1,8 @@
 """The ContactCenter API: the spec a platform engineer writes, and the resource kopf hands over.
 
 These models are the source of truth: the CRD (`switchboard crd`) and the API reference are
-generated from them. Every constraint the apiserver enforces with a CEL rule is mirrored by a
-pydantic validator, so `switchboard render` rejects the same manifests `kubectl apply` does
+generated from them. Each CEL rule the apiserver enforces is declared once, as a `Rule` that
+pydantic checks too, so `switchboard render` rejects the same manifests `kubectl apply` does
 (except the update-time rules, which need the old object).
 """
 
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from switchboard.api.rules import Rule, WithRules, unique_names
 from switchboard.api.status import ContactCenterStatus
 from switchboard.api.types import (
     CAMEL_CASE,
@@ -32,12 +33,9 @@ from switchboard.api.types import (
     SecretKey,
     SecretName,
     StorageQuantity,
-    cel,
     defaulted,
     duration_at_least,
-    duration_seconds,
     parse_quantity,
-    validations,
 )
 
 # A ContactCenter's name prefixes every child's name; the longest child name
@@ -70,11 +68,6 @@ DEFAULT_DATABASE_VERSION = "16"
 DEFAULT_DATABASE_STORAGE = "20Gi"
 
 
-def _in_reserved(expression: str) -> str:
-    names = ", ".join(f"'{name}'" for name in RESERVED_CHANNEL_NAMES)
-    return f"{expression} in [{names}]"
-
-
 # --- shared parts ----------------------------------------------------------------------------
 
 
@@ -89,22 +82,31 @@ class ResourceList(ApiModel):
     )
 
 
-def _request_within_limit(resource: str) -> dict[str, str]:
+def _request_within_limit(resource: str) -> Rule:
     request, limit = f"self.requests.{resource}", f"self.limits.{resource}"
-    return cel(
+
+    def check(resources: Resources) -> bool:
+        requested = getattr(resources.requests, resource, None)
+        allowed = getattr(resources.limits, resource, None)
+        return (
+            requested is None
+            or allowed is None
+            or parse_quantity(requested) <= parse_quantity(allowed)
+        )
+
+    return Rule(
         f"!has(self.requests) || !has(self.limits) || !has({request}) || !has({limit}) || "
         f"!isQuantity(string({request})) || !isQuantity(string({limit})) || "
         f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0",
         f"resources.requests.{resource} must not exceed resources.limits.{resource}",
+        check,
     )
 
 
 class Resources(ApiModel):
     """Compute resources of a workload's main container; each value overrides its default."""
 
-    model_config = ConfigDict(
-        json_schema_extra=validations(_request_within_limit("cpu"), _request_within_limit("memory"))
-    )
+    RULES = (_request_within_limit("cpu"), _request_within_limit("memory"))
 
     requests: ResourceList | None = Field(
         None,
@@ -120,19 +122,6 @@ class Resources(ApiModel):
             "the request when the request is higher."
         ),
     )
-
-    @model_validator(mode="after")
-    def _requests_within_limits(self) -> Self:
-        if self.requests is None or self.limits is None:
-            return self
-        for resource in ("cpu", "memory"):
-            request = getattr(self.requests, resource)
-            limit = getattr(self.limits, resource)
-            if request and limit and parse_quantity(request) > parse_quantity(limit):
-                raise ValueError(
-                    f"resources.requests.{resource} must not exceed resources.limits.{resource}"
-                )
-        return self
 
 
 class SecretReference(ApiModel):
@@ -156,13 +145,12 @@ class SecretKeySelector(SecretReference):
 class External(ApiModel):
     """A service run outside this ContactCenter, reached through a Secret."""
 
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel(
-                "has(self.secretRef)",
-                "external.secretRef is required: name the Secret holding the connection URI",
-            )
-        )
+    RULES = (
+        Rule(
+            "has(self.secretRef)",
+            "external.secretRef is required: name the Secret holding the connection URI",
+            lambda external: external.secret_ref is not None,
+        ),
     )
 
     secret_ref: SecretKeySelector | None = Field(
@@ -172,14 +160,6 @@ class External(ApiModel):
             "variable; change the Secret's name or key to roll them."
         ),
     )
-
-    @model_validator(mode="after")
-    def _needs_secret_ref(self) -> Self:
-        if self.secret_ref is None:
-            raise ValueError(
-                "external.secretRef is required: name the Secret holding the connection URI"
-            )
-        return self
 
 
 class ScalingBehavior(ApiModel):
@@ -273,13 +253,12 @@ class ScaleDown(ScalingBehavior):
 class Autoscaling(ApiModel):
     """SLA autoscaling: the operator sizes this workload from arrivals and handle time."""
 
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel(
-                "self.minReplicas <= self.maxReplicas",
-                "autoscaling.minReplicas must not exceed autoscaling.maxReplicas",
-            )
-        )
+    RULES = (
+        Rule(
+            "self.minReplicas <= self.maxReplicas",
+            "autoscaling.minReplicas must not exceed autoscaling.maxReplicas",
+            lambda autoscaling: autoscaling.min_replicas <= autoscaling.max_replicas,
+        ),
     )
 
     min_replicas: int = Field(
@@ -310,12 +289,6 @@ class Autoscaling(ApiModel):
         "Limits on scaling down.",
     )
 
-    @model_validator(mode="after")
-    def _min_le_max(self) -> Self:
-        if self.min_replicas > self.max_replicas:
-            raise ValueError("autoscaling.minReplicas must not exceed autoscaling.maxReplicas")
-        return self
-
 
 # --- channels --------------------------------------------------------------------------------
 
@@ -334,15 +307,14 @@ class ChannelCredentials(ApiModel):
 class Channel(ApiModel):
     """One way customers reach the contact center, served by its own gateway."""
 
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel(
-                "!(" + _in_reserved("self.name") + ")",
-                "channel name must not be one of "
-                + ", ".join(RESERVED_CHANNEL_NAMES)
-                + ": those names are taken by the contact center's other parts",
-            )
-        )
+    RULES = (
+        Rule(
+            "!(self.name in [" + ", ".join(f"'{name}'" for name in RESERVED_CHANNEL_NAMES) + "])",
+            "channel name must not be one of "
+            + ", ".join(RESERVED_CHANNEL_NAMES)
+            + ": those names are taken by the contact center's other parts",
+            lambda channel: channel.name not in RESERVED_CHANNEL_NAMES,
+        ),
     )
 
     name: ChannelName = Field(
@@ -378,16 +350,6 @@ class Channel(ApiModel):
     resources: Resources | None = Field(
         None, description="Overrides of the gateway container's CPU and memory."
     )
-
-    @model_validator(mode="after")
-    def _not_reserved(self) -> Self:
-        if self.name in RESERVED_CHANNEL_NAMES:
-            raise ValueError(
-                "channel name must not be one of "
-                + ", ".join(RESERVED_CHANNEL_NAMES)
-                + ": those names are taken by the contact center's other parts"
-            )
-        return self
 
 
 # --- bot -------------------------------------------------------------------------------------
@@ -442,25 +404,29 @@ BUILT_IN_ANALYSIS_METRICS = (
 )
 
 
+def _has_a_bound(metric: AnalysisMetric) -> bool:
+    bounds = (metric.min, metric.max, metric.min_relative, metric.max_relative, metric.max_seconds)
+    return any(bound is not None for bound in bounds)
+
+
 class AnalysisMetric(ApiModel):
     """A check on the canary model, compared with the stable model running at the same time."""
 
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel(
-                "self.name in ["
-                + ", ".join(f"'{name}'" for name in BUILT_IN_ANALYSIS_METRICS)
-                + "] || has(self.query)",
-                "analysis metric needs a query: its name is not one of the built-in metrics "
-                + ", ".join(BUILT_IN_ANALYSIS_METRICS),
-            ),
-            cel(
-                "has(self.min) || has(self.max) || has(self.minRelative) || "
-                "has(self.maxRelative) || has(self.maxSeconds)",
-                "analysis metric needs a bound: set min, max, minRelative, maxRelative or "
-                "maxSeconds",
-            ),
-        )
+    RULES = (
+        Rule(
+            "self.name in ["
+            + ", ".join(f"'{name}'" for name in BUILT_IN_ANALYSIS_METRICS)
+            + "] || has(self.query)",
+            "analysis metric needs a query: its name is not one of the built-in metrics "
+            + ", ".join(BUILT_IN_ANALYSIS_METRICS),
+            lambda metric: metric.name in BUILT_IN_ANALYSIS_METRICS or metric.query is not None,
+        ),
+        Rule(
+            "has(self.min) || has(self.max) || has(self.minRelative) || "
+            "has(self.maxRelative) || has(self.maxSeconds)",
+            "analysis metric needs a bound: set min, max, minRelative, maxRelative or maxSeconds",
+            _has_a_bound,
+        ),
     )
 
     name: MetricName = Field(
@@ -499,61 +465,35 @@ class AnalysisMetric(ApiModel):
         ge=0,
     )
 
-    @model_validator(mode="after")
-    def _query_and_bound(self) -> Self:
-        if self.name not in BUILT_IN_ANALYSIS_METRICS and self.query is None:
-            raise ValueError(
-                "analysis metric needs a query: its name is not one of the built-in metrics "
-                + ", ".join(BUILT_IN_ANALYSIS_METRICS)
-            )
-        bounds = (self.min, self.max, self.min_relative, self.max_relative, self.max_seconds)
-        if all(bound is None for bound in bounds):
-            raise ValueError(
-                "analysis metric needs a bound: set min, max, minRelative, maxRelative or "
-                "maxSeconds"
-            )
-        return self
-
 
 class Analysis(ApiModel):
     """How the canary is judged at every interval."""
 
-    interval: Duration = Field(
+    interval: Annotated[Duration, duration_at_least("10s", "rollout.analysis.interval")] = Field(
         "1m",
         description=(
             "How often the canary is compared with the stable model. At least 10s. "
             "Format: a duration such as `30s`, `1m`."
         ),
-        json_schema_extra=validations(
-            duration_at_least("10s", "rollout.analysis.interval must be at least 10s")
-        ),
     )
-    metrics: list[AnalysisMetric] = Field(
+    metrics: Annotated[list[AnalysisMetric], unique_names("rollout.analysis.metrics")] = Field(
         default_factory=list,
         description=(
             "Checks the canary must pass. No data is never a failure: the rollout waits, "
             "bounded by progressDeadline."
         ),
         max_length=10,
-        json_schema_extra={
-            "default": [],
-            **validations(
-                cel(
-                    "self.all(m, self.exists_one(n, n.name == m.name))",
-                    "rollout.analysis.metrics names must be unique",
-                )
-            ),
-        },
+        json_schema_extra={"default": []},
     )
 
-    @model_validator(mode="after")
-    def _checks(self) -> Self:
-        if duration_seconds(self.interval) < 10:
-            raise ValueError("rollout.analysis.interval must be at least 10s")
-        names = [metric.name for metric in self.metrics]
-        if len(names) != len(set(names)):
-            raise ValueError("rollout.analysis.metrics names must be unique")
-        return self
+
+INCREASING_WEIGHTS = Rule(
+    "self.map(s, s.weight).isSorted() && self.all(a, self.exists_one(b, b.weight == a.weight))",
+    "rollout.steps weights must increase strictly from step to step",
+    lambda steps: all(
+        earlier.weight < later.weight for earlier, later in itertools.pairwise(steps)
+    ),
+)
 
 
 def _default_steps() -> list[RolloutStep]:
@@ -571,7 +511,7 @@ class Rollout(ApiModel):
             "model in one rolling update."
         ),
     )
-    steps: list[RolloutStep] = Field(
+    steps: Annotated[list[RolloutStep], INCREASING_WEIGHTS] = Field(
         default_factory=_default_steps,
         description=(
             "Canary steps, in order. Weights must increase; after the last step the canary is "
@@ -579,16 +519,7 @@ class Rollout(ApiModel):
         ),
         min_length=1,
         max_length=10,
-        json_schema_extra={
-            "default": [step.model_dump(mode="json") for step in _default_steps()],
-            **validations(
-                cel(
-                    "self.map(s, s.weight).isSorted() && "
-                    "self.all(a, self.exists_one(b, b.weight == a.weight))",
-                    "rollout.steps weights must increase strictly from step to step",
-                )
-            ),
-        },
+        json_schema_extra={"default": [step.model_dump(mode="json") for step in _default_steps()]},
     )
     analysis: Analysis | None = Field(
         None,
@@ -603,13 +534,6 @@ class Rollout(ApiModel):
             "the canary is rolled back. Format: a duration such as `30m`, `2h`."
         ),
     )
-
-    @model_validator(mode="after")
-    def _increasing(self) -> Self:
-        weights = [step.weight for step in self.steps]
-        if any(later <= earlier for earlier, later in itertools.pairwise(weights)):
-            raise ValueError("rollout.steps weights must increase strictly from step to step")
-        return self
 
 
 class Bot(ApiModel):
@@ -687,27 +611,68 @@ class Agents(ApiModel):
 
 # --- queue and database ----------------------------------------------------------------------
 
+# The fields that configure a built-in service; an external one excludes them.
+BUILT_IN_FIELDS = ("version", "storage", "storageClassName", "image", "resources")
+MIN_STORAGE = "64Mi"
 
-def _service_rules(schema: dict[str, Any], cls: type[BaseModel]) -> None:
-    if issubclass(cls, BuiltInService):
-        schema.setdefault("x-kubernetes-validations", []).extend(cls.cel_rules())
+
+def _minimum_storage(service: str) -> Rule:
+    return Rule(
+        f"!isQuantity(self) || quantity(self).compareTo(quantity('{MIN_STORAGE}')) >= 0",
+        f"{service}.storage must be at least {MIN_STORAGE}",
+        lambda storage: parse_quantity(storage) >= parse_quantity(MIN_STORAGE),
+    )
+
+
+def _immutable(field: str) -> Rule:
+    return Rule("self == oldSelf", f"{field} is immutable: create a new ContactCenter to change it")
+
+
+def _built_in_service_rules(service: str, default_storage: str) -> tuple[Rule, ...]:
+    """External excludes the built-in fields; storage only grows; the StorageClass stays.
+
+    The update-time rules compare effective values, so they need the defaults.
+    """
+    built_in = " || ".join(f"has(self.{name})" for name in BUILT_IN_FIELDS)
+
+    def external_alone(spec: BuiltInService) -> bool:
+        fields = type(spec).model_fields
+        given = {fields[name].alias or name for name in spec.model_fields_set}
+        return spec.external is None or not given & set(BUILT_IN_FIELDS)
+
+    def storage(obj: str) -> str:
+        return f"(has({obj}.storage) ? {obj}.storage : '{default_storage}')"
+
+    def storage_class(obj: str) -> str:
+        return f"(has({obj}.storageClassName) ? {obj}.storageClassName : '')"
+
+    return (
+        Rule(
+            f"!has(self.external) || !({built_in})",
+            f"{service}.external cannot be combined with "
+            + ", ".join(BUILT_IN_FIELDS)
+            + f": those configure the built-in {service}",
+            external_alone,
+        ),
+        Rule(
+            f"has(self.external) || has(oldSelf.external) || "
+            f"!isQuantity({storage('self')}) || !isQuantity({storage('oldSelf')}) || "
+            f"quantity({storage('self')}).compareTo(quantity({storage('oldSelf')})) >= 0",
+            f"{service}.storage may grow but never shrink (a volume cannot shrink)",
+        ),
+        Rule(
+            f"has(self.external) || has(oldSelf.external) || "
+            f"{storage_class('self')} == {storage_class('oldSelf')}",
+            f"{service}.storageClassName cannot change after creation",
+        ),
+    )
 
 
 class BuiltInService(ApiModel):
     """Fields shared by the queue and the database: run one here, or use an external one."""
 
-    model_config = ConfigDict(json_schema_extra=_service_rules)
-
-    # Set by each subclass; the CEL rules compare effective values, so they need the defaults.
-    FIELD: ClassVar[str]
+    # Set by each subclass.
     DEFAULT_STORAGE: ClassVar[str]
-    BUILT_IN_FIELDS: ClassVar[tuple[str, ...]] = (
-        "version",
-        "storage",
-        "storageClassName",
-        "image",
-        "resources",
-    )
 
     version: str | None = None
     storage: StorageQuantity | None = None
@@ -722,60 +687,6 @@ class BuiltInService(ApiModel):
     resources: Resources | None = None
     external: External | None = None
 
-    @classmethod
-    def cel_rules(cls) -> list[dict[str, str]]:
-        """The object-level rules: external excludes the built-in fields; storage only grows."""
-        field, default = cls.FIELD, cls.DEFAULT_STORAGE
-        built_in = " || ".join(f"has(self.{name})" for name in cls.BUILT_IN_FIELDS)
-
-        def storage(obj: str) -> str:
-            return f"(has({obj}.storage) ? {obj}.storage : '{default}')"
-
-        def storage_class(obj: str) -> str:
-            return f"(has({obj}.storageClassName) ? {obj}.storageClassName : '')"
-
-        return [
-            cel(
-                f"!has(self.external) || !({built_in})",
-                f"{field}.external cannot be combined with "
-                + ", ".join(cls.BUILT_IN_FIELDS)
-                + f": those configure the built-in {field}",
-            ),
-            cel(
-                f"has(self.external) || has(oldSelf.external) || "
-                f"!isQuantity({storage('self')}) || !isQuantity({storage('oldSelf')}) || "
-                f"quantity({storage('self')}).compareTo(quantity({storage('oldSelf')})) >= 0",
-                f"{field}.storage may grow but never shrink (a volume cannot shrink)",
-            ),
-            cel(
-                f"has(self.external) || has(oldSelf.external) || "
-                f"{storage_class('self')} == {storage_class('oldSelf')}",
-                f"{field}.storageClassName cannot change after creation",
-            ),
-        ]
-
-    @model_validator(mode="after")
-    def _external_alone(self) -> Self:
-        if self.external is not None:
-            set_fields = {
-                (field.alias or name)
-                for name, field in type(self).model_fields.items()
-                if name in self.model_fields_set
-            }
-            if set_fields & set(self.BUILT_IN_FIELDS):
-                raise ValueError(
-                    f"{self.FIELD}.external cannot be combined with "
-                    + ", ".join(self.BUILT_IN_FIELDS)
-                    + f": those configure the built-in {self.FIELD}"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _storage_floor(self) -> Self:
-        if self.storage is not None and parse_quantity(self.storage) < parse_quantity("64Mi"):
-            raise ValueError(f"{self.FIELD}.storage must be at least 64Mi")
-        return self
-
     @property
     def effective_storage(self) -> str:
         """The data volume's size: spec'd, or the default."""
@@ -785,22 +696,15 @@ class BuiltInService(ApiModel):
 QueueVersion = Annotated[str, StringConstraints(max_length=16, pattern=r"^[0-9]+\.[0-9]+$")]
 
 
-def _immutable(field: str) -> dict[str, Any]:
-    return validations(
-        cel("self == oldSelf", f"{field} is immutable: create a new ContactCenter to change it")
-    )
-
-
 class Queue(BuiltInService):
     """The message queue between channels, bot and agents: a RabbitMQ here, or an external one."""
 
-    FIELD: ClassVar[str] = "queue"
+    RULES = _built_in_service_rules("queue", DEFAULT_QUEUE_STORAGE)
     DEFAULT_STORAGE: ClassVar[str] = DEFAULT_QUEUE_STORAGE
 
-    engine: Literal["RabbitMQ"] = Field(
+    engine: Annotated[Literal["RabbitMQ"], _immutable("queue.engine")] = Field(
         "RabbitMQ",
         description=("Queue engine (also the protocol an external queue must speak). Immutable."),
-        json_schema_extra=_immutable("queue.engine"),
     )
     version: QueueVersion | None = Field(
         None,
@@ -809,17 +713,11 @@ class Queue(BuiltInService):
             "Built-in queue only."
         ),
     )
-    storage: StorageQuantity | None = Field(
+    storage: Annotated[StorageQuantity, _minimum_storage("queue")] | None = Field(
         None,
         description=(
             f"Size of the queue's data volume (default `{DEFAULT_QUEUE_STORAGE}`), a quantity "
             "such as `2Gi`. It may grow, never shrink. Built-in queue only."
-        ),
-        json_schema_extra=validations(
-            cel(
-                "!isQuantity(self) || quantity(self).compareTo(quantity('64Mi')) >= 0",
-                "queue.storage must be at least 64Mi",
-            )
         ),
     )
     image: Image | None = Field(
@@ -846,13 +744,21 @@ class Queue(BuiltInService):
 class Database(BuiltInService):
     """Conversation history, customer profiles, tickets: a PostgreSQL here, or an external one."""
 
-    FIELD: ClassVar[str] = "database"
+    RULES = (
+        *_built_in_service_rules("database", DEFAULT_DATABASE_STORAGE),
+        Rule(
+            "has(self.external) || has(oldSelf.external) || "
+            f"(has(self.version) ? self.version : '{DEFAULT_DATABASE_VERSION}') == "
+            f"(has(oldSelf.version) ? oldSelf.version : '{DEFAULT_DATABASE_VERSION}')",
+            "database.version cannot change: a PostgreSQL major upgrade needs a dump and "
+            "restore into a new ContactCenter",
+        ),
+    )
     DEFAULT_STORAGE: ClassVar[str] = DEFAULT_DATABASE_STORAGE
 
-    engine: Literal["PostgreSQL"] = Field(
+    engine: Annotated[Literal["PostgreSQL"], _immutable("database.engine")] = Field(
         "PostgreSQL",
         description="Database engine (also what an external database must be). Immutable.",
-        json_schema_extra=_immutable("database.engine"),
     )
     version: Literal["14", "15", "16", "17"] | None = Field(
         None,
@@ -861,17 +767,11 @@ class Database(BuiltInService):
             "after creation. Built-in database only."
         ),
     )
-    storage: StorageQuantity | None = Field(
+    storage: Annotated[StorageQuantity, _minimum_storage("database")] | None = Field(
         None,
         description=(
             f"Size of the database volume (default `{DEFAULT_DATABASE_STORAGE}`), a quantity "
             "such as `20Gi`. It may grow, never shrink. Built-in database only."
-        ),
-        json_schema_extra=validations(
-            cel(
-                "!isQuantity(self) || quantity(self).compareTo(quantity('64Mi')) >= 0",
-                "database.storage must be at least 64Mi",
-            )
         ),
     )
     image: Image | None = Field(
@@ -897,21 +797,6 @@ class Database(BuiltInService):
         ),
     )
 
-    @classmethod
-    def cel_rules(cls) -> list[dict[str, str]]:
-        """The shared rules, and: the major version never changes."""
-        default = DEFAULT_DATABASE_VERSION
-        return [
-            *super().cel_rules(),
-            cel(
-                "has(self.external) || has(oldSelf.external) || "
-                f"(has(self.version) ? self.version : '{default}') == "
-                f"(has(oldSelf.version) ? oldSelf.version : '{default}')",
-                "database.version cannot change: a PostgreSQL major upgrade needs a dump and "
-                "restore into a new ContactCenter",
-            ),
-        ]
-
     @property
     def effective_version(self) -> str:
         """The PostgreSQL major version to run."""
@@ -924,13 +809,12 @@ class Database(BuiltInService):
 class ServiceLevel(ApiModel):
     """The service-level objective: `target` of contacts answered within `answerWithinSeconds`."""
 
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel(
-                "self.target > 0.0 && self.target <= 1.0",
-                "sla.serviceLevel.target must be greater than 0 and at most 1 (0.8 means 80%)",
-            )
-        )
+    RULES = (
+        Rule(
+            "self.target > 0.0 && self.target <= 1.0",
+            "sla.serviceLevel.target must be greater than 0 and at most 1 (0.8 means 80%)",
+            lambda service_level: 0.0 < service_level.target <= 1.0,
+        ),
     )
 
     target: float = Field(
@@ -946,14 +830,6 @@ class ServiceLevel(ApiModel):
         ge=1,
         le=86400,
     )
-
-    @model_validator(mode="after")
-    def _target_range(self) -> Self:
-        if not 0.0 < self.target <= 1.0:
-            raise ValueError(
-                "sla.serviceLevel.target must be greater than 0 and at most 1 (0.8 means 80%)"
-            )
-        return self
 
 
 class SLA(ApiModel):
@@ -1024,6 +900,13 @@ class MetricQueries(ApiModel):
     )
 
 
+MIN_METRICS_WINDOW = "5s"
+
+
+def _metrics_window(field: str) -> Rule:
+    return duration_at_least(MIN_METRICS_WINDOW, f"metrics.{field}")
+
+
 class Metrics(ApiModel):
     """Where the operator reads the metrics contract from, and how often."""
 
@@ -1035,47 +918,35 @@ class Metrics(ApiModel):
             "`http://prometheus.monitoring:9090`. Required for autoscaling and analysis."
         ),
     )
-    interval: Duration = Field(
+    interval: Annotated[Duration, _metrics_window("interval")] = Field(
         "30s",
         description=(
             "How often the operator reads the metrics and re-sizes the workloads. At least 5s. "
             "Format: a duration such as `30s`, `1m`."
         ),
-        json_schema_extra=validations(
-            duration_at_least("5s", "metrics.interval must be at least 5s")
-        ),
     )
-    rate_window: Duration = Field(
+    rate_window: Annotated[Duration, _metrics_window("rateWindow")] = Field(
         "15m",
         description=(
             "How far back arrival rates, handle times, service level and abandonment are "
             "averaged: long enough to be steady, short enough to follow the day. At least 5s. "
             "Format: a duration such as `15m`."
         ),
-        json_schema_extra=validations(
-            duration_at_least("5s", "metrics.rateWindow must be at least 5s")
-        ),
     )
-    recent_window: Duration = Field(
+    recent_window: Annotated[Duration, _metrics_window("recentWindow")] = Field(
         "1m",
         description=(
             "The short window arrivals are also read over (and five times it, when that is "
             "still shorter than rateWindow), so a sudden surge is met at once instead of after "
             "the rate window catches up. At least 5s. Format: a duration such as `1m`."
         ),
-        json_schema_extra=validations(
-            duration_at_least("5s", "metrics.recentWindow must be at least 5s")
-        ),
     )
-    handle_time_window: Duration = Field(
+    handle_time_window: Annotated[Duration, _metrics_window("handleTimeWindow")] = Field(
         "1h",
         description=(
             "How far back the mean handle time is averaged. Longer than rateWindow: in a surge "
             "the first contacts to finish are the short ones, so a short window underestimates "
             "the load. At least 5s. Format: a duration such as `1h`."
-        ),
-        json_schema_extra=validations(
-            duration_at_least("5s", "metrics.handleTimeWindow must be at least 5s")
         ),
     )
     queries: MetricQueries = defaulted(
@@ -1085,18 +956,6 @@ class Metrics(ApiModel):
         "`$workload` by `bot` or `agents` and `$handler` by the contract's handler label "
         "(`bot` or `agent`).",
     )
-
-    @model_validator(mode="after")
-    def _interval_floor(self) -> Self:
-        for name, value in (
-            ("interval", self.interval),
-            ("rateWindow", self.rate_window),
-            ("recentWindow", self.recent_window),
-            ("handleTimeWindow", self.handle_time_window),
-        ):
-            if duration_seconds(value) < 5:
-                raise ValueError(f"metrics.{name} must be at least 5s")
-        return self
 
 
 class Forecast(ApiModel):
@@ -1132,30 +991,25 @@ class Forecast(ApiModel):
 class ContactCenterSpec(ApiModel):
     """The desired contact center."""
 
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel(
-                "(!has(self.bot.autoscaling) && !has(self.agents.autoscaling)) || "
-                "has(self.metrics.prometheusURL)",
-                "metrics.prometheusURL is required when bot.autoscaling or agents.autoscaling "
-                "is set",
-            )
-        )
+    RULES = (
+        Rule(
+            "(!has(self.bot.autoscaling) && !has(self.agents.autoscaling)) || "
+            "has(self.metrics.prometheusURL)",
+            "metrics.prometheusURL is required when bot.autoscaling or agents.autoscaling is set",
+            lambda spec: (
+                (spec.bot.autoscaling is None and spec.agents.autoscaling is None)
+                or spec.metrics.prometheus_url is not None
+            ),
+        ),
     )
 
-    channels: list[Channel] = Field(
+    channels: Annotated[list[Channel], unique_names("channels")] = Field(
         description=(
             f"The channels customers use, each served by its own gateway. 1 to {MAX_CHANNELS}, "
             "names unique."
         ),
         min_length=1,
         max_length=MAX_CHANNELS,
-        json_schema_extra=validations(
-            cel(
-                "self.all(c, self.exists_one(d, d.name == c.name))",
-                "channels names must be unique",
-            )
-        ),
     )
     bot: Bot = Field(description="The bot that answers first.")
     agents: Agents = defaulted(
@@ -1183,33 +1037,6 @@ class ContactCenterSpec(ApiModel):
         "The arrival forecast the autoscaler scales ahead with.",
     )
 
-    @model_validator(mode="after")
-    def _cross_field(self) -> Self:
-        names = [channel.name for channel in self.channels]
-        if len(names) != len(set(names)):
-            raise ValueError("channels names must be unique")
-        autoscaled = self.bot.autoscaling is not None or self.agents.autoscaling is not None
-        if autoscaled and self.metrics.prometheus_url is None:
-            raise ValueError(
-                "metrics.prometheusURL is required when bot.autoscaling or agents.autoscaling "
-                "is set"
-            )
-        return self
-
-
-NAME_RULES = (
-    cel(
-        f"self.metadata.name.size() <= {MAX_NAME_LENGTH}",
-        f"metadata.name must be at most {MAX_NAME_LENGTH} characters: it prefixes the names "
-        "of the contact center's parts",
-    ),
-    cel(
-        f"self.metadata.name.matches('{DNS_LABEL_PATTERN}')",
-        "metadata.name must be a DNS label (lower-case letters, digits and '-', starting with "
-        "a letter): it names Services",
-    ),
-)
-
 
 class ObjectMeta(BaseModel):
     """The parts of metav1.ObjectMeta the operator reads; everything else passes through."""
@@ -1224,11 +1051,27 @@ class ObjectMeta(BaseModel):
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
-class ContactCenter(BaseModel):
+class ContactCenter(WithRules):
     """A ContactCenter as stored by the apiserver (and as kopf hands it over)."""
 
     model_config = ConfigDict(
         validate_by_name=True, validate_by_alias=True, serialize_by_alias=True, extra="ignore"
+    )
+
+    # At the CRD's root: the apiserver's schema of metadata cannot carry rules.
+    RULES = (
+        Rule(
+            f"self.metadata.name.size() <= {MAX_NAME_LENGTH}",
+            f"metadata.name must be at most {MAX_NAME_LENGTH} characters: it prefixes the names "
+            "of the contact center's parts",
+            lambda cc: len(cc.metadata.name) <= MAX_NAME_LENGTH,
+        ),
+        Rule(
+            f"self.metadata.name.matches('{DNS_LABEL_PATTERN}')",
+            "metadata.name must be a DNS label (lower-case letters, digits and '-', starting "
+            "with a letter): it names Services",
+            lambda cc: re.fullmatch(DNS_LABEL_PATTERN, cc.metadata.name) is not None,
+        ),
     )
 
     api_version: Literal["switchboard.io/v1alpha1"] = Field(
@@ -1238,15 +1081,6 @@ class ContactCenter(BaseModel):
     metadata: ObjectMeta
     spec: ContactCenterSpec
     status: ContactCenterStatus = Field(default_factory=ContactCenterStatus)
-
-    @model_validator(mode="after")
-    def _name(self) -> Self:
-        name = self.metadata.name
-        if len(name) > MAX_NAME_LENGTH:
-            raise ValueError(NAME_RULES[0]["message"])
-        if not re.fullmatch(DNS_LABEL_PATTERN, name):
-            raise ValueError(NAME_RULES[1]["message"])
-        return self
 
     @property
     def name(self) -> str:
