@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
 
 from switchboard.api import ContactCenter
-from switchboard.api.contactcenter import RESERVED_CHANNEL_NAMES
+from switchboard.api.channels import RESERVED_CHANNEL_NAMES
 from switchboard.api.crd import custom_resource_definition
 from tests.invalid_manifests import INVALID_MANIFESTS, InvalidManifest, valid_manifest
 from tests.strategies import contact_center_manifests

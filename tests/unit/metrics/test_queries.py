@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from switchboard.api.contactcenter import MetricQueries
+from switchboard.api.sla import MetricQueries
 from switchboard.metrics.queries import (
     ArrivalHistory,
     Target,

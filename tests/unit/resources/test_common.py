@@ -1,6 +1,7 @@
 import pytest
 
-from switchboard.api.contactcenter import Bot, Resources
+from switchboard.api.bot import Bot
+from switchboard.api.common import Resources
 from switchboard.resources.common import (
     WIRING,
     ResourceDefaults,
