@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from switchboard.api import ContactCenter
 from switchboard.api.channels import RESERVED_CHANNEL_NAMES
 from switchboard.api.crd import custom_resource_definition
-from tests.invalid_manifests import INVALID_MANIFESTS, InvalidManifest, valid_manifest
+from tests.factory import contact_center, valid_manifest
+from tests.invalid_manifests import INVALID_MANIFESTS, InvalidManifest
 from tests.strategies import contact_center_manifests
 
 CREATE_TIME = [case for case in INVALID_MANIFESTS if case.old is None]
@@ -148,7 +149,6 @@ def test_rejects_what_the_apiserver_rejects(case: InvalidManifest) -> None:
 
 def test_reserved_channel_names_are_the_names_of_other_children() -> None:
     from switchboard.resources import build_all
-    from tests.unit.resources.helpers import contact_center
 
     cc = contact_center()
     suffixes = {
