@@ -149,9 +149,29 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "metrics.interval must be at least 5s",
     ),
     _cel(
+        "metrics-rate-window-too-short",
+        {"spec.metrics": {"rateWindow": "4s"}},
+        "metrics.rateWindow must be at least 5s",
+    ),
+    _cel(
+        "metrics-recent-window-too-short",
+        {"spec.metrics": {"recentWindow": "4999ms"}},
+        "metrics.recentWindow must be at least 5s",
+    ),
+    _cel(
+        "metrics-handle-time-window-too-short",
+        {"spec.metrics": {"handleTimeWindow": "0"}},
+        "metrics.handleTimeWindow must be at least 5s",
+    ),
+    _cel(
         "database-storage-too-small",
         {"spec.database": {"storage": "1Mi"}},
         "database.storage must be at least 64Mi",
+    ),
+    _cel(
+        "queue-storage-too-small",
+        {"spec.queue": {"storage": "63Mi"}},
+        "queue.storage must be at least 64Mi",
     ),
     _cel(
         "request-above-limit",
@@ -255,6 +275,12 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         {"spec.database": {"storageClassName": "fast"}},
         {"spec.database": {"storageClassName": "slow"}},
         "database.storageClassName cannot change after creation",
+    ),
+    _update(
+        "queue-storage-class-set-after-creation",
+        {},
+        {"spec.queue": {"storageClassName": "fast"}},
+        "queue.storageClassName cannot change after creation",
     ),
     # The engines have one value each today, so a changed engine fails the enum before the
     # immutability rule (`self == oldSelf`) can speak; it guards the day a second one exists.
