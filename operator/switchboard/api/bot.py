@@ -155,7 +155,7 @@ class Analysis(ApiModel):
     )
 
 
-INCREASING_WEIGHTS = Rule(
+_INCREASING_WEIGHTS = Rule(
     "self.map(s, s.weight).isSorted() && self.all(a, self.exists_one(b, b.weight == a.weight))",
     "rollout.steps weights must increase strictly from step to step",
     lambda steps: all(
@@ -179,7 +179,7 @@ class Rollout(ApiModel):
             "model in one rolling update."
         ),
     )
-    steps: Annotated[list[RolloutStep], INCREASING_WEIGHTS] = Field(
+    steps: Annotated[list[RolloutStep], _INCREASING_WEIGHTS] = Field(
         default_factory=_default_steps,
         description=(
             "Canary steps, in order. Weights must increase; after the last step the canary is "
