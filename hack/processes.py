@@ -81,6 +81,7 @@ def stop_group(
     *,
     group: int | None = None,
     stop_signal: signal.Signals = signal.SIGTERM,
+    timeout: float = STOP_TIMEOUT_SECONDS,
 ) -> None:
     """Stops `pid` with `stop_signal` (a server stops its own helpers), then SIGTERM to what
     is left of its process group (`pid`'s own unless `group` is given), and SIGKILL to the
@@ -92,12 +93,12 @@ def stop_group(
     print(f"[{prefix}] stopping {name} (pid {pid})", file=sys.stderr, flush=True)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, stop_signal)
-    if _wait(lambda: not alive(pid), STOP_TIMEOUT_SECONDS):
+    if _wait(lambda: not alive(pid), timeout):
         _signal_group(group, signal.SIGTERM)
-        if _wait(lambda: not group_members(group), STOP_TIMEOUT_SECONDS):
+        if _wait(lambda: not group_members(group), timeout):
             return
     print(
-        f"[{prefix}] {name} did not stop within {STOP_TIMEOUT_SECONDS:.0f} s; killing it",
+        f"[{prefix}] {name} did not stop within {timeout:.0f} s; killing it",
         file=sys.stderr,
         flush=True,
     )

@@ -32,7 +32,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -94,6 +94,15 @@ def port_free(port: int) -> bool:
         return True
 
 
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on the loopback `port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def log_tail(path: Path, lines: int = 12) -> str:
     if not path.exists():
         return "(no log)"
@@ -109,6 +118,7 @@ class Service(abc.ABC):
     port_names: ClassVar[tuple[str, ...]]  # the first is the one `--port` sets
     start_timeout: ClassVar[float] = 60.0
     stop_signal: ClassVar[signal.Signals] = signal.SIGTERM
+    stop_timeout: ClassVar[float] = 10.0
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
@@ -156,6 +166,13 @@ class Service(abc.ABC):
     def after_start(self, state: State) -> None:  # noqa: B027 (most servers need none)
         """What needs the server running (users, databases); done on every start."""
 
+    def publish_address(self, state: State) -> None:
+        """Writes how to reach the running server."""
+        self.address_file.write_text(self.address(state) + "\n")
+
+    def forget_address(self) -> None:
+        self.address_file.unlink(missing_ok=True)
+
     def details(self, state: State) -> list[str]:
         """Lines `status` adds about a running server."""
         return []
@@ -196,7 +213,7 @@ def up(service: Service, *, fresh: bool = False, port: int | None = None) -> Non
     main_port = state.ports.get(service.port_names[0])
     if running(service, state) and not fresh and port in (None, main_port):
         service.say(f"already running (pid {state.pid}) on port {main_port}")
-        service.address_file.write_text(service.address(state) + "\n")
+        service.publish_address(state)
         return
     stop(service, state)
     if fresh:
@@ -219,7 +236,7 @@ def up(service: Service, *, fresh: bool = False, port: int | None = None) -> Non
             )
         time.sleep(0.05)
     service.after_start(state)
-    service.address_file.write_text(service.address(state) + "\n")
+    service.publish_address(state)
     service.say(
         f"up in {time.monotonic() - started:.1f} s on port {state.ports[service.port_names[0]]}"
     )
@@ -233,10 +250,11 @@ def stop(service: Service, state: State) -> None:
             service.name,
             group=state.group,
             stop_signal=service.stop_signal,
+            timeout=service.stop_timeout,
         )
     state.pid = state.group = None
     state.save(service.state_file)
-    service.address_file.unlink(missing_ok=True)
+    service.forget_address()
 
 
 def down(service: Service) -> None:
@@ -253,7 +271,7 @@ def kill(service: Service) -> None:
         service.say(f"killed process group {state.group}")
     state.pid = state.group = None
     state.save(service.state_file)
-    service.address_file.unlink(missing_ok=True)
+    service.forget_address()
 
 
 def status(service: Service) -> int:
@@ -378,3 +396,10 @@ def run(service: Service, args: argparse.Namespace) -> int:
     else:
         return status(service)
     return 0
+
+
+def main(kind: Callable[[Path], Service], description: str | None) -> int:
+    """The command line of a service that has no commands of its own."""
+    parser, _ = command_line(description)
+    args = parser.parse_args()
+    return run(kind(args.state_dir.resolve()), args)
