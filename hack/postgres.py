@@ -29,6 +29,7 @@ As any other user, the server runs as that user.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pwd
@@ -140,9 +141,9 @@ class Postgres(Service):
     port_names = ("postgres",)
     stop_signal = signal.SIGINT  # a fast shutdown: sessions end, committed work is flushed
 
-    def __init__(self, state_dir: Path) -> None:
-        super().__init__(state_dir)
-        self.account = Account.for_server()
+    @functools.cached_property
+    def account(self) -> Account:
+        return Account.for_server()
 
     @property
     def server_dir(self) -> Path:
@@ -153,7 +154,8 @@ class Postgres(Service):
         digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:8]
         return Path("/var/tmp") / f"switchboard-postgres-{digest}"
 
-    def installed(self) -> bool:
+    @classmethod
+    def installed(cls) -> bool:
         binaries = bindir()
         return binaries is not None and all(
             (binaries / name).exists() for name in ("initdb", "postgres", "psql")

@@ -76,7 +76,8 @@ class Prometheus(Service):
     def lock(self) -> Path:
         return self.home / "targets.lock"
 
-    def installed(self) -> bool:
+    @classmethod
+    def installed(cls) -> bool:
         return BINARY.exists()
 
     def address(self, state: State) -> str:

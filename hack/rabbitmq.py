@@ -100,7 +100,8 @@ class RabbitMQ(Service):
         digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:8]
         return f"switchboard-{digest}@localhost"
 
-    def installed(self) -> bool:
+    @classmethod
+    def installed(cls) -> bool:
         return SERVER_SCRIPT.exists() and EPMD.exists() and shipped_plugins_dir() is not None
 
     def address(self, state: State) -> str:

@@ -142,8 +142,9 @@ class Service(abc.ABC):
     def say(self, message: str) -> None:
         log(self.name, message)
 
+    @classmethod
     @abc.abstractmethod
-    def installed(self) -> bool:
+    def installed(cls) -> bool:
         """Whether the server's binaries are here."""
 
     @abc.abstractmethod
