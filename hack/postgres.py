@@ -6,6 +6,7 @@ package's system service or cluster.
     python hack/postgres.py up [--fresh] [--port N]
     python hack/postgres.py down                  stops it (a fast shutdown)
     python hack/postgres.py kill                  SIGKILL, as a crash (for tests)
+    python hack/postgres.py purge                 stops it and removes its data
     python hack/postgres.py status                says whether it runs
 
 `up` initialises the data directory on first use (.cluster/postgres/data, kept across
@@ -194,6 +195,9 @@ class Postgres(Service):
 
     def discard_data(self) -> None:
         shutil.rmtree(self.data, ignore_errors=True)
+
+    def places(self) -> list[Path]:
+        return [self.home, self.server_dir]
 
     def initdb(self) -> None:
         self.account.owned_directory(self.data)

@@ -6,6 +6,7 @@ own process, never as the package's system service.
                                  [--port N]
     python hack/prometheus.py down                      stops it
     python hack/prometheus.py kill                      SIGKILL, as a crash (for tests)
+    python hack/prometheus.py purge                     stops it and removes its store
     python hack/prometheus.py status                    says what runs and what it scrapes
     python hack/prometheus.py targets add HOST:PORT [--labels k=v ...]
     python hack/prometheus.py targets remove HOST:PORT

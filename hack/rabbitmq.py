@@ -5,6 +5,7 @@ package), run as our own processes, never as the package's system service.
     python hack/rabbitmq.py up [--fresh] [--port N]
     python hack/rabbitmq.py down                  stops it
     python hack/rabbitmq.py kill                  SIGKILL, as a crash (for tests)
+    python hack/rabbitmq.py purge                 stops it and removes its data
     python hack/rabbitmq.py status                says whether it runs
 
 `up` writes the AMQP URI (amqp://switchboard:PASSWORD@127.0.0.1:PORT/switchboard: a vhost and

@@ -16,6 +16,7 @@ and every one has the same commands:
     down                       stops it and its helpers
     kill                       SIGKILL to its whole process group, as a crash (for tests);
                                `up` then recovers its data on the same ports
+    purge                      stops it and removes everything it keeps
     status                     says whether it runs and where (exit code 1 when it does not)
 """
 
@@ -164,6 +165,10 @@ class Service(abc.ABC):
     def discard_data(self) -> None:
         """Removes the stored data, for `up --fresh`."""
 
+    def places(self) -> list[Path]:
+        """The directories the instance keeps (`purge` removes them)."""
+        return [self.home]
+
     def after_start(self, state: State) -> None:  # noqa: B027 (most servers need none)
         """What needs the server running (users, databases); done on every start."""
 
@@ -264,6 +269,14 @@ def down(service: Service) -> None:
     service.say("stopped")
 
 
+def purge(service: Service) -> None:
+    down(service)
+    for place in service.places():
+        shutil.rmtree(place, ignore_errors=True)
+    service.log.unlink(missing_ok=True)
+    service.say("purged")
+
+
 def kill(service: Service) -> None:
     """As a crash: no chance to flush or close anything."""
     state = State.load(service.state_file)
@@ -358,7 +371,7 @@ def install(service: Service) -> None:
 
 # --- command line -------------------------------------------------------------------------
 
-COMMANDS = ("install", "up", "down", "kill", "status")
+COMMANDS = ("install", "up", "down", "kill", "purge", "status")
 
 
 def command_line(
@@ -394,6 +407,8 @@ def run(service: Service, args: argparse.Namespace) -> int:
         down(service)
     elif args.command == "kill":
         kill(service)
+    elif args.command == "purge":
+        purge(service)
     else:
         return status(service)
     return 0
