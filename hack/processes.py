@@ -36,6 +36,13 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
+def start_time(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot: with its pid, it names a process
+    for good (a pid alone may be another process's after a reboot)."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields is not None else None
+
+
 def group_members(group: int) -> list[int]:
     """The live (not zombie) processes of a process group."""
     members = []

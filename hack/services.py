@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import abc
 import argparse
+import dataclasses
 import json
 import os
 import secrets
@@ -34,11 +35,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from processes import alive, free_port, kill_group, stop_group
+from processes import alive, free_port, group_members, kill_group, start_time, stop_group
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = REPO / ".cluster"
@@ -53,9 +54,10 @@ def log(prefix: str, message: str) -> None:
 class State:
     """What is kept of one instance between commands."""
 
-    ports: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = dataclasses.field(default_factory=dict)
     pid: int | None = None  # the server
     group: int | None = None  # its process group, helpers included
+    started: int | None = None  # the start time of the group's leader (processes.start_time)
     password: str | None = None
 
     @classmethod
@@ -63,21 +65,24 @@ class State:
         if not path.exists():
             return cls()
         raw = json.loads(path.read_text())
-        return cls(
-            ports=raw.get("ports", {}),
-            pid=raw.get("pid"),
-            group=raw.get("group"),
-            password=raw.get("password"),
-        )
+        raw.setdefault("group", raw.get("pid"))  # as hack/prometheus.py kept it before
+        return cls(**{f.name: raw[f.name] for f in dataclasses.fields(cls) if f.name in raw})
 
     def save(self, path: Path) -> None:
-        content = {
-            "ports": self.ports,
-            "pid": self.pid,
-            "group": self.group,
-            "password": self.password,
-        }
-        path.write_text(json.dumps(content, indent=2) + "\n")
+        path.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @property
+    def ours(self) -> bool:
+        """Whether processes of our server's group still run (a group id alone may be
+        another's after a reboot)."""
+        return (
+            self.group is not None
+            and (self.started is None or start_time(self.group) == self.started)
+            and bool(group_members(self.group))
+        )
+
+    def forget_processes(self) -> None:
+        self.pid = self.group = self.started = None
 
 
 def new_password() -> str:
@@ -185,7 +190,7 @@ class Service(abc.ABC):
 
 
 def running(service: Service, state: State) -> bool:
-    return state.pid is not None and alive(state.pid) and service.serving(state)
+    return state.ours and state.pid is not None and alive(state.pid) and service.serving(state)
 
 
 def assign_ports(service: Service, state: State, requested: int | None) -> None:
@@ -227,6 +232,7 @@ def up(service: Service, *, fresh: bool = False, port: int | None = None) -> Non
     assign_ports(service, state, port)
     process = service.launch(state)
     state.pid, state.group = process.pid, os.getpgid(process.pid)
+    state.started = start_time(state.group)
     state.save(service.state_file)
     deadline = time.monotonic() + service.start_timeout
     while not service.serving(state):
@@ -249,7 +255,7 @@ def up(service: Service, *, fresh: bool = False, port: int | None = None) -> Non
 
 
 def stop(service: Service, state: State) -> None:
-    if state.pid is not None:
+    if state.ours and state.pid is not None:
         stop_group(
             state.pid,
             service.name,
@@ -258,7 +264,7 @@ def stop(service: Service, state: State) -> None:
             stop_signal=service.stop_signal,
             timeout=service.stop_timeout,
         )
-    state.pid = state.group = None
+    state.forget_processes()
     state.save(service.state_file)
     service.forget_address()
 
@@ -280,10 +286,10 @@ def purge(service: Service) -> None:
 def kill(service: Service) -> None:
     """As a crash: no chance to flush or close anything."""
     state = State.load(service.state_file)
-    if state.group is not None:
+    if state.ours and state.group is not None:
         kill_group(state.group)
         service.say(f"killed process group {state.group}")
-    state.pid = state.group = None
+    state.forget_processes()
     state.save(service.state_file)
     service.forget_address()
 
