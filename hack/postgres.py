@@ -146,7 +146,7 @@ class Postgres(Service):
     def account(self) -> Account:
         return Account.for_server()
 
-    @property
+    @functools.cached_property
     def server_dir(self) -> Path:
         """Where the data and the socket live: in the state dir, if the server's user can
         reach it."""

@@ -21,6 +21,7 @@ same process group so that `down` and `kill` leave nothing behind. It listens on
 AMQP, the management API (.cluster/rabbitmq-management-url, for queue lengths) and Erlang
 distribution each on a free port, the same ones again on a restart when they are still free.
 Start-up is quicker with a plugins directory holding only the applications the node loads.
+To run rabbitmqctl against it, give it the same HOME, ERL_EPMD_PORT and node name (`-n`).
 """
 
 from __future__ import annotations
@@ -214,6 +215,13 @@ class RabbitMQ(Service):
                 cwd=self.home,
                 env=self.environment(state),
             )
+
+    def details(self, state: State) -> list[str]:
+        return [
+            f"{'management API':<24} {self.management_url(state)}",
+            f"{'rabbitmqctl':<24} HOME={self.home} ERL_EPMD_PORT={state.ports['epmd']} "
+            f"rabbitmqctl -n {self.node} ...",
+        ]
 
     def publish_address(self, state: State) -> None:
         super().publish_address(state)
