@@ -239,6 +239,8 @@ class Postgres(Service):
 
     def launch(self, state: State) -> subprocess.Popen[bytes]:
         state.password = state.password or services.new_password()
+        if self.server_dir != self.home:
+            self.say(f"data in {self.server_dir}: the postgres user cannot reach {self.state_dir}")
         self.account.owned_directory(self.server_dir)
         self.account.owned_directory(self.socket_dir)
         if not (self.data / "PG_VERSION").exists():
