@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.integration.kube import REPO
@@ -97,3 +99,29 @@ def rabbitmq() -> Iterator[LocalServer]:
 def postgres() -> Iterator[LocalServer]:
     """A running PostgreSQL server; `.uri` is its URI (database and user of their own)."""
     yield from _session_server("postgres")
+
+
+@pytest.fixture
+async def database_uri(postgres: LocalServer) -> AsyncIterator[str]:
+    """A fresh, empty database of the session's PostgreSQL, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    base, _, _ = postgres.uri.rpartition("/")
+    admin = await asyncpg.connect(postgres.uri)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{base}/{name}"
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def queue_uri(rabbitmq: LocalServer) -> str:
+    """The session's RabbitMQ; tests keep apart by `prefix`."""
+    return rabbitmq.uri
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A name of the test's own for its exchanges and queues (as `<namespace>.<cc>` would be)."""
+    return f"t{uuid.uuid4().hex[:10]}"

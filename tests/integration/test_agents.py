@@ -44,33 +44,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CENTER = "acme"
 CHANNEL = "web"
 
-# --- replaced by the shared data-plane fixtures ----------------------------------------------
-DEV_POSTGRES = "postgresql://postgres@127.0.0.1:55432"
-DEV_RABBITMQ = "amqp://guest:guest@127.0.0.1:55672/"
-
-
-@pytest.fixture
-async def database_uri() -> AsyncIterator[str]:
-    name = f"agents_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(f"{DEV_POSTGRES}/sb")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{DEV_POSTGRES}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture
-def queue_uri() -> str:
-    return DEV_RABBITMQ
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"t{uuid.uuid4().hex[:10]}"
-
-
 # --- the tier as processes, and what the other roles would do --------------------------------
 
 

@@ -21,7 +21,7 @@ from pydantic import (
     ValidationError,
 )
 
-from switchboard.api.contactcenter import ChannelType
+from switchboard.api.channels import ChannelType
 
 MAX_TEXT = 4000
 """Characters in one agent message."""

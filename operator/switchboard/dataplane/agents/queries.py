@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from switchboard.api.contactcenter import ChannelType
+from switchboard.api.channels import ChannelType
 from switchboard.dataplane.agents.routing import Candidate
 from switchboard.dataplane.conversation import State
 from switchboard.dataplane.store import Connection
