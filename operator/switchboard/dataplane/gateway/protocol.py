@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -50,6 +51,22 @@ class Code(enum.StrEnum):
     CONFLICT = "conflict"
     CLOSED = "closed"
     UNAVAILABLE = "unavailable"
+
+
+HTTP_STATUS = {
+    Code.BAD_REQUEST: 400,
+    Code.UNKNOWN_TYPE: 400,
+    Code.UNAUTHORIZED: 401,
+    Code.UNKNOWN_CONVERSATION: 404,
+    Code.NOT_STARTED: 409,
+    Code.ALREADY_STARTED: 409,
+    Code.CONFLICT: 409,
+    Code.CLOSED: 409,
+    Code.TOO_LARGE: 413,
+    Code.RATE_LIMITED: 429,
+    Code.UNAVAILABLE: 503,
+}
+"""The REST status of each refusal."""
 
 
 class ProtocolError(Exception):
@@ -211,9 +228,12 @@ def started(conversation: uuid.UUID, state: State) -> dict[str, Any]:
     return {"type": "started", "conversation": str(conversation), "state": state.value}
 
 
-def message(fields: dict[str, Any]) -> dict[str, Any]:
-    """A stored message: conversation, seq, id, sender, author, text, at."""
-    return {"type": "message", **fields}
+MESSAGE_FIELDS = ("conversation", "seq", "id", "sender", "author", "text", "at")
+
+
+def message(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored message, from a stored message's or a delivery's JSON fields."""
+    return {"type": "message", **{name: fields[name] for name in MESSAGE_FIELDS}}
 
 
 def ack(message_id: uuid.UUID, seq: int) -> dict[str, Any]:
@@ -225,4 +245,11 @@ def ended(state: State) -> dict[str, Any]:
 
 
 def error(problem: ProtocolError) -> dict[str, Any]:
-    return {"type": "error", "code": problem.code.value, "message": problem.message}
+    return {"type": "error", **error_body(problem)}
+
+
+# --- what the server answers a REST client --------------------------------------------------
+
+
+def error_body(problem: ProtocolError) -> dict[str, Any]:
+    return {"code": problem.code.value, "message": problem.message}

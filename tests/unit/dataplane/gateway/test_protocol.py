@@ -7,6 +7,7 @@ import pytest
 
 from switchboard.dataplane.gateway.protocol import (
     GUEST,
+    HTTP_STATUS,
     MAX_FRAME_BYTES,
     MAX_TEXT_CHARS,
     Code,
@@ -124,3 +125,9 @@ def test_a_read_waits_zero_to_thirty_seconds() -> None:
     assert (parse_after("12"), parse_wait("30")) == (12, 30.0)
     for bad in ("31", "-1", "nan", "inf", "soon"):
         _refused(Code.BAD_REQUEST, parse_wait, bad)
+
+
+def test_every_refusal_has_a_client_error_status_except_an_outage() -> None:
+    assert set(HTTP_STATUS) == set(Code)
+    for code, status in HTTP_STATUS.items():
+        assert (500 <= status < 600) if code is Code.UNAVAILABLE else (400 <= status < 500)
