@@ -9,6 +9,7 @@ costs no task of its own beyond aiohttp's handler, and nothing polls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -54,6 +55,14 @@ def _static(name: str) -> bytes:
     return resources.files(__package__).joinpath("static", name).read_bytes()
 
 
+async def send_frame(socket: web.WebSocketResponse, frame: dict[str, Any]) -> None:
+    """Sends a frame, unless the client is gone (it resumes from its cursor when it is back)."""
+    if socket.closed:
+        return
+    with contextlib.suppress(ConnectionResetError):
+        await socket.send_str(json.dumps(frame))
+
+
 class Session:
     """One connection's view of its conversation: what was pushed, and pushing more in order."""
 
@@ -65,12 +74,16 @@ class Session:
         self.conversation = conversation
         self.cursor = Cursor()
         self.lock = asyncio.Lock()
+        self.sending: set[uuid.UUID] = set()
+        """Ids of the client's messages being stored and handed on: acknowledged, never
+        pushed back (a delivery of one can beat its acknowledgement)."""
 
     async def send(self, frame: dict[str, Any]) -> None:
-        if not self.socket.closed:
-            await self.socket.send_str(json.dumps(frame))
+        await send_frame(self.socket, frame)
 
     async def deliver(self, delivery: Delivery) -> None:
+        if delivery.id in self.sending:
+            return
         async with self.lock:
             step = self.cursor.next(delivery.seq)
             if step is Next.PUSH:
@@ -92,16 +105,18 @@ class Session:
 
     async def fill(self) -> None:
         """Pushes what the store holds after the cursor that the client lacks (lock held)."""
+        after = self.cursor.position
         while True:
-            messages = await self.store.messages_after(
-                self.conversation.id, self.cursor.position, FILL_BATCH
-            )
+            messages = await self.store.messages_after(self.conversation.id, after, FILL_BATCH)
             for message in messages:
+                if message.id in self.sending:
+                    continue  # its acknowledgement moves the cursor over it
                 if self.cursor.next(message.seq) is not Next.DROP:
                     await self.send(protocol.message(message.as_json()))
                     self.cursor.has(message.seq)
             if len(messages) < FILL_BATCH:
                 return
+            after = messages[-1].seq
 
 
 class Connection:
@@ -141,8 +156,8 @@ class Connection:
         frame = protocol.error(problem)
         if self.session is not None:
             await self.session.send(frame)  # in line with the session's pushes
-        elif not self.socket.closed:
-            await self.socket.send_str(json.dumps(frame))
+        else:
+            await send_frame(self.socket, frame)
         if problem.code in KEEP_OPEN:
             return True
         code = CLOSE_CODES.get(problem.code, WSCloseCode.POLICY_VIOLATION)
@@ -177,8 +192,12 @@ class Connection:
         if session is None:
             raise ProtocolError(Code.NOT_STARTED, "send start or resume first")
         if isinstance(frame, Send):
-            message = await conversations.send(session.conversation, frame.id, frame.text)
-            await session.acknowledge(message.id, message.seq)
+            session.sending.add(frame.id)
+            try:
+                message = await conversations.send(session.conversation, frame.id, frame.text)
+                await session.acknowledge(message.id, message.seq)
+            finally:
+                session.sending.discard(frame.id)
         elif isinstance(frame, End):
             state = await conversations.leave(session.conversation.id, reason="left")
             await session.send(protocol.ended(state))
