@@ -365,6 +365,11 @@ class Customer:
         await self.send({"type": "start", "conversation": str(conversation), "customer": customer})
         return await self.frame()
 
+    async def resume(self, conversation: uuid.UUID, after: int) -> None:
+        await self.send({"type": "resume", "conversation": str(conversation), "after": after})
+        started = await self.frame()
+        assert started["type"] == "started", started
+
     async def say(self, text: str, message_id: uuid.UUID | None = None) -> dict[str, Any]:
         """Sends a message and returns its acknowledgement."""
         message_id = message_id or uuid.uuid4()
@@ -448,8 +453,7 @@ async def test_a_resume_gets_exactly_the_messages_missed_and_none_twice(
     )
 
     back = await Customer(http, gateway).connect()
-    await back.send({"type": "resume", "conversation": str(conversation), "after": 3})
-    assert (await back.frame())["type"] == "started"
+    await back.resume(conversation, after=3)
     missed = await back.frame()
     assert (missed["seq"], missed["text"]) == (4, "you said: two")
     await back.silent()
@@ -460,8 +464,7 @@ async def test_a_resume_gets_exactly_the_messages_missed_and_none_twice(
 
     # A client that kept an older cursor gets everything after it, in order, once.
     older = await Customer(http, gateway).connect()
-    await older.send({"type": "resume", "conversation": str(conversation), "after": 1})
-    assert (await older.frame())["type"] == "started"
+    await older.resume(conversation, after=1)
     assert [(await older.frame())["seq"] for _ in range(5)] == [2, 3, 4, 5, 6]
     await older.silent()
 
@@ -479,8 +482,7 @@ async def test_a_resent_unacknowledged_message_is_stored_and_answered_once(
     await first.close()  # without reading the acknowledgement
 
     second = await Customer(http, gateway).connect()
-    await second.send({"type": "resume", "conversation": str(conversation), "after": 0})
-    assert (await second.frame())["type"] == "started"
+    await second.resume(conversation, after=0)
     frames = [await second.frame()]
     if frames[0]["type"] == "message":  # stored before the first connection closed
         assert frames[0]["id"] == str(message_id)
@@ -582,8 +584,7 @@ async def test_a_customer_who_does_not_come_back_within_the_grace_leaves(
     await away.start(returning)
     await away.close()
     back = await Customer(http, gateway).connect()
-    await back.send({"type": "resume", "conversation": str(returning), "after": 0})
-    assert (await back.frame())["type"] == "started"
+    await back.resume(returning, after=0)
 
     async def state(conversation: uuid.UUID) -> str:
         found = await bot.store.conversation(conversation)

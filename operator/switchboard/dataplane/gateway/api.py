@@ -157,7 +157,7 @@ class Api:
 
     async def leave(self, request: web.Request) -> web.Response:
         conversation_id = _conversation_id(request)
-        state = await self.conversations.leave(conversation_id, reason="left")
+        state = await self.conversations.leave(conversation_id)
         return _json({"id": str(conversation_id), "state": state.value})
 
 

@@ -12,7 +12,6 @@ message, read what was stored, leave. Each stores first and hands on after (docs
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,8 +39,6 @@ from switchboard.dataplane.store import (
 )
 from switchboard.dataplane.topology import agent_deliveries
 from switchboard.dataplane.wiring import GatewayWiring
-
-logger = logging.getLogger(__name__)
 
 # A store or broker outage, as it reaches a request: the client is told to try again later.
 # (Other database errors are bugs, and are not dressed up as outages.)
@@ -169,7 +166,7 @@ class Conversations:
         # client is told its seq again, and nobody needs it any more.
         return message
 
-    async def leave(self, conversation_id: uuid.UUID, *, reason: str) -> State:
+    async def leave(self, conversation_id: uuid.UUID) -> State:
         """The customer leaves now (an explicit end); returns the state it ended in (or had
         ended in before: leaving twice is leaving once)."""
         runtime = self.runtime
@@ -178,7 +175,7 @@ class Conversations:
             if conversation.state not in OPEN_STATES:
                 return conversation.state
             ended_at = await connection.fetchval("SELECT now()")
-            ending = await self.end_locked(connection, conversation, ended_at, reason)
+            ending = await self.end_locked(connection, conversation, ended_at, "left")
         await self.tell(ending)
         return ending.state
 

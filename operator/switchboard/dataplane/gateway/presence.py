@@ -103,4 +103,7 @@ class Presence:
                     logger.info("ended %d conversations whose customers did not come back", ended)
             except OUTAGES as error:
                 logger.warning("could not refresh webchat presence: %s", error)
+            except Exception:
+                # Keep beating: customers stay connected meanwhile, and the log says why.
+                logger.exception("refreshing webchat presence failed")
             await asyncio.sleep(period)

@@ -199,7 +199,7 @@ class Connection:
             finally:
                 session.sending.discard(frame.id)
         elif isinstance(frame, End):
-            state = await conversations.leave(session.conversation.id, reason="left")
+            state = await conversations.leave(session.conversation.id)
             await session.send(protocol.ended(state))
             await self.socket.close()
 
@@ -224,6 +224,8 @@ class Connection:
         if session is None:
             return
         self.channel.hub.remove(session.conversation.id, session)
+        if self.channel.stopping:
+            return  # everyone's presence was noted at once
         try:
             # The grace runs from now: the customer was here until this moment.
             await self.channel.presence.seen([session.conversation.id])
@@ -239,6 +241,7 @@ class Webchat:
         self.hub = hub
         self.presence = Presence(conversations, hub.conversations, grace_seconds)
         self.connections: set[Connection] = set()
+        self.stopping = False
         self._page = _static("index.html")
         self._script = _static("webchat.js")
 
@@ -255,13 +258,19 @@ class Webchat:
         self.presence.start()
 
     async def stop(self) -> None:
-        """Closes every connection as going away (their clients reconnect to another
-        replica and resume), then stops refreshing presence."""
+        """Notes every connected customer as seen now (the grace runs from here), closes their
+        connections as going away (their clients reconnect to another replica and resume),
+        and stops refreshing presence."""
+        self.stopping = True
+        await self.presence.stop()
+        try:
+            await self.presence.seen(self.hub.conversations())
+        except OUTAGES as error:
+            logger.warning("could not note the connected customers' presence: %s", error)
         await asyncio.gather(
             *(c.socket.close(code=WSCloseCode.GOING_AWAY) for c in list(self.connections)),
             return_exceptions=True,
         )
-        await self.presence.stop()
 
     async def page(self, _: web.Request) -> web.Response:
         return web.Response(body=self._page, content_type="text/html", headers=PAGE_HEADERS)

@@ -15,13 +15,13 @@ import enum
 import hashlib
 import hmac
 import logging
-from typing import Any
 
 import aiohttp
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
 
 from switchboard.dataplane.envelope import Delivery
+from switchboard.dataplane.gateway.conversations import OUTAGES
 from switchboard.dataplane.service import Runtime
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,12 @@ class Webhooks:
             logger.error("a webhook delivery is malformed, dead-lettering it: %s", error)
             await message.reject(requeue=False)
             return
-        conversation = await self.runtime.store.conversation(delivery.conversation)
+        try:
+            conversation = await self.runtime.store.conversation(delivery.conversation)
+        except OUTAGES as error:
+            logger.warning("cannot look up a webhook now, trying again later: %s", error)
+            await _later(message)
+            return
         if conversation is None or conversation.webhook is None:
             logger.warning("conversation %s has no webhook; dropped", delivery.conversation)
             await message.ack()
@@ -93,9 +98,7 @@ class Webhooks:
         status = await self._post(conversation.webhook, delivery)
         outcome = verdict(status)
         if outcome is Verdict.RETRY:
-            attempts = _deliveries(message.headers)
-            await asyncio.sleep(retry_delay(attempts))
-            await message.nack(requeue=True)
+            await _later(message)
             return
         if outcome is Verdict.DROP:
             logger.warning(
@@ -123,7 +126,9 @@ class Webhooks:
             return None
 
 
-def _deliveries(headers: dict[str, Any]) -> int:
-    """How often the broker delivered the message before (a quorum queue counts it)."""
-    count = headers.get("x-delivery-count", 0)
-    return count if isinstance(count, int) else 0
+async def _later(message: AbstractIncomingMessage) -> None:
+    """Hands a message back for another try, after a back-off by how often it was tried (a
+    quorum queue counts its deliveries)."""
+    count = message.headers.get("x-delivery-count", 0)
+    await asyncio.sleep(retry_delay(count if isinstance(count, int) else 0))
+    await message.nack(requeue=True)
