@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -669,6 +670,84 @@ async def _hand_to_agent(store: Store, conversation: uuid.UUID, agent: str | Non
             await move(
                 connection, conversation, Step.ACCEPT, actor=agent, assignments={"accepted_at": now}
             )
+
+
+class BrokerLink:
+    """A TCP relay between the gateway and the broker that the test can cut, as a network
+    failure would: the gateway's connection drops and its robust client reconnects."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        self.writers += [writer, up_writer]
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def cut(self) -> None:
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_after_a_reconnect_to_the_broker_connections_catch_up_from_the_store(
+    start_gateway: Callable[..., Awaitable[Gateway]],
+    bot: PlayedBot,
+    http: aiohttp.ClientSession,
+    queue_uri: str,
+) -> None:
+    broker = urllib.parse.urlsplit(queue_uri)
+    link = BrokerLink(broker.port or 5672)
+    relayed = broker._replace(
+        netloc=f"{broker.username}:{broker.password}@127.0.0.1:{await link.start()}"
+    )
+    try:
+        gateway = await start_gateway(SWITCHBOARD_QUEUE_URI=urllib.parse.urlunsplit(relayed))
+        conversation = uuid.uuid4()
+        customer = await Customer(http, gateway).connect()
+        await customer.start(conversation)
+        await customer.say("before")
+        assert (await customer.frame())["seq"] == 2
+
+        # While the gateway is cut off from the broker, an agent's message is stored and
+        # announced: the gateway's delivery queue is gone with its connection, and misses it.
+        link.cut()
+        async with bot.store.transaction() as connection:
+            stored = await add_message(
+                connection, conversation, uuid.uuid4(), "system", None, "an agent will join"
+            )
+            found = await fetch_conversation(connection, conversation)
+        assert found is not None
+        await announce(bot.runtime, found, stored.message)
+
+        missed = await customer.frame()  # pushed once the gateway is back on the broker
+        assert (missed["seq"], missed["text"]) == (3, "an agent will join")
+        assert "re-reading the store for 1 customer connections" in gateway.log.read_text()
+        await customer.silent()
+        assert (await customer.say("after"))["seq"] == 4
+        assert (await customer.frame())["seq"] == 5
+        await customer.silent()
+    finally:
+        await link.close()
 
 
 # --- api -------------------------------------------------------------------------------------

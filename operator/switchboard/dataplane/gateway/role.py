@@ -8,6 +8,7 @@ the missing adapter in the ContactCenter's status.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -52,6 +53,7 @@ class Gateway:
                 " and ".join(CHANNEL_TYPES),
             )
         self._serving = False
+        self._catching_up: asyncio.Task[None] | None = None
 
     def routes(self, app: web.Application) -> None:
         if self.webchat is not None:
@@ -67,7 +69,7 @@ class Gateway:
         await runtime.bus.subscribe_deliveries(
             [customer_deliveries(self.channel.channel)], self.hub.deliver
         )
-        runtime.bus.on_reconnect(self.hub.resync)
+        runtime.bus.on_reconnect(self._catch_up)
         self.conversations.attach(runtime)
         if self.webchat is not None:
             self.webchat.start()
@@ -76,8 +78,15 @@ class Gateway:
             await self.webhooks.start()
         self._serving = True
 
+    async def _catch_up(self) -> None:
+        """After a reconnect to the broker: connections catch up on deliveries they may have
+        missed, in the background (the reconnect waits for its callbacks)."""
+        self._catching_up = asyncio.create_task(self.hub.resync(), name="catch up")
+
     async def stop(self) -> None:
         self._serving = False
+        if self._catching_up is not None:
+            self._catching_up.cancel()
         if self.webchat is not None:
             await self.webchat.stop()
         if self.webhooks is not None:
