@@ -67,12 +67,12 @@ class Session:
     """One connection's view of its conversation: what was pushed, and pushing more in order."""
 
     def __init__(
-        self, socket: web.WebSocketResponse, store: Store, conversation: Conversation
+        self, socket: web.WebSocketResponse, store: Store, conversation: Conversation, after: int
     ) -> None:
         self.socket = socket
         self.store = store
         self.conversation = conversation
-        self.cursor = Cursor()
+        self.cursor = Cursor(position=after)
         self.lock = asyncio.Lock()
         self.sending: set[uuid.UUID] = set()
         """Ids of the client's messages being stored and handed on: acknowledged, never
@@ -170,7 +170,7 @@ class Connection:
             if self.session is not None:
                 raise ProtocolError(Code.ALREADY_STARTED, "this connection has its conversation")
             if isinstance(frame, Start):
-                conversation, _ = await conversations.start(
+                conversation, new = await conversations.start(
                     frame.conversation,
                     customer=frame.customer,
                     attributes=frame.attributes,
@@ -178,6 +178,7 @@ class Connection:
                 )
                 after = 0
             else:
+                new = False
                 conversation = await conversations.find(frame.conversation)
                 if frame.after > conversation.next_seq:
                     raise ProtocolError(
@@ -186,7 +187,7 @@ class Connection:
                         f"({conversation.next_seq})",
                     )
                 after = frame.after
-            await self.attach(conversation, after)
+            await self.attach(conversation, after, new=new)
             return
         session = self.session
         if session is None:
@@ -203,11 +204,11 @@ class Connection:
             await session.send(protocol.ended(state))
             await self.socket.close()
 
-    async def attach(self, conversation: Conversation, after: int) -> None:
+    async def attach(self, conversation: Conversation, after: int, *, new: bool) -> None:
         """Binds the connection to its conversation: says so, pushes what the client lacks
-        after `after`, then whatever is stored next."""
-        session = Session(self.socket, self.channel.runtime.store, conversation)
-        session.cursor = Cursor(position=after)
+        after `after`, then whatever is stored next. (A conversation it just started holds
+        no message yet.)"""
+        session = Session(self.socket, self.channel.runtime.store, conversation, after)
         if conversation.state in OPEN_STATES:
             await self.channel.presence.seen([conversation.id])
         async with session.lock:
@@ -215,7 +216,8 @@ class Connection:
             self.channel.hub.add(conversation.id, session)
             self.session = session
             await session.send(protocol.started(conversation.id, conversation.state))
-            await session.fill()
+            if not new:
+                await session.fill()
             if conversation.state not in OPEN_STATES:
                 await session.send(protocol.ended(conversation.state))
 
