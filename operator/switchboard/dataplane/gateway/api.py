@@ -29,6 +29,8 @@ from switchboard.dataplane.gateway.protocol import (
     ProtocolError,
     StartRequest,
 )
+from switchboard.dataplane.gateway.webhook import Webhooks
+from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import Message
 
 logger = logging.getLogger(__name__)
@@ -51,10 +53,6 @@ class Waiter:
         self.nudged.set()
 
 
-def _json(document: Any, status: int = 200) -> web.Response:
-    return web.json_response(document, status=status)
-
-
 def _messages(messages: list[Message]) -> list[dict[str, Any]]:
     return [message.as_json() for message in messages]
 
@@ -65,14 +63,23 @@ class Api:
     def __init__(self, conversations: Conversations, hub: Hub, token: str) -> None:
         self.conversations = conversations
         self.hub = hub
-        self._token = token.encode()
+        self.token = token
+        self.webhooks: Webhooks | None = None
+
+    async def start(self, runtime: Runtime) -> None:
+        self.webhooks = Webhooks(runtime, self.conversations.channel.channel, self.token)
+        await self.webhooks.start()
+
+    async def stop(self) -> None:
+        if self.webhooks is not None:
+            await self.webhooks.stop()
 
     def routes(self, app: web.Application) -> None:
         api = web.Application(middlewares=[self._guard])
-        api.router.add_post("/conversations", self.start)
-        api.router.add_post("/conversations/{id}/messages", self.post)
-        api.router.add_get("/conversations/{id}/messages", self.read)
-        api.router.add_delete("/conversations/{id}", self.leave)
+        api.router.add_post("/conversations", self.start_conversation)
+        api.router.add_post("/conversations/{id}/messages", self.post_message)
+        api.router.add_get("/conversations/{id}/messages", self.read_messages)
+        api.router.add_delete("/conversations/{id}", self.leave_conversation)
         app.add_subapp("/api/v1", api)
 
     @web.middleware
@@ -83,31 +90,18 @@ class Api:
                 raise ProtocolError(Code.UNAUTHORIZED, "a valid bearer token is required")
             return await handler(request)
         except ProtocolError as problem:
-            headers = {"WWW-Authenticate": "Bearer"} if problem.code is Code.UNAUTHORIZED else {}
-            if problem.code is Code.UNAVAILABLE:
-                headers["Retry-After"] = "1"
-            return web.json_response(
-                protocol.error_body(problem),
-                status=protocol.HTTP_STATUS[problem.code],
-                headers=headers,
-            )
+            return _refusal(problem)
         except OUTAGES as error:
             logger.warning("an api request could not be served: %s", error)
-            return web.json_response(
-                protocol.error_body(
-                    ProtocolError(Code.UNAVAILABLE, "the service is briefly unavailable")
-                ),
-                status=503,
-                headers={"Retry-After": "1"},
-            )
+            return _refusal(ProtocolError(Code.UNAVAILABLE, "the service is briefly unavailable"))
 
     def _authorized(self, header: str) -> bool:
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer":
             return False
-        return hmac.compare_digest(presented.strip().encode(), self._token)
+        return hmac.compare_digest(presented.strip().encode(), self.token.encode())
 
-    async def start(self, request: web.Request) -> web.Response:
+    async def start_conversation(self, request: web.Request) -> web.Response:
         body = protocol.parse_body(StartRequest, await _body(request))
         conversation, new = await self.conversations.start(
             body.id,
@@ -120,15 +114,15 @@ class Api:
             "state": conversation.state.value,
             "last_seq": conversation.next_seq,
         }
-        return _json(document, status=201 if new else 200)
+        return web.json_response(document, status=201 if new else 200)
 
-    async def post(self, request: web.Request) -> web.Response:
+    async def post_message(self, request: web.Request) -> web.Response:
         conversation = await self.conversations.find(_conversation_id(request))
         body = protocol.parse_body(MessageRequest, await _body(request))
         message = await self.conversations.send(conversation, body.id, body.text)
-        return _json({"id": str(message.id), "seq": message.seq})
+        return web.json_response({"id": str(message.id), "seq": message.seq})
 
-    async def read(self, request: web.Request) -> web.Response:
+    async def read_messages(self, request: web.Request) -> web.Response:
         conversation_id = _conversation_id(request)
         after = protocol.parse_after(request.query.get("after"))
         wait = protocol.parse_wait(request.query.get("wait"))
@@ -136,7 +130,9 @@ class Api:
         store = self.conversations.runtime.store
         if wait == 0 or conversation.state not in OPEN_STATES:
             messages = await store.messages_after(conversation_id, after)
-            return _json({"messages": _messages(messages), "state": conversation.state.value})
+            return web.json_response(
+                {"messages": _messages(messages), "state": conversation.state.value}
+            )
         waiter = Waiter(after)
         self.hub.add(conversation_id, waiter)
         try:
@@ -153,12 +149,23 @@ class Api:
         finally:
             self.hub.remove(conversation_id, waiter)
         state = (await self.conversations.find(conversation_id)).state
-        return _json({"messages": _messages(messages), "state": state.value})
+        return web.json_response({"messages": _messages(messages), "state": state.value})
 
-    async def leave(self, request: web.Request) -> web.Response:
+    async def leave_conversation(self, request: web.Request) -> web.Response:
         conversation_id = _conversation_id(request)
         state = await self.conversations.leave(conversation_id)
-        return _json({"id": str(conversation_id), "state": state.value})
+        return web.json_response({"id": str(conversation_id), "state": state.value})
+
+
+def _refusal(problem: ProtocolError) -> web.Response:
+    headers = {}
+    if problem.code is Code.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = "Bearer"
+    elif problem.code is Code.UNAVAILABLE:
+        headers["Retry-After"] = "1"
+    return web.json_response(
+        protocol.error_body(problem), status=protocol.HTTP_STATUS[problem.code], headers=headers
+    )
 
 
 def _conversation_id(request: web.Request) -> uuid.UUID:

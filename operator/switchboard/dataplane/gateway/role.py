@@ -18,7 +18,6 @@ from switchboard.dataplane.gateway.conversations import Conversations
 from switchboard.dataplane.gateway.hub import Hub
 from switchboard.dataplane.gateway.routing_file import RoutingFile
 from switchboard.dataplane.gateway.webchat import Webchat
-from switchboard.dataplane.gateway.webhook import Webhooks
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.topology import customer_deliveries
 from switchboard.dataplane.wiring import GatewayWiring
@@ -39,7 +38,6 @@ class Gateway:
         self.conversations = Conversations(channel, self.routing)
         self.webchat: Webchat | None = None
         self.api: Api | None = None
-        self.webhooks: Webhooks | None = None
         if channel.channel_type == "webchat":
             self.webchat = Webchat(self.conversations, self.hub, channel.disconnect_grace_seconds)
         elif channel.channel_type == "api" and channel.api_token is not None:
@@ -73,9 +71,8 @@ class Gateway:
         self.conversations.attach(runtime)
         if self.webchat is not None:
             self.webchat.start()
-        if self.api is not None and self.channel.api_token is not None:
-            self.webhooks = Webhooks(runtime, self.channel.channel, self.channel.api_token)
-            await self.webhooks.start()
+        if self.api is not None:
+            await self.api.start(runtime)
         self._serving = True
 
     async def _catch_up(self) -> None:
@@ -89,8 +86,8 @@ class Gateway:
             self._catching_up.cancel()
         if self.webchat is not None:
             await self.webchat.stop()
-        if self.webhooks is not None:
-            await self.webhooks.stop()
+        if self.api is not None:
+            await self.api.stop()
 
     def ready(self) -> bool:
         return self._serving and self.routing.current() is not None
