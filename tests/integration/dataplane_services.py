@@ -16,8 +16,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 import asyncpg
+import httpx
 import pytest
 
 from tests.integration.kube import REPO
@@ -68,6 +70,22 @@ class LocalServer:
     def uri(self) -> str:
         """How clients reach it (with its password), while it runs."""
         return (self.state_dir / f"{self.name}-uri").read_text().strip()
+
+    async def delete_names_starting(self, start: str) -> None:
+        """Deletes the broker's queues and exchanges whose names start with `start`, through
+        the management API."""
+        management = (self.state_dir / "rabbitmq-management-url").read_text().strip()
+        amqp = urlsplit(self.uri)
+        vhost = quote(unquote(amqp.path.lstrip("/")) or "/", safe="")
+        auth = (unquote(amqp.username or ""), unquote(amqp.password or ""))
+        async with httpx.AsyncClient(base_url=management, auth=auth, timeout=10) as api:
+            for kind in ("queues", "exchanges"):
+                listed = await api.get(f"/api/{kind}/{vhost}", params={"columns": "name"})
+                listed.raise_for_status()
+                for item in listed.json():
+                    if item["name"].startswith(start):
+                        name = quote(item["name"], safe="")
+                        await api.delete(f"/api/{kind}/{vhost}/{name}")
 
     def state(self) -> dict[str, Any]:
         """Its ports, process ids and password, as hack/services.py keeps them."""
@@ -122,6 +140,10 @@ def queue_uri(rabbitmq: LocalServer) -> str:
 
 
 @pytest.fixture
-def prefix() -> str:
-    """A name of the test's own for its exchanges and queues (as `<namespace>.<cc>` would be)."""
-    return f"t{uuid.uuid4().hex[:10]}"
+async def prefix(rabbitmq: LocalServer) -> AsyncIterator[str]:
+    """A namespace name of the test's own: the broker's names of its contact centers start with
+    it (`<namespace>.<contact center>.*`). What the test declared is deleted afterwards, so
+    the session's broker does not collect quorum queues."""
+    namespace = f"t-{uuid.uuid4().hex[:10]}"
+    yield namespace
+    await rabbitmq.delete_names_starting(f"{namespace}.")

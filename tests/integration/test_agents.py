@@ -220,24 +220,6 @@ async def center(
         yield running
     finally:
         await running.stop()
-        await _forget_broker_names(queue_uri, f"{prefix}.{CENTER}")
-
-
-async def _forget_broker_names(queue_uri: str, name_prefix: str) -> None:
-    """The dev broker outlives the test: delete what this test declared on it."""
-    import aio_pika
-
-    topology = Topology(name_prefix)
-    connection = await aio_pika.connect(queue_uri)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(topology.dead_letter_queue)
-        for exchange in (
-            topology.work_exchange,
-            topology.deliveries_exchange,
-            topology.dead_letter_exchange,
-        ):
-            await channel.exchange_delete(exchange)
 
 
 @pytest.fixture

@@ -117,4 +117,14 @@ END
 $$;
 """,
     ),
+    (
+        2,
+        """
+-- The gateway: when a webchat customer was last seen connected, refreshed while they are, so
+-- one gone longer than the disconnect grace leaves, whichever gateway replica held them.
+ALTER TABLE conversations ADD COLUMN customer_seen_at timestamptz;
+CREATE INDEX conversations_customer_seen ON conversations (channel, customer_seen_at)
+    WHERE state IN ('bot', 'queued', 'offered', 'agent') AND customer_seen_at IS NOT NULL;
+""",
+    ),
 )

@@ -14,6 +14,8 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
+
 
 class WiringError(ValueError):
     """The environment lacks a variable a role needs, or holds one it cannot read."""
@@ -53,6 +55,10 @@ class Wiring:
 class GatewayWiring:
     channel: str
     channel_type: str
+    api_token: str | None
+    """The bearer token clients of an `api` channel present (None for other channel types)."""
+    disconnect_grace_seconds: float
+    """How long a webchat customer may stay disconnected before they count as gone."""
 
 
 @dataclass(frozen=True)
@@ -140,9 +146,17 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
 
 
 def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
+    channel_type = _text(env, "SWITCHBOARD_CHANNEL_TYPE")
+    grace_name = "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"
+    grace = _number(env, grace_name, default=DEFAULT_DISCONNECT_GRACE_SECONDS)
+    if not 0 < grace < math.inf:
+        raise WiringError(f"{grace_name}={grace:g} is not a number of seconds above 0")
     return GatewayWiring(
         channel=_text(env, "SWITCHBOARD_CHANNEL_NAME"),
-        channel_type=_text(env, "SWITCHBOARD_CHANNEL_TYPE"),
+        channel_type=channel_type,
+        # Only an api channel authenticates its clients; it cannot start without a token.
+        api_token=_text(env, "SWITCHBOARD_API_TOKEN") if channel_type == "api" else None,
+        disconnect_grace_seconds=grace,
     )
 
 

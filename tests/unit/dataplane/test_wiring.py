@@ -6,6 +6,7 @@ from switchboard.dataplane.wiring import (
     WiringError,
     read_agents_wiring,
     read_bot_wiring,
+    read_gateway_wiring,
     read_wiring,
 )
 
@@ -73,3 +74,26 @@ def test_an_offer_timeout_must_leave_time_to_accept() -> None:
             WiringError, match=r"OFFER_TIMEOUT_SECONDS=.* is not a number of seconds"
         ):
             read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": bad})
+
+
+GATEWAY = {"SWITCHBOARD_CHANNEL_NAME": "web", "SWITCHBOARD_CHANNEL_TYPE": "webchat"}
+
+
+def test_a_webchat_gateway_needs_no_token_and_waits_a_minute_for_a_customer_to_return() -> None:
+    gateway = read_gateway_wiring(GATEWAY)
+    assert (gateway.channel, gateway.channel_type) == ("web", "webchat")
+    assert gateway.api_token is None
+    assert gateway.disconnect_grace_seconds == 60.0
+
+
+def test_an_api_gateway_cannot_start_without_its_token() -> None:
+    api = {"SWITCHBOARD_CHANNEL_NAME": "partners", "SWITCHBOARD_CHANNEL_TYPE": "api"}
+    with pytest.raises(WiringError, match="SWITCHBOARD_API_TOKEN is not set"):
+        read_gateway_wiring(api)
+    assert read_gateway_wiring({**api, "SWITCHBOARD_API_TOKEN": "s3cret"}).api_token == "s3cret"
+
+
+@pytest.mark.parametrize("grace", ["0", "-5", "inf", "nan", "soon"])
+def test_the_disconnect_grace_is_a_positive_finite_number_of_seconds(grace: str) -> None:
+    with pytest.raises(WiringError, match="SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"):
+        read_gateway_wiring({**GATEWAY, "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS": grace})
