@@ -57,3 +57,16 @@ def test_bot_concurrency_must_be_a_positive_whole_number() -> None:
     for bad in ("0", "-3", "2.5"):
         with pytest.raises(WiringError, match="positive whole number"):
             read_bot_wiring({**bot, "SWITCHBOARD_BOT_CONCURRENCY": bad})
+
+
+def test_a_remote_models_endpoint_token_is_optional() -> None:
+    bot = {
+        "SWITCHBOARD_MODEL_NAME": "support",
+        "SWITCHBOARD_MODEL_VERSION": "1.0.0",
+        "SWITCHBOARD_MODEL_URI": "https://models.example/support.yaml",
+        "SWITCHBOARD_BOT_TRACK": "stable",
+        "SWITCHBOARD_BOT_CONCURRENCY": "50",
+    }
+    assert read_bot_wiring(bot).endpoint_token is None
+    token = read_bot_wiring({**bot, "SWITCHBOARD_MODEL_ENDPOINT_TOKEN": "s3cret"}).endpoint_token
+    assert token == "s3cret"
