@@ -33,7 +33,7 @@ from switchboard.cli import main
         (
             ["size"],
             "switchboard: argument COMMAND: invalid choice: 'size' (choose from 'run', 'crd', "
-            "'render', 'simulate', 'sizing') (see switchboard --help)",
+            "'render', 'simulate', 'sizing', 'bot') (see switchboard --help)",
         ),
         ([], "switchboard: the following arguments are required: COMMAND (see switchboard --help)"),
         (

@@ -37,8 +37,9 @@ class Line:
 
 
 class Understander(Protocol):
-    history_length: int
-    """How many earlier messages it wants (0: none)."""
+    @property
+    def history_length(self) -> int:
+        """How many earlier messages it wants (0: none)."""
 
     async def understand(
         self, text: str, conversation: uuid.UUID, history: Sequence[Line]
