@@ -59,7 +59,7 @@ def test_wrong_answers_end_in_a_handoff_after_the_failed_turns() -> None:
 
 def test_the_better_model_contains_more_of_the_same_traffic() -> None:
     # Measured at these settings: 1.0.0 contains 0.343 of 230 conversations, 2.0.0 0.726; at
-    # most 176 of 230 (0.765) can be, the rest ask for an agent or are out of scope.
+    # most 175 of 230 (0.761) can be, the rest ask for an agent or are out of scope.
     results = {
         version: evaluate(
             example_classifier(version).rank, example_model(version), SETTINGS, CORPUS
@@ -69,7 +69,7 @@ def test_the_better_model_contains_more_of_the_same_traffic() -> None:
     weaker, better = results[WEAKER], results[BETTER]
     assert len(better.played) == len(weaker.played) == 230
     assert better.containment - weaker.containment >= 0.25
-    assert 0.65 <= better.containment <= 176 / 230
+    assert 0.65 <= better.containment <= 175 / 230
     assert 0.25 <= weaker.containment <= 0.45
     # what the bot contains, it contains by answering what the customer meant
     assert better.resolution >= better.containment - 0.02
