@@ -7,17 +7,10 @@ import os
 import pytest
 
 from switchboard.cli import main
+from tests.unit.dataplane.test_wiring import COMMON
 
 WIRING = {
-    "SWITCHBOARD_CONTACT_CENTER": "acme",
-    "SWITCHBOARD_NAMESPACE": "support",
-    "SWITCHBOARD_HTTP_PORT": "8080",
-    "SWITCHBOARD_METRICS_PORT": "9090",
-    "SWITCHBOARD_QUEUE_URI": "amqp://u:p@queue:5672/",
-    "SWITCHBOARD_DATABASE_URI": "postgresql://u:p@db:5432/switchboard",
-    "SWITCHBOARD_SLA_TARGET": "0.8",
-    "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS": "20",
-    "SWITCHBOARD_SLA_MAX_ABANDON_RATE": "0.05",
+    **COMMON,
     "SWITCHBOARD_MODEL_NAME": "telco-support",
     "SWITCHBOARD_MODEL_VERSION": "2.0.0",
     "SWITCHBOARD_MODEL_URI": "configmap://bot-model/model.yaml",
