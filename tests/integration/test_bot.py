@@ -516,6 +516,84 @@ async def test_two_replicas_share_one_tracks_slots(
     assert admitted_by == "bot-1"
 
 
+class CuttableLink:
+    """A TCP relay to the database that the test can cut and restore: the store going away
+    and coming back, as the bot sees it, without touching the shared server."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.cut = False
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.cut:
+            writer.close()
+            return
+        upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        self.writers |= {writer, upstream_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    def sever(self) -> None:
+        self.cut = True
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+
+    def restore(self) -> None:
+        self.cut = False
+
+    def close(self) -> None:
+        self.sever()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_turn_waits_out_a_database_outage(
+    customers: Customers, database_uri: str, queue_uri: str, prefix: str
+) -> None:
+    link = CuttableLink("127.0.0.1", int(DEV_POSTGRES.rsplit(":", 1)[1]))
+    port = await link.start()
+    through_link = database_uri.replace(DEV_POSTGRES, f"postgresql://postgres@127.0.0.1:{port}")
+    try:
+        linked = await customers.start_bot(
+            through_link, queue_uri, prefix, bot_wiring(), "bot-linked"
+        )
+        await wait_until("the bot to be ready", _ready(linked))
+        conversation = await customers.start()
+        await customers.reply_to(await customers.say(conversation, "hello"))
+
+        link.sever()
+        question = await customers.say(conversation, "how much data do I have left")
+        await asyncio.sleep(3)  # the bot's retries meet a closed door meanwhile
+        assert len(await customers.store.messages_after(conversation, 0)) == 3
+        link.restore()
+        answer = await customers.reply_to(question)
+        assert "data used so far this month" in answer.body
+        transcript = await customers.store.messages_after(conversation, 0)
+        assert [m.sender for m in transcript] == ["customer", "bot", "customer", "bot"]
+        channel = await customers.bus.connection.channel()
+        dead = await channel.declare_queue(customers.bus.topology.dead_letter_queue, passive=True)
+        assert dead.declaration_result.message_count == 0
+    finally:
+        link.close()
+
+
 # --- remote models -------------------------------------------------------------------------
 
 

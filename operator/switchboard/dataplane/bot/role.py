@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aio_pika.abc import AbstractIncomingMessage
@@ -31,14 +31,20 @@ from switchboard.dataplane.bot.model import DialogueModel, ModelError, check_ide
 from switchboard.dataplane.bot.slots import SlotGate, Stopping
 from switchboard.dataplane.bot.turn import OutOfOrder, TurnResult, Turns
 from switchboard.dataplane.bot.understanding import Asking, Classifying, Understander
+from switchboard.dataplane.bus import PublishFailed
 from switchboard.dataplane.envelope import AgentNudge, CustomerTurn
 from switchboard.dataplane.service import Runtime
+from switchboard.dataplane.store import STORE_OUTAGES
 from switchboard.dataplane.topology import agent_deliveries
 from switchboard.dataplane.wiring import BotWiring, HandoffWiring
 
 logger = logging.getLogger(__name__)
 
 MODEL_RETRY_SECONDS = 10.0
+OUTAGE_RETRY_SECONDS = 0.25
+MAX_OUTAGE_RETRY_SECONDS = 5.0
+T = TypeVar("T")
+OUTAGES: tuple[type[Exception], ...] = (*STORE_OUTAGES, PublishFailed)
 DRAIN_SECONDS = 8.0  # within the service's stop grace
 
 
@@ -144,8 +150,9 @@ class BotRole:
         if work is None:
             return
         assert self._gate is not None
+        gate = self._gate
         try:
-            await self._gate.enter(work.conversation)
+            await self._through_outages(lambda: gate.enter(work.conversation))
         except Stopping:
             await message.nack(requeue=True)
             return
@@ -157,16 +164,34 @@ class BotRole:
             await self._take(message, work)
 
     async def _take(self, message: AbstractIncomingMessage, work: CustomerTurn) -> None:
-        assert self._turns is not None and self._runtime is not None
+        turns = self._turns
+        assert turns is not None
         try:
-            result = await self._turns.take(work)
+            result = await self._through_outages(lambda: turns.take(work))
         except OutOfOrder as error:
             logger.warning("handing a turn back: %s", error)
             await message.nack(requeue=True)
             return
-        await self._publish(result)
-        await message.ack()
         self._record(result)
+        await self._through_outages(lambda: self._publish(result))
+        await message.ack()
+
+    async def _through_outages(self, action: Callable[[], Awaitable[T]]) -> T:
+        """`action()`, tried again while the store or the broker is away: a message handed
+        back at once would come straight back, and after the delivery limit be dead-lettered
+        unanswered. A stopping bot hands it back instead."""
+        delay, attempt = OUTAGE_RETRY_SECONDS, 0
+        while True:
+            try:
+                return await action()
+            except OUTAGES as error:
+                if not self._serving:
+                    raise
+                if attempt % 10 == 0:
+                    logger.warning("waiting for the store or the broker: %s", error)
+                attempt += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_OUTAGE_RETRY_SECONDS)
 
     async def _publish(self, result: TurnResult) -> None:
         runtime = self._runtime
@@ -217,7 +242,10 @@ class BotRole:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runtime is not None and self.model is not None:
-            await slots.leave(self._runtime.store, self._runtime.wiring.replica)
+            try:
+                await slots.leave(self._runtime.store, self._runtime.wiring.replica)
+            except STORE_OUTAGES as error:  # its slots lapse with its heartbeat instead
+                logger.warning("could not give this replica's slots back: %s", error)
         if self._session is not None:
             await self._session.close()
 
