@@ -65,6 +65,7 @@ class BotRole:
         self._idle = asyncio.Event()
         self._idle.set()
         self._serving = False
+        self._stopping = False
 
     def routes(self, app: web.Application) -> None:
         """The bot serves no HTTP of its own besides the probes."""
@@ -74,7 +75,9 @@ class BotRole:
 
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._tasks.append(asyncio.create_task(self._serve(runtime)))
+        serving = asyncio.create_task(self._serve(runtime))
+        serving.add_done_callback(_said_if_failed)
+        self._tasks.append(serving)
 
     async def _serve(self, runtime: Runtime) -> None:
         model, understander = await self._load()
@@ -86,7 +89,7 @@ class BotRole:
             lambda conversation: slots.try_admit(store, conversation, track, actor),
             lambda conversation: slots.needs_slot(store, conversation),
         )
-        await slots.beat(store, actor, track, self.bot.concurrency)
+        await self._through_outages(lambda: slots.beat(store, actor, track, self.bot.concurrency))
         self._tasks.append(
             asyncio.create_task(slots.keep_beating(store, actor, track, self.bot.concurrency))
         )
@@ -185,7 +188,7 @@ class BotRole:
             try:
                 return await action()
             except OUTAGES as error:
-                if not self._serving:
+                if self._stopping:
                     raise
                 if attempt % 10 == 0:
                     logger.warning("waiting for the store or the broker: %s", error)
@@ -229,6 +232,7 @@ class BotRole:
 
     async def stop(self) -> None:
         self._serving = False
+        self._stopping = True
         for stop_consuming in self._stop_consuming:
             try:
                 await stop_consuming()
@@ -248,6 +252,11 @@ class BotRole:
                 logger.warning("could not give this replica's slots back: %s", error)
         if self._session is not None:
             await self._session.close()
+
+
+def _said_if_failed(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the bot stopped starting up", exc_info=task.exception())
 
 
 async def _work(message: AbstractIncomingMessage) -> CustomerTurn | None:
