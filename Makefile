@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: help venv binaries cluster-up cluster-down cluster-status prometheus generate lint unit integration test demo
+.PHONY: help venv binaries cluster-up cluster-down cluster-status packages generate lint unit integration test demo demo-stop
 
 help:
 	@echo "make demo            bring up the local cluster and run a contact center on it"
@@ -16,7 +16,8 @@ help:
 	@echo "make cluster-up      start the local Kubernetes control plane (builds it on first use)"
 	@echo "make cluster-down    stop it"
 	@echo "make cluster-status  say what runs"
-	@echo "make prometheus      install Prometheus (Debian package) if missing"
+	@echo "make packages        install the Debian packages needed (Prometheus, RabbitMQ,"
+	@echo "                     PostgreSQL, Chromium) if any is missing"
 	@echo "make generate        regenerate the CRD and the API reference from the models"
 
 $(VENV)/.installed: pyproject.toml
@@ -33,15 +34,17 @@ binaries:
 cluster-up: venv
 	$(PY) hack/cluster.py up
 
-cluster-down: venv
+cluster-down: venv demo-stop
+	$(PY) hack/postgres.py down
+	$(PY) hack/rabbitmq.py down
 	$(PY) hack/prometheus.py down
 	$(PY) hack/cluster.py down
 
 cluster-status: venv
 	$(PY) hack/cluster.py status
 
-prometheus: venv
-	$(PY) hack/prometheus.py install
+packages: venv
+	$(PY) hack/packages.py
 
 generate: venv
 	$(VENV)/bin/switchboard crd > crds/switchboard.io_contactcenters.yaml
@@ -55,11 +58,15 @@ lint: venv
 unit: venv
 	$(VENV)/bin/pytest tests/unit
 
-integration: venv binaries prometheus
+# The suite runs its own operator: one the demo left running would reconcile its objects too.
+integration: venv binaries packages demo-stop
 	$(VENV)/bin/pytest tests/integration
 
 test: lint unit integration
 
-demo: cluster-up prometheus
+demo: cluster-up packages
 	$(PY) hack/prometheus.py up
 	KUBECONFIG=$(KUBECONFIG_LOCAL) hack/demo.sh
+
+demo-stop:
+	hack/demo.sh stop

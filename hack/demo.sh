@@ -1,14 +1,40 @@
 #!/usr/bin/env bash
 # The demo on the local cluster (KUBECONFIG points at it): install the CRD, start the
 # operator, apply the quickstart, and watch it become Ready.
+#
+#   hack/demo.sh         runs the demo; its operator keeps running for you to explore
+#   hack/demo.sh stop    stops the processes the demo started (the cluster stays up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kubectl=bin/kubectl
 namespace=demo
+pids=.cluster/demo
 operator_log=.cluster/logs/operator.log
-operator_pid=.cluster/operator.pid
+operator_pid=$pids/operator.pid
 
 step() { printf '\n== %s\n' "$*"; }
+
+# Stops every process the demo left running (each recorded as $pids/NAME.pid, its own group).
+stop_demo() {
+	[ -d "$pids" ] || return 0
+	for pid_file in "$pids"/*.pid; do
+		[ -f "$pid_file" ] || continue
+		pid=$(cat "$pid_file")
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "[demo] stopping the demo's $(basename "$pid_file" .pid) (pid $pid)"
+			kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+			for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+			kill -KILL -- "-$pid" 2>/dev/null || true
+		fi
+		rm -f "$pid_file"
+	done
+}
+
+if [ "${1:-}" = stop ]; then
+	stop_demo
+	exit 0
+fi
+mkdir -p "$pids" .cluster/logs
 
 step "nodes (kwok fake nodes: Pods on them become Running without containers)"
 $kubectl get nodes
@@ -17,12 +43,9 @@ step "install the ContactCenter CRD"
 $kubectl apply --server-side --force-conflicts -f crds/switchboard.io_contactcenters.yaml
 $kubectl wait --for=condition=Established --timeout=30s crd/contactcenters.switchboard.io
 
-step "start the operator (log: $operator_log)"
-if [ -f "$operator_pid" ] && kill -0 "$(cat "$operator_pid")" 2>/dev/null; then
-	kill -TERM -- "-$(cat "$operator_pid")" 2>/dev/null || true
-	sleep 1
-fi
-setsid .venv/bin/switchboard run --all-namespaces --metrics-port 18080 --health-port 18081 \
+step "start the operator, watching namespace $namespace (log: $operator_log)"
+stop_demo
+setsid .venv/bin/switchboard run --namespace "$namespace" --metrics-port 18080 --health-port 18081 \
 	>>"$operator_log" 2>&1 </dev/null &
 echo $! >"$operator_pid"
 for _ in $(seq 50); do
@@ -84,7 +107,8 @@ simulator_log=.cluster/logs/simulator.log
 	--speed "$speed" --within 30 --bot-aht 120 --aht-cv 0.5 --patience 300 --bot-containment 1 \
 	--contact-center morning --namespace "$namespace" >"$simulator_log" 2>&1 &
 simulator=$!
-trap 'kill $simulator 2>/dev/null || true' EXIT
+echo $simulator >"$pids/simulator.pid"
+trap 'kill $simulator 2>/dev/null || true; rm -f "$pids/simulator.pid"' EXIT
 for _ in $(seq 50); do
 	address=$(grep -oE 'serving metrics on [0-9.]+:[0-9]+' "$simulator_log" | awk '{print $4}') && [ -n "$address" ] && break
 	sleep 0.2
@@ -100,4 +124,4 @@ $kubectl get events -n "$namespace" --field-selector reason=Scaled --sort-by=.la
 
 echo
 echo "The cluster, Prometheus and the operator keep running: KUBECONFIG=.cluster/kubeconfig bin/kubectl get cc -A"
-echo "Stop them with: make cluster-down"
+echo "Stop the demo's operator with: hack/demo.sh stop (make test does it first); everything with: make cluster-down"

@@ -11,53 +11,10 @@ The integration tests apply them against the real apiserver; unit tests check th
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
-Manifest = dict[str, Any]
-
-
-def valid_manifest(name: str = "valid") -> Manifest:
-    """A small valid ContactCenter; the cases below change one thing in it."""
-    return {
-        "apiVersion": "switchboard.io/v1alpha1",
-        "kind": "ContactCenter",
-        "metadata": {"name": name},
-        "spec": {
-            "channels": [{"name": "web", "type": "webchat"}],
-            "bot": {
-                "model": {
-                    "name": "intent-router",
-                    "version": "3.2.0",
-                    "uri": "s3://models/intent-router/3.2.0",
-                }
-            },
-        },
-    }
-
-
-def changed(changes: dict[str, Any], base: Manifest | None = None) -> Manifest:
-    """The valid manifest with `changes` applied: dotted paths (list indexes as numbers) to new
-    values; the value `DELETE` removes the field."""
-    manifest = copy.deepcopy(base if base is not None else valid_manifest())
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        node: Any = manifest
-        for part in parents:
-            key: Any = int(part) if part.isdigit() else part
-            if isinstance(node, dict) and key not in node:
-                node[key] = {}
-            node = node[key]
-        key = int(last) if last.isdigit() else last
-        if value is DELETE:
-            del node[key]
-        else:
-            node[key] = copy.deepcopy(value)
-    return manifest
-
-
-DELETE = object()
+from tests.factory import DELETE, Manifest, changed, valid_manifest
 
 
 @dataclass(frozen=True)
@@ -192,9 +149,29 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "metrics.interval must be at least 5s",
     ),
     _cel(
+        "metrics-rate-window-too-short",
+        {"spec.metrics": {"rateWindow": "4s"}},
+        "metrics.rateWindow must be at least 5s",
+    ),
+    _cel(
+        "metrics-recent-window-too-short",
+        {"spec.metrics": {"recentWindow": "4999ms"}},
+        "metrics.recentWindow must be at least 5s",
+    ),
+    _cel(
+        "metrics-handle-time-window-too-short",
+        {"spec.metrics": {"handleTimeWindow": "0"}},
+        "metrics.handleTimeWindow must be at least 5s",
+    ),
+    _cel(
         "database-storage-too-small",
         {"spec.database": {"storage": "1Mi"}},
         "database.storage must be at least 64Mi",
+    ),
+    _cel(
+        "queue-storage-too-small",
+        {"spec.queue": {"storage": "63Mi"}},
+        "queue.storage must be at least 64Mi",
     ),
     _cel(
         "request-above-limit",
@@ -298,6 +275,12 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         {"spec.database": {"storageClassName": "fast"}},
         {"spec.database": {"storageClassName": "slow"}},
         "database.storageClassName cannot change after creation",
+    ),
+    _update(
+        "queue-storage-class-set-after-creation",
+        {},
+        {"spec.queue": {"storageClassName": "fast"}},
+        "queue.storageClassName cannot change after creation",
     ),
     # The engines have one value each today, so a changed engine fails the enum before the
     # immutability rule (`self == oldSelf`) can speak; it guards the day a second one exists.

@@ -11,13 +11,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from switchboard.api.contactcenter import (
-    BUILT_IN_ANALYSIS_METRICS,
-    CHANNEL_TYPES,
-    MAX_CHANNELS,
-    RESERVED_CHANNEL_NAMES,
-    ContactCenter,
-)
+from switchboard.api.bot import BUILT_IN_ANALYSIS_METRICS
+from switchboard.api.channels import CHANNEL_TYPES, MAX_CHANNELS, RESERVED_CHANNEL_NAMES
+from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import parse_quantity
 
 Manifest = dict[str, Any]

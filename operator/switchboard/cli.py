@@ -30,6 +30,7 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
     # Imported here so `switchboard --help` does not pay for every concern's imports.
     from switchboard.api import command as crd
     from switchboard.controllers import command as run
+    from switchboard.dataplane.agents import command as agents
     from switchboard.dataplane.bot import command as bot
     from switchboard.resources import command as render
     from switchboard.simulator import command as simulate
@@ -41,6 +42,7 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
         render.register,
         simulate.register,
         sizing.register,
+        agents.register,
         bot.register,
     ]
 

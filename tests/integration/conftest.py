@@ -23,6 +23,13 @@ from lightkube import Client, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
+from tests.integration.dataplane_services import (  # noqa: F401 (fixtures)
+    database_uri,
+    postgres,
+    prefix,
+    queue_uri,
+    rabbitmq,
+)
 from tests.integration.kube import KUBECONFIG, REPO, wait_until
 from tests.integration.operator import Operator, install_crd
 

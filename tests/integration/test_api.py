@@ -4,6 +4,7 @@ accepted (Pod Security `restricted` included)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +17,14 @@ from switchboard.resources import build_all
 from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
 from tests.integration.contactcenters import EXAMPLES, apply, documents, wait_for_condition
 from tests.integration.kube import kubectl
-from tests.integration.operator import Operator
+from tests.integration.operator import Operator, install_crd
 from tests.invalid_manifests import INVALID_MANIFESTS, VALID_UPDATES, InvalidManifest
 from tests.strategies import contact_center_manifests
+
+
+@pytest.fixture(scope="module")
+def crd(kubeconfig: Path) -> None:
+    install_crd()
 
 
 def kubectl_apply(namespace: str, manifest: dict[str, Any]) -> Any:
@@ -27,11 +33,8 @@ def kubectl_apply(namespace: str, manifest: dict[str, Any]) -> Any:
 
 @pytest.mark.parametrize("case", INVALID_MANIFESTS, ids=lambda case: case.id)
 def test_invalid_manifest_is_rejected_with_its_message(
-    case: InvalidManifest, namespace: str, kubeconfig: Any
+    case: InvalidManifest, namespace: str, crd: None
 ) -> None:
-    from tests.integration.operator import install_crd
-
-    install_crd()
     if case.old is not None:
         created = kubectl_apply(namespace, case.old)
         assert created.returncode == 0, created.stderr
@@ -41,11 +44,8 @@ def test_invalid_manifest_is_rejected_with_its_message(
 
 
 @pytest.mark.parametrize("case", VALID_UPDATES, ids=lambda case: case[0])
-def test_allowed_update_is_accepted(case: tuple[str, Any, Any], namespace: str) -> None:
+def test_allowed_update_is_accepted(case: tuple[str, Any, Any], namespace: str, crd: None) -> None:
     _, old, new = case
-    from tests.integration.operator import install_crd
-
-    install_crd()
     assert kubectl_apply(namespace, old).returncode == 0
     updated = kubectl_apply(namespace, new)
     assert updated.returncode == 0, updated.stderr
@@ -70,13 +70,15 @@ def test_example_reaches_ready(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=contact_center_manifests(namespace="placeholder"))
-def test_every_built_object_is_accepted_by_the_apiserver(
-    data: dict[str, Any], client: Client, namespace: str
+def test_every_valid_spec_and_what_is_built_from_it_is_accepted_by_the_apiserver(
+    data: dict[str, Any], client: Client, namespace: str, crd: None
 ) -> None:
     manifest = {**data, "metadata": {**data["metadata"], "namespace": namespace}}
     cc = ContactCenter.model_validate(manifest)
     passwords = dict.fromkeys(generated_secret_names(cc), "not-a-real-password")
-    for obj in [*build_generated_secrets(cc, passwords), *build_all(cc)]:
+    # What pydantic accepts, the CRD's rules accept too (the uid is the apiserver's to give).
+    created = {**manifest, "metadata": {"name": cc.name, "namespace": namespace}}
+    for obj in [created, *build_generated_secrets(cc, passwords), *build_all(cc)]:
         try:
             client.apply(
                 codecs.from_dict(obj), field_manager="switchboard", force=True, dry_run=True

@@ -28,10 +28,10 @@ from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from pyworkforce.queuing import ErlangC
 
+from tests.factory import valid_manifest
 from tests.integration.contactcenters import apply, contact_center, wait_for_condition
 from tests.integration.kube import REPO, kubectl, wait_until
 from tests.integration.operator import Operator
-from tests.invalid_manifests import valid_manifest
 
 SPEED = 30.0
 WITHIN_SIM = 30.0  # simulated seconds: 1 wall second at SPEED

@@ -22,10 +22,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-import aio_pika
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -47,47 +46,6 @@ MODEL = REPO / "examples" / "models" / "telco-support-2.0.0.yaml"
 MODEL_NAME, MODEL_VERSION = "telco-support", "2.0.0"
 HANDOFF = HandoffWiring(confidence_threshold=0.6, ambiguity_margin=0.1, max_failed_turns=2)
 HANDOFF_TEXT = "I'm passing you to a colleague."  # the start of the model's messages.handoff
-
-# --- replaced by the shared data-plane fixtures -------------------------------------------
-
-DEV_POSTGRES = "postgresql://postgres@127.0.0.1:55432"
-DEV_RABBITMQ = "amqp://guest:guest@127.0.0.1:55672/"
-
-
-@pytest.fixture
-async def database_uri() -> AsyncIterator[str]:
-    name = f"bot_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(f"{DEV_POSTGRES}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"{DEV_POSTGRES}/{name}"
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-@pytest.fixture
-def queue_uri() -> str:
-    return DEV_RABBITMQ
-
-
-@pytest.fixture
-async def prefix(queue_uri: str) -> AsyncIterator[str]:
-    """A namespace of the test's own: the broker names are `<namespace>.<contact center>.*`."""
-    namespace = f"t-{uuid.uuid4().hex[:10]}"
-    yield namespace
-    topology = Topology(f"{namespace}.{CONTACT_CENTER}")
-    connection = await aio_pika.connect(queue_uri)
-    async with connection:
-        channel = await connection.channel()
-        queues = [topology.dead_letter_queue]
-        queues += [topology.bot_queue(TRACK, admitted=admitted) for admitted in (True, False)]
-        for queue in queues:
-            await channel.queue_delete(queue)
-        for exchange in (topology.work_exchange, topology.deliveries_exchange):
-            await channel.exchange_delete(exchange)
-        await channel.exchange_delete(topology.dead_letter_exchange)
-
 
 # --- waiting --------------------------------------------------------------------------------
 
@@ -245,6 +203,7 @@ class Customers:
 
 @pytest.fixture
 async def customers(database_uri: str, queue_uri: str, prefix: str) -> AsyncIterator[Customers]:
+    """The gateway's side of the test (on the shared per-test database, broker and prefix)."""
     store = await Store.connect(database_uri)
     await store.migrate()
     bus = await Bus.connect(queue_uri, Topology(f"{prefix}.{CONTACT_CENTER}"))
@@ -567,9 +526,12 @@ class CuttableLink:
 async def test_a_turn_waits_out_a_database_outage(
     customers: Customers, database_uri: str, queue_uri: str, prefix: str
 ) -> None:
-    link = CuttableLink("127.0.0.1", int(DEV_POSTGRES.rsplit(":", 1)[1]))
+    server = urlsplit(database_uri)
+    assert server.hostname is not None and server.port is not None
+    link = CuttableLink(server.hostname, server.port)
     port = await link.start()
-    through_link = database_uri.replace(DEV_POSTGRES, f"postgresql://postgres@127.0.0.1:{port}")
+    credentials = server.netloc.rpartition("@")[0]
+    through_link = urlunsplit(server._replace(netloc=f"{credentials}@127.0.0.1:{port}"))
     try:
         linked = await customers.start_bot(
             through_link, queue_uri, prefix, bot_wiring(), "bot-linked"

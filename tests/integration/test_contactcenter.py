@@ -23,6 +23,7 @@ from lightkube.resources.core_v1 import (
 )
 
 from switchboard.controllers.drift import difference
+from tests.factory import valid_manifest
 from tests.integration.contactcenters import (
     ContactCenterResource,
     apply,
@@ -36,7 +37,6 @@ from tests.integration.operator import (
     metric_sum,
     operator_kind_writes_by_request,
 )
-from tests.invalid_manifests import valid_manifest
 
 STANDARD_LABELS = (
     "app.kubernetes.io/name",

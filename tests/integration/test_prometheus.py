@@ -25,9 +25,9 @@ import pytest
 
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 from switchboard.metrics.queries import arrival_history, observe
+from tests.factory import contact_center
 from tests.integration.conftest import LocalPrometheus, Simulator
 from tests.integration.kube import REPO, wait_until
-from tests.metrics_contact_center import contact_center
 
 SPEED = 60.0
 RATE = 1.0  # simulated contacts per second
@@ -102,7 +102,7 @@ def near(value: float | None, expected: float, tolerance: float) -> bool:
 async def test_observe_reads_the_simulated_demand_per_workload(
     prometheus: LocalPrometheus, simulated: Running
 ) -> None:
-    cc = contact_center(simulated.name, simulated.namespace)
+    cc = contact_center(name=simulated.name, namespace=simulated.namespace)
     async with Prometheus(prometheus.url) as client:
         bot, agents = await asyncio.gather(
             observe(
@@ -147,10 +147,13 @@ async def test_another_contact_center_sees_none_of_these_series(
 ) -> None:
     async with Prometheus(prometheus.url) as client:
         elsewhere = await observe(
-            client, contact_center(simulated.name, "other"), "bot", window_seconds=WINDOW
+            client,
+            contact_center(name=simulated.name, namespace="other"),
+            "bot",
+            window_seconds=WINDOW,
         )
         other_name = await observe(
-            client, contact_center("someone-else", simulated.namespace), "agents"
+            client, contact_center(name="someone-else", namespace=simulated.namespace), "agents"
         )
     for observed in (elsewhere, other_name):
         assert observed.arrival_rate is None, observed
@@ -171,12 +174,13 @@ async def test_overrides_run_with_their_placeholders_filled(
         'handler="$handler"}[$window])) / sum(rate(switchboard_handle_time_seconds_count'
         '{contact_center="$contact_center",handler="$handler"}[$window]))'
     )
+    queries = {
+        "arrivalRate": doubled,
+        "handleTimeSeconds": handler_aht,
+        "patienceSeconds": "vector(42)",
+    }
     cc = contact_center(
-        simulated.name,
-        simulated.namespace,
-        arrivalRate=doubled,
-        handleTimeSeconds=handler_aht,
-        patienceSeconds="vector(42)",
+        {"spec.metrics.queries": queries}, name=simulated.name, namespace=simulated.namespace
     )
     async with Prometheus(prometheus.url) as client:
         bot, agents = await asyncio.gather(
@@ -194,7 +198,11 @@ async def test_overrides_run_with_their_placeholders_filled(
 async def test_a_broken_override_is_reported_with_the_metric_it_belongs_to(
     prometheus: LocalPrometheus, simulated: Running
 ) -> None:
-    cc = contact_center(simulated.name, simulated.namespace, serviceLevel="sum(rate(")
+    cc = contact_center(
+        {"spec.metrics.queries.serviceLevel": "sum(rate("},
+        name=simulated.name,
+        namespace=simulated.namespace,
+    )
     async with Prometheus(prometheus.url) as client:
         with pytest.raises(MetricsUnavailable) as raised:
             await observe(client, cc, "bot", window_seconds=WINDOW)
@@ -205,7 +213,7 @@ async def test_a_broken_override_is_reported_with_the_metric_it_belongs_to(
 async def test_arrival_history_counts_contacts_per_slot(
     prometheus: LocalPrometheus, simulated: Running
 ) -> None:
-    cc = contact_center(simulated.name, simulated.namespace)
+    cc = contact_center(name=simulated.name, namespace=simulated.namespace)
     slot = 10.0
     # The first slot scraped from its start to its end, and time for two such slots.
     first_full = math.ceil((simulated.first_scraped + SCRAPE_INTERVAL) / slot) * slot
@@ -303,7 +311,7 @@ async def test_a_stopped_prometheus_is_metrics_unavailable(tmp_path: Path) -> No
             await client.scalar("vector(1)")
         with pytest.raises(MetricsUnavailable, match="cannot reach Prometheus"):
             await client.series("vector(1)", 0, 60, 15)
-        cc = contact_center("acme", "support")
+        cc = contact_center(name="acme", namespace="support")
         with pytest.raises(MetricsUnavailable, match=r"^arrival rate: cannot reach Prometheus"):
             await observe(client, cc, "bot")
 

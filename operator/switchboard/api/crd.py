@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel
 
 from switchboard import GROUP, PLURAL, VERSION
-from switchboard.api.contactcenter import NAME_RULES, ContactCenterSpec
+from switchboard.api.contactcenter import ContactCenter, ContactCenterSpec
 from switchboard.api.status import ContactCenterStatus
 
 KIND = "ContactCenter"
@@ -167,7 +167,7 @@ def _root_schema() -> Schema:
             "spec": openapi_schema(ContactCenterSpec),
             "status": openapi_schema(ContactCenterStatus),
         },
-        "x-kubernetes-validations": [dict(rule) for rule in NAME_RULES],
+        "x-kubernetes-validations": [rule.cel for rule in ContactCenter.RULES],
     }
 
 

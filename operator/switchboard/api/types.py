@@ -1,7 +1,7 @@
-"""Shared field types of the ContactCenter API: names, quantities, durations, versions, CEL rules.
+"""Shared field types of the ContactCenter API: names, quantities, durations, versions.
 
-Each type carries the same constraint twice, once for pydantic (so `switchboard render` rejects
-what the apiserver rejects) and once in its JSON schema (which becomes the CRD).
+Each type's constraint is declared once; pydantic checks it (so `switchboard render` rejects
+what the apiserver rejects) and writes it into the JSON schema (which becomes the CRD).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from switchboard.api.rules import Rule, WithRules
+
 # Kubernetes' camelCase on the wire, snake_case in Python, either accepted on input.
 CAMEL_CASE = ConfigDict(
     alias_generator=to_camel,
@@ -31,7 +33,7 @@ CAMEL_CASE = ConfigDict(
 )
 
 
-class ApiModel(BaseModel):
+class ApiModel(WithRules):
     """Base of the spec models: camelCase on the wire, unknown fields rejected, immutable."""
 
     model_config = ConfigDict(**CAMEL_CASE, extra="forbid", frozen=True)
@@ -53,16 +55,6 @@ def defaulted(model: type[ApiModel], description: str) -> Any:
     return Field(
         default_factory=model, description=description, json_schema_extra={"default": default}
     )
-
-
-def cel(rule: str, message: str) -> dict[str, str]:
-    """One `x-kubernetes-validations` entry: a CEL rule and the message shown when it fails."""
-    return {"rule": rule, "message": message}
-
-
-def validations(*rules: dict[str, str]) -> dict[str, Any]:
-    """`json_schema_extra` attaching CEL rules to a model or field."""
-    return {"x-kubernetes-validations": list(rules)}
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -173,11 +165,13 @@ _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def duration_at_least(minimum: str, message: str) -> dict[str, str]:
-    """A CEL rule bounding a duration field from below (silent when the pattern already failed)."""
-    return cel(
+def duration_at_least(minimum: str, field: str) -> Rule:
+    """The duration `field` (a path such as `metrics.interval`) is at least `minimum`."""
+    # The CEL is silent on a value the pattern already refused (the apiserver runs both).
+    return Rule(
         f"!self.matches(r'{DURATION_PATTERN}') || duration(self) >= duration('{minimum}')",
-        message,
+        f"{field} must be at least {minimum}",
+        lambda value: duration_seconds(value) >= duration_seconds(minimum),
     )
 
 

@@ -10,7 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from switchboard.api.contactcenter import Autoscaling, ContactCenter
+from switchboard.api.common import Autoscaling
+from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
 from switchboard.metrics.queries import Observation, Workload
 from switchboard.sizing.autoscaler import Decision, Demand, ScalingLimits, ServiceTarget

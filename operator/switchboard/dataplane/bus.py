@@ -125,7 +125,7 @@ class Bus:
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        await self._publish(self.topology.work_exchange, queue, message)
+        await self._publish(self.topology.work_exchange, queue, message, mandatory=True)
 
     async def publish_delivery(self, routing_key: str, envelope: Envelope) -> None:
         """Nudges whoever holds the clients concerned; a failure is logged, not raised (the
@@ -136,20 +136,26 @@ class Bus:
             delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
         )
         try:
-            await self._publish(self.topology.deliveries_exchange, routing_key, message)
+            await self._publish(
+                self.topology.deliveries_exchange, routing_key, message, mandatory=False
+            )
         except PublishFailed as error:
             logger.warning("a delivery to %s was not published: %s", routing_key, error)
 
     async def _publish(
-        self, exchange_name: str, routing_key: str, message: aio_pika.Message
+        self, exchange_name: str, routing_key: str, message: aio_pika.Message, *, mandatory: bool
     ) -> None:
+        """Publishes and waits for the broker's confirmation, riding out a reconnect. A
+        mandatory message that no queue takes is refused (work always has its queue)."""
         deadline = time.monotonic() + PUBLISH_PATIENCE_SECONDS
         delay = 0.05
         while True:
             try:
                 channel = await self._channel()
                 exchange = await channel.get_exchange(exchange_name, ensure=False)
-                confirmation = await exchange.publish(message, routing_key=routing_key, timeout=5)
+                confirmation = await exchange.publish(
+                    message, routing_key=routing_key, mandatory=mandatory, timeout=5
+                )
             except _RETRYABLE as error:
                 if time.monotonic() + delay > deadline:
                     raise PublishFailed(f"{type(error).__name__}: {error}") from error

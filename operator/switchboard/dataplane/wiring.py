@@ -8,6 +8,7 @@ reads the environment.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from collections.abc import Mapping
@@ -168,8 +169,14 @@ def read_handoff_wiring(env: Mapping[str, str]) -> HandoffWiring:
 
 
 def read_agents_wiring(env: Mapping[str, str]) -> AgentsWiring:
+    offer_timeout = _number(env, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS")
+    if not 0 < offer_timeout < math.inf:
+        raise WiringError(
+            f"SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS={offer_timeout:g} is not a number of "
+            "seconds above 0"
+        )
     return AgentsWiring(
         seats_per_replica=_count(env, "SWITCHBOARD_SEATS_PER_REPLICA"),
-        offer_timeout_seconds=_number(env, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS"),
+        offer_timeout_seconds=offer_timeout,
         agent_token=_text(env, "SWITCHBOARD_AGENTS_TOKEN"),
     )

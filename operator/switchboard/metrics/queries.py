@@ -46,7 +46,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from switchboard.api.contactcenter import ContactCenter, MetricQueries
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.sla import MetricQueries
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 
 Workload = Literal["bot", "agents"]

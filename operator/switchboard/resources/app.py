@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from switchboard.api.contactcenter import ContactCenter, Resources
+from switchboard.api.common import Resources
+from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.common import (
     HTTP_PORT,
     METRICS_PORT,

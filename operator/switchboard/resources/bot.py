@@ -6,7 +6,8 @@ function and the new model.
 
 from __future__ import annotations
 
-from switchboard.api.contactcenter import BotModel, ContactCenter
+from switchboard.api.bot import BotModel
+from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.app import app_workload, default_image
 from switchboard.resources.common import Manifest, ResourceDefaults, bot_component
 from switchboard.resources.decisions import STABLE

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from switchboard.api.contactcenter import BuiltInService, ContactCenter
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.services import BuiltInService
 from switchboard.resources.common import (
     SECRET_PASSWORD_KEY,
     SECRET_URI_KEY,

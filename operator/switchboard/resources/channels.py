@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from switchboard.api.contactcenter import Channel, ContactCenter
+from switchboard.api.channels import Channel
+from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.app import app_workload, default_image
 from switchboard.resources.common import (
     Manifest,

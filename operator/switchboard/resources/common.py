@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchboard import GROUP, VERSION
-from switchboard.api.contactcenter import Agents, Bot, ContactCenter, Resources
+from switchboard.api.agents import Agents
+from switchboard.api.bot import Bot
+from switchboard.api.common import Resources
+from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import parse_quantity
 
 Manifest = dict[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from switchboard.api.contactcenter import BotModel
+from switchboard.api.bot import BotModel
 
 STABLE = "stable"
 CANARY = "canary"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from lightkube.models.apiextensions_v1 import JSONSchemaProps
 
 from switchboard.api.crd import crd_yaml, custom_resource_definition
 from switchboard.api.reference import reference_markdown
+from tests.unit.api.schema_nodes import nodes
 
 REPO = Path(__file__).resolve().parents[3]
 CRD_FILE = REPO / "crds" / "switchboard.io_contactcenters.yaml"
@@ -54,16 +54,6 @@ ALLOWED = {
 def _version() -> dict[str, Any]:
     version: dict[str, Any] = custom_resource_definition()["spec"]["versions"][0]
     return version
-
-
-def _nodes(node: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    yield path, node
-    for name, child in node.get("properties", {}).items():
-        yield from _nodes(child, f"{path}.{name}")
-    if "items" in node:
-        yield from _nodes(node["items"], f"{path}[]")
-    if isinstance(node.get("additionalProperties"), dict):
-        yield from _nodes(node["additionalProperties"], f"{path}{{}}")
 
 
 def _schema(part: str) -> dict[str, Any]:
@@ -111,7 +101,7 @@ def test_the_schema_is_structural() -> None:
     root = _version()["schema"]["openAPIV3Schema"]
     assert root["type"] == "object"
     for part in ("spec", "status"):
-        for path, node in _nodes(_schema(part), part):
+        for path, node in nodes(_schema(part), part):
             assert set(node) <= ALLOWED, f"{path}: {set(node) - ALLOWED}"
             assert "type" in node or node.get("x-kubernetes-int-or-string"), f"{path}: untyped"
             assert not ("properties" in node and "additionalProperties" in node), path
@@ -120,12 +110,12 @@ def test_the_schema_is_structural() -> None:
 
 def test_every_field_is_explained() -> None:
     for part in ("spec", "status"):
-        for path, node in _nodes(_schema(part), part):
+        for path, node in nodes(_schema(part), part):
             assert node.get("description", "").strip(), f"{path} has no description"
 
 
 def test_spec_lists_and_strings_are_bounded_for_the_cel_cost_estimator() -> None:
-    for path, node in _nodes(_schema("spec"), "spec"):
+    for path, node in nodes(_schema("spec"), "spec"):
         if node.get("type") == "array":
             assert "maxItems" in node, f"{path}: unbounded list"
         if node.get("type") == "string":

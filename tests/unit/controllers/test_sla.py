@@ -1,6 +1,5 @@
 from typing import Any
 
-from switchboard.api.contactcenter import ContactCenter
 from switchboard.controllers.sla import (
     autoscaled,
     demand,
@@ -14,20 +13,9 @@ from switchboard.metrics.queries import Observation
 from switchboard.sizing.autoscaler import Decision, ScalingState
 from switchboard.sizing.erlang import Performance
 from switchboard.sizing.forecast import Forecast
+from tests.factory import contact_center
 
-
-def contact_center(**spec: Any) -> ContactCenter:
-    return ContactCenter.model_validate(
-        {
-            "metadata": {"name": "acme", "namespace": "support"},
-            "spec": {
-                "channels": [{"name": "web", "type": "webchat"}],
-                "bot": {"model": {"name": "m", "version": "1.0.0", "uri": "s3://m/1"}},
-                "metrics": {"prometheusURL": "http://prometheus:9090"},
-                **spec,
-            },
-        }
-    )
+PROMETHEUS = "http://prometheus:9090"
 
 
 def observation(**values: float) -> Observation:
@@ -46,16 +34,23 @@ def observation(**values: float) -> Observation:
 
 
 def test_only_workloads_with_autoscaling_are_sized() -> None:
-    cc = contact_center(agents={"autoscaling": {"minReplicas": 1, "maxReplicas": 5}})
+    cc = contact_center(
+        {
+            "spec.agents.autoscaling": {"minReplicas": 1, "maxReplicas": 5},
+            "spec.metrics.prometheusURL": PROMETHEUS,
+        }
+    )
     assert autoscaled(cc) == ["agents"]
 
 
 def test_the_spec_objective_becomes_the_service_target() -> None:
     cc = contact_center(
-        sla={
-            "serviceLevel": {"target": 0.9, "answerWithinSeconds": 30},
-            "maxAbandonRate": 0.03,
-            "maxOccupancy": 0.85,
+        {
+            "spec.sla": {
+                "serviceLevel": {"target": 0.9, "answerWithinSeconds": 30},
+                "maxAbandonRate": 0.03,
+                "maxOccupancy": 0.85,
+            }
         }
     )
     target = service_target(cc)
@@ -65,25 +60,27 @@ def test_the_spec_objective_becomes_the_service_target() -> None:
 
 def test_the_spec_pace_maps_one_to_one_onto_the_scaling_limits() -> None:
     cc = contact_center(
-        agents={
-            "seatsPerReplica": 4,
-            "autoscaling": {
-                "minReplicas": 2,
-                "maxReplicas": 100,
-                "readinessLeadTime": "90s",
-                "scaleUp": {
-                    "stabilizationWindow": "0s",
-                    "maxReplicasPerStep": 4,
-                    "maxPercentPerStep": 100,
-                },
-                "scaleDown": {
-                    "stabilizationWindow": "5m",
-                    "maxReplicasPerStep": 1,
-                    "maxPercentPerStep": 10,
+        {
+            "spec.agents": {
+                "seatsPerReplica": 4,
+                "autoscaling": {
+                    "minReplicas": 2,
+                    "maxReplicas": 100,
+                    "readinessLeadTime": "90s",
+                    "scaleUp": {
+                        "stabilizationWindow": "0s",
+                        "maxReplicasPerStep": 4,
+                        "maxPercentPerStep": 100,
+                    },
+                    "scaleDown": {
+                        "stabilizationWindow": "5m",
+                        "maxReplicasPerStep": 1,
+                        "maxPercentPerStep": 10,
+                    },
                 },
             },
-        },
-        metrics={"prometheusURL": "http://prometheus:9090", "interval": "15s"},
+            "spec.metrics": {"prometheusURL": PROMETHEUS, "interval": "15s"},
+        }
     )
     limits = scaling_limits(cc, "agents")
     assert (limits.min_replicas, limits.max_replicas, limits.servers_per_replica) == (2, 100, 4)
@@ -95,13 +92,17 @@ def test_the_spec_pace_maps_one_to_one_onto_the_scaling_limits() -> None:
 
 def test_recent_windows_are_the_recent_one_and_five_times_it_when_shorter() -> None:
     metrics = {"prometheusURL": "http://p:9090", "rateWindow": "15m", "recentWindow": "1m"}
-    assert metric_windows(contact_center(metrics=metrics)) == (900.0, (60.0, 300.0), 3600.0)
+    assert metric_windows(contact_center({"spec.metrics": metrics})) == (
+        900.0,
+        (60.0, 300.0),
+        3600.0,
+    )
     metrics |= {"rateWindow": "10s", "recentWindow": "5s", "handleTimeWindow": "20s"}
-    assert metric_windows(contact_center(metrics=metrics)) == (10.0, (5.0,), 20.0)
+    assert metric_windows(contact_center({"spec.metrics": metrics})) == (10.0, (5.0,), 20.0)
 
 
 def test_no_observation_is_missing_metrics_and_patience_falls_back_to_the_spec() -> None:
-    cc = contact_center(sla={"patienceSeconds": 90})
+    cc = contact_center({"spec.sla.patienceSeconds": 90})
     missing = demand(cc, None)
     assert missing.arrival_rate is None and missing.aht_seconds is None
     observed = demand(cc, observation(arrival_rate=2.0, aht_seconds=200.0, backlog=3.0))

@@ -2,7 +2,12 @@
 
 import pytest
 
-from switchboard.dataplane.wiring import WiringError, read_bot_wiring, read_wiring
+from switchboard.dataplane.wiring import (
+    WiringError,
+    read_agents_wiring,
+    read_bot_wiring,
+    read_wiring,
+)
 
 COMMON = {
     "SWITCHBOARD_CONTACT_CENTER": "acme",
@@ -57,6 +62,17 @@ def test_bot_concurrency_must_be_a_positive_whole_number() -> None:
     for bad in ("0", "-3", "2.5"):
         with pytest.raises(WiringError, match="positive whole number"):
             read_bot_wiring({**bot, "SWITCHBOARD_BOT_CONCURRENCY": bad})
+
+
+def test_an_offer_timeout_must_leave_time_to_accept() -> None:
+    agents = {"SWITCHBOARD_SEATS_PER_REPLICA": "25", "SWITCHBOARD_AGENTS_TOKEN": "sesame"}
+    read = read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": "30"})
+    assert read.offer_timeout_seconds == 30.0
+    for bad in ("0", "-5", "inf", "nan"):
+        with pytest.raises(
+            WiringError, match=r"OFFER_TIMEOUT_SECONDS=.* is not a number of seconds"
+        ):
+            read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": bad})
 
 
 def test_a_remote_models_endpoint_token_is_optional() -> None:

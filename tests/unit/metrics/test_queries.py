@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from switchboard.api.contactcenter import MetricQueries
+from switchboard.api.sla import MetricQueries
 from switchboard.metrics.queries import (
     ArrivalHistory,
     Target,
@@ -21,11 +21,11 @@ from switchboard.metrics.queries import (
     window,
     workload_queries,
 )
-from tests.metrics_contact_center import contact_center
+from tests.factory import contact_center
 
 
 def test_series_are_this_contact_center_s_in_its_namespace_or_without_one() -> None:
-    queries = workload_queries(contact_center("acme", "support"), "bot")
+    queries = workload_queries(contact_center(name="acme", namespace="support"), "bot")
     for promql in (queries.arrival_rate, queries.aht, queries.backlog, queries.service_level):
         matchers = promql.count("{")
         assert promql.count('contact_center="acme"') == matchers
@@ -130,7 +130,7 @@ def test_window_ranges() -> None:
 
 def test_patience_has_no_built_in_query() -> None:
     assert workload_queries(contact_center(), "bot").patience is None
-    cc = contact_center(patienceSeconds="avg(my_patience_seconds)")
+    cc = contact_center({"spec.metrics.queries.patienceSeconds": "avg(my_patience_seconds)"})
     assert workload_queries(cc, "bot").patience == "avg(my_patience_seconds)"
 
 
@@ -143,7 +143,7 @@ def test_every_override_replaces_its_query_for_both_workloads() -> None:
         "queueBacklog": "sum(waiting)",
         "patienceSeconds": "avg(patience)",
     }
-    cc = contact_center(**overrides)
+    cc = contact_center({"spec.metrics.queries": overrides})
     for workload in ("bot", "agents"):
         queries = workload_queries(cc, workload, window_seconds=300, recent_windows=(30,))
         assert queries.arrival_rate == "sum(rate(calls_total[300s]))"
@@ -156,7 +156,7 @@ def test_every_override_replaces_its_query_for_both_workloads() -> None:
 
 
 def test_an_override_leaves_the_other_queries_built_in() -> None:
-    cc = contact_center(arrivalRate="sum(rate(calls_total[1m]))")
+    cc = contact_center({"spec.metrics.queries.arrivalRate": "sum(rate(calls_total[1m]))"})
     queries = workload_queries(cc, "bot")
     assert queries.arrival_rate == "sum(rate(calls_total[1m]))"
     assert queries.aht == workload_queries(contact_center(), "bot").aht
@@ -164,11 +164,13 @@ def test_an_override_leaves_the_other_queries_built_in() -> None:
 
 def test_override_placeholders() -> None:
     cc = contact_center(
-        "acme",
-        "support",
-        handleTimeSeconds=(
-            'avg(aht{cc="$contact_center",ns="$namespace",who="$handler",w="$workload"}[$window])'
-        ),
+        {
+            "spec.metrics.queries.handleTimeSeconds": (
+                'avg(aht{cc="$contact_center",ns="$namespace",who="$handler",w="$workload"}[$window])'
+            )
+        },
+        name="acme",
+        namespace="support",
     )
     # In the handle-time query, $window is the handle-time window.
     assert workload_queries(cc, "agents", aht_window_seconds=120).aht == (

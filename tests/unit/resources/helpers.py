@@ -5,28 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
-from switchboard.api.contactcenter import ContactCenter
-from tests.invalid_manifests import changed, valid_manifest
-
 Manifest = dict[str, Any]
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
-
-
-def contact_center(changes: dict[str, Any] | None = None, **metadata: Any) -> ContactCenter:
-    """The small valid ContactCenter with `changes` (dotted paths), as the apiserver stores it."""
-    manifest = changed(changes or {}, valid_manifest("acme"))
-    manifest["metadata"].update({"namespace": "support", "uid": "uid-1", **metadata})
-    return ContactCenter.model_validate(manifest)
-
-
-def example(name: str) -> ContactCenter:
-    with open(f"examples/{name}.yaml", encoding="utf-8") as stream:
-        documents = [doc for doc in yaml.safe_load_all(stream) if doc]
-    (manifest,) = [doc for doc in documents if doc["kind"] == "ContactCenter"]
-    manifest["metadata"].update({"namespace": "support", "uid": "uid-1"})
-    return ContactCenter.model_validate(manifest)
 
 
 def find(objects: Iterable[Manifest], kind: str, name: str) -> Manifest:

@@ -1,5 +1,6 @@
 from switchboard.resources import Decisions, build_all
-from tests.unit.resources.helpers import contact_center, env, find
+from tests.factory import contact_center
+from tests.unit.resources.helpers import env, find
 
 PROMETHEUS = {"prometheusURL": "http://prometheus:9090"}
 

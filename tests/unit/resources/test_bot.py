@@ -1,7 +1,8 @@
-from switchboard.api.contactcenter import BotModel
+from switchboard.api.bot import BotModel
 from switchboard.resources import Decisions, build_all
 from switchboard.resources.bot import MODEL_NAME_LABEL, MODEL_URI_ANNOTATION, MODEL_VERSION_LABEL
-from tests.unit.resources.helpers import contact_center, env, find, pod_labels
+from tests.factory import contact_center
+from tests.unit.resources.helpers import env, find, pod_labels
 
 PROMETHEUS = {"prometheusURL": "http://prometheus:9090"}
 

@@ -9,15 +9,9 @@ from hypothesis import HealthCheck, given, settings
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources import build_all, build_generated_secrets, generated_secret_names
+from tests.factory import example
 from tests.strategies import contact_centers
-from tests.unit.resources.helpers import (
-    WORKLOAD_KINDS,
-    Manifest,
-    example,
-    matches,
-    pod_labels,
-    pod_spec,
-)
+from tests.unit.resources.helpers import WORKLOAD_KINDS, Manifest, matches, pod_labels, pod_spec
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")

@@ -1,13 +1,6 @@
 from switchboard.resources import build_all
-from tests.unit.resources.helpers import (
-    contact_center,
-    env,
-    example,
-    find,
-    main_container,
-    of_kind,
-    pod_spec,
-)
+from tests.factory import contact_center, example
+from tests.unit.resources.helpers import env, find, main_container, of_kind, pod_spec
 
 
 def test_every_channel_gets_a_gateway_deployment_and_service() -> None:

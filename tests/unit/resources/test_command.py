@@ -12,7 +12,7 @@ import yaml
 
 from switchboard.cli import main
 from switchboard.resources import build_all
-from tests.unit.resources.helpers import example
+from tests.factory import example
 
 EXAMPLES = ["quickstart", "omnichannel", "external-services"]
 

@@ -1,6 +1,7 @@
 import pytest
 
-from switchboard.api.contactcenter import Bot, Resources
+from switchboard.api.bot import Bot
+from switchboard.api.common import Resources
 from switchboard.resources.common import (
     WIRING,
     ResourceDefaults,
@@ -8,7 +9,7 @@ from switchboard.resources.common import (
     object_meta,
     resource_requirements,
 )
-from tests.unit.resources.helpers import contact_center
+from tests.factory import contact_center
 
 DEFAULTS = ResourceDefaults("100m", "128Mi", "1", "512Mi")
 MODEL = {"name": "m", "version": "1.0.0", "uri": "s3://m/1.0.0"}

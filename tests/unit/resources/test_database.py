@@ -1,14 +1,8 @@
 import pytest
 
 from switchboard.resources import Decisions, build_all, build_volume_expansions
-from tests.unit.resources.helpers import (
-    contact_center,
-    env,
-    find,
-    main_container,
-    of_kind,
-    pod_spec,
-)
+from tests.factory import contact_center
+from tests.unit.resources.helpers import env, find, main_container, of_kind, pod_spec
 
 
 @pytest.mark.parametrize(("policy", "when_deleted"), [("Retain", "Retain"), ("Delete", "Delete")])

@@ -1,5 +1,6 @@
 from switchboard.resources import build_all
-from tests.unit.resources.helpers import contact_center, example, find, of_kind
+from tests.factory import contact_center, example
+from tests.unit.resources.helpers import find, of_kind
 
 PROMETHEUS = {"prometheusURL": "http://prometheus:9090"}
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from switchboard.resources import build_all
+from tests.factory import contact_center
 from tests.unit.resources.helpers import (
     Manifest,
-    contact_center,
     find,
     main_container,
     matches,

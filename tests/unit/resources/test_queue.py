@@ -1,5 +1,6 @@
 from switchboard.resources import build_all
-from tests.unit.resources.helpers import contact_center, env, find, main_container, of_kind
+from tests.factory import contact_center
+from tests.unit.resources.helpers import env, find, main_container, of_kind
 
 
 def test_a_built_in_rabbitmq_with_its_volume() -> None:

@@ -3,7 +3,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from switchboard.resources import build_all, build_generated_secrets, generated_secret_names
-from tests.unit.resources.helpers import contact_center, find, of_kind
+from tests.factory import contact_center
+from tests.unit.resources.helpers import find, of_kind
 
 PASSWORDS = {"queue": "q/p@ss:1", "database": "d+p ss"}
 

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources import BotRoute, Decisions, build_all
 from switchboard.resources.wiring import WIRING_HASH_ANNOTATION, wiring_hash
-from tests.unit.resources.helpers import contact_center, find, of_kind
+from tests.factory import contact_center
+from tests.unit.resources.helpers import find, of_kind
 
 APP_WORKLOADS = ("acme-web", "acme-bot", "acme-agents")
 data = st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=6)

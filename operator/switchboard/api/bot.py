@@ -1,0 +1,243 @@
+"""The bot: the dialogue model it serves, and how a new model version is rolled out."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from switchboard.api.common import MAX_REPLICAS, Autoscaling, Resources
+from switchboard.api.rules import Rule, unique_names
+from switchboard.api.types import (
+    ApiModel,
+    Duration,
+    Image,
+    MetricName,
+    ModelName,
+    ModelURI,
+    ModelVersion,
+    PromQL,
+    defaulted,
+    duration_at_least,
+)
+
+
+class BotModel(ApiModel):
+    """The dialogue model the bot serves. Changing `version` starts a rollout."""
+
+    name: ModelName = Field(
+        description=(
+            "Name of the model, for example `intent-router`. A DNS label of at most 63 "
+            "characters (the bot's pods carry it as a label)."
+        ),
+    )
+    version: ModelVersion = Field(
+        description=(
+            "Version of the model, semantic-version style: `3.2.0`, `v2`, `3.2.0-rc.1`. "
+            "Changing it rolls the new model out as spec.bot.rollout says."
+        ),
+    )
+    uri: ModelURI = Field(
+        description=(
+            "Where the bot loads the model from, for example `s3://models/intent-router/3.2.0` "
+            "or `https://...`. Passed to the bot as SWITCHBOARD_MODEL_URI."
+        ),
+    )
+
+
+class RolloutStep(ApiModel):
+    """One step of a canary rollout."""
+
+    weight: int = Field(
+        description="Percentage of new conversations sent to the canary model during this step.",
+        ge=1,
+        le=100,
+    )
+    pause: Duration = Field(
+        "5m",
+        description=(
+            "How long the step lasts (with analysis passing) before the next one. "
+            "Format: a duration such as `30s`, `10m`, `1h`."
+        ),
+    )
+
+
+BUILT_IN_ANALYSIS_METRICS = (
+    "containment-rate",
+    "escalation-rate",
+    "error-rate",
+    "latency-p95",
+    "service-level",
+)
+
+
+def _has_a_bound(metric: AnalysisMetric) -> bool:
+    bounds = (metric.min, metric.max, metric.min_relative, metric.max_relative, metric.max_seconds)
+    return any(bound is not None for bound in bounds)
+
+
+class AnalysisMetric(ApiModel):
+    """A check on the canary model, compared with the stable model running at the same time."""
+
+    RULES = (
+        Rule(
+            "self.name in ["
+            + ", ".join(f"'{name}'" for name in BUILT_IN_ANALYSIS_METRICS)
+            + "] || has(self.query)",
+            "analysis metric needs a query: its name is not one of the built-in metrics "
+            + ", ".join(BUILT_IN_ANALYSIS_METRICS),
+            lambda metric: metric.name in BUILT_IN_ANALYSIS_METRICS or metric.query is not None,
+        ),
+        Rule(
+            "has(self.min) || has(self.max) || has(self.minRelative) || "
+            "has(self.maxRelative) || has(self.maxSeconds)",
+            "analysis metric needs a bound: set min, max, minRelative, maxRelative or maxSeconds",
+            _has_a_bound,
+        ),
+    )
+
+    name: MetricName = Field(
+        description=(
+            "A built-in metric over the metrics contract (`containment-rate`, "
+            "`escalation-rate`, `error-rate`, `latency-p95` in seconds, `service-level`), or "
+            "the name of a custom metric given by `query`."
+        ),
+    )
+    query: PromQL | None = Field(
+        None,
+        description=(
+            "PromQL for a custom metric, or to override a built-in one. `$version` is replaced "
+            "by the model version measured and `$contact_center` by the ContactCenter's name."
+        ),
+    )
+    min: float | None = Field(None, description="The canary fails if its value is below this.")
+    max: float | None = Field(None, description="The canary fails if its value is above this.")
+    min_relative: float | None = Field(
+        None,
+        description=(
+            "Non-inferiority margin: the canary fails if its value minus the stable model's is "
+            "below this (for example `-0.02`: at most two points worse)."
+        ),
+    )
+    max_relative: float | None = Field(
+        None,
+        description=(
+            "The canary fails if its value minus the stable model's is above this (for "
+            "example `0.01` for an error rate)."
+        ),
+    )
+    max_seconds: float | None = Field(
+        None,
+        description="For latency metrics: the canary fails above this many seconds.",
+        ge=0,
+    )
+
+
+class Analysis(ApiModel):
+    """How the canary is judged at every interval."""
+
+    interval: Annotated[Duration, duration_at_least("10s", "rollout.analysis.interval")] = Field(
+        "1m",
+        description=(
+            "How often the canary is compared with the stable model. At least 10s. "
+            "Format: a duration such as `30s`, `1m`."
+        ),
+    )
+    metrics: Annotated[list[AnalysisMetric], unique_names("rollout.analysis.metrics")] = Field(
+        default_factory=list,
+        description=(
+            "Checks the canary must pass. No data is never a failure: the rollout waits, "
+            "bounded by progressDeadline."
+        ),
+        max_length=10,
+        json_schema_extra={"default": []},
+    )
+
+
+_INCREASING_WEIGHTS = Rule(
+    "self.map(s, s.weight).isSorted() && self.all(a, self.exists_one(b, b.weight == a.weight))",
+    "rollout.steps weights must increase strictly from step to step",
+    lambda steps: all(
+        earlier.weight < later.weight for earlier, later in itertools.pairwise(steps)
+    ),
+)
+
+
+def _default_steps() -> list[RolloutStep]:
+    return [RolloutStep(weight=5), RolloutStep(weight=25), RolloutStep(weight=50)]
+
+
+class Rollout(ApiModel):
+    """What happens when spec.bot.model changes."""
+
+    strategy: Literal["Canary", "Immediate"] = Field(
+        "Canary",
+        description=(
+            "`Canary` runs the new model beside the old one and moves new conversations to it "
+            "step by step, promoting or rolling back on analysis; `Immediate` replaces the "
+            "model in one rolling update."
+        ),
+    )
+    steps: Annotated[list[RolloutStep], _INCREASING_WEIGHTS] = Field(
+        default_factory=_default_steps,
+        description=(
+            "Canary steps, in order. Weights must increase; after the last step the canary is "
+            "promoted. Conversations stay on the model they started with."
+        ),
+        min_length=1,
+        max_length=10,
+        json_schema_extra={"default": [step.model_dump(mode="json") for step in _default_steps()]},
+    )
+    analysis: Analysis | None = Field(
+        None,
+        description=(
+            "Automatic analysis of the canary. Without it, steps advance when their pause ends."
+        ),
+    )
+    progress_deadline: Duration = Field(
+        "30m",
+        description=(
+            "The longest a step may wait beyond its pause for conclusive analysis; after that "
+            "the canary is rolled back. Format: a duration such as `30m`, `2h`."
+        ),
+    )
+
+
+class Bot(ApiModel):
+    """The conversational AI that answers first and hands over to agents."""
+
+    image: Image | None = Field(
+        None,
+        description="Container image of the bot. Defaults to Switchboard's bot image.",
+    )
+    model: BotModel = Field(description="The dialogue model the bot serves.")
+    concurrency: int = Field(
+        50,
+        description=(
+            "Conversations one bot replica serves at once. The autoscaler runs "
+            "ceil(servers / concurrency) replicas."
+        ),
+        ge=1,
+        le=10000,
+    )
+    replicas: int = Field(
+        1,
+        description="Number of bot pods when autoscaling is not set.",
+        ge=0,
+        le=MAX_REPLICAS,
+    )
+    autoscaling: Autoscaling | None = Field(
+        None,
+        description=(
+            "Size the bot from the service-level objective. When set, `replicas` is ignored "
+            "and the operator owns the replica count."
+        ),
+    )
+    rollout: Rollout = defaulted(
+        Rollout,
+        "How a new model version is rolled out.",
+    )
+    resources: Resources | None = Field(
+        None, description="Overrides of the bot container's CPU and memory."
+    )

@@ -1,0 +1,80 @@
+"""Channels: the ways customers reach the contact center, each served by its own gateway."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from pydantic import Field
+
+from switchboard.api.common import MAX_REPLICAS, Resources, SecretReference
+from switchboard.api.rules import Rule
+from switchboard.api.types import ApiModel, ChannelName, Image
+
+# Children of these names exist beside the channel gateways (`<name>-<channel>`), so a
+# channel may not take them.
+RESERVED_CHANNEL_NAMES = ("bot", "bot-canary", "agents", "queue", "database")
+MAX_CHANNELS = 16
+
+ChannelType = Literal[
+    "webchat", "voice", "video", "email", "sms", "whatsapp", "social", "app", "api"
+]
+CHANNEL_TYPES: tuple[ChannelType, ...] = get_args(ChannelType)
+
+
+class ChannelCredentials(ApiModel):
+    """Provider credentials of a channel."""
+
+    secret_ref: SecretReference = Field(
+        description=(
+            "The Secret whose keys become environment variables of the gateway (for example "
+            "the SMS provider's API key)."
+        ),
+    )
+
+
+class Channel(ApiModel):
+    """One way customers reach the contact center, served by its own gateway."""
+
+    RULES = (
+        Rule(
+            "!(self.name in [" + ", ".join(f"'{name}'" for name in RESERVED_CHANNEL_NAMES) + "])",
+            "channel name must not be one of "
+            + ", ".join(RESERVED_CHANNEL_NAMES)
+            + ": those names are taken by the contact center's other parts",
+            lambda channel: channel.name not in RESERVED_CHANNEL_NAMES,
+        ),
+    )
+
+    name: ChannelName = Field(
+        description=(
+            "Name of the channel, unique in this ContactCenter. The gateway's Deployment and "
+            "Service are called `<contactcenter>-<name>`. A DNS label of at most 20 characters."
+        ),
+    )
+    type: ChannelType = Field(
+        description=(
+            "Kind of channel: `webchat`, `voice` (SIP/WebRTC), `video` (WebRTC), `email`, "
+            "`sms`, `whatsapp`, `social`, `app` (mobile SDK) or `api`."
+        ),
+    )
+    image: Image | None = Field(
+        None,
+        description=(
+            "Container image of the gateway. Defaults to Switchboard's gateway image for the "
+            "channel type, at the operator's release."
+        ),
+    )
+    replicas: int = Field(1, description="Number of gateway pods.", ge=0, le=MAX_REPLICAS)
+    service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
+        "ClusterIP",
+        description=(
+            "How the gateway's Service is exposed: `ClusterIP` (behind an Ingress or Gateway), "
+            "`NodePort` or `LoadBalancer` (for example SIP trunks of a voice channel)."
+        ),
+    )
+    credentials: ChannelCredentials | None = Field(
+        None, description="Credentials of the channel's provider, if it needs any."
+    )
+    resources: Resources | None = Field(
+        None, description="Overrides of the gateway container's CPU and memory."
+    )
