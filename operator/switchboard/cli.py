@@ -31,6 +31,7 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
     from switchboard.api import command as crd
     from switchboard.controllers import command as run
     from switchboard.dataplane.agents import command as agents
+    from switchboard.dataplane.bot import command as bot
     from switchboard.dataplane.gateway import command as gateway
     from switchboard.resources import command as render
     from switchboard.simulator import command as simulate
@@ -43,6 +44,7 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
         simulate.register,
         sizing.register,
         agents.register,
+        bot.register,
         gateway.register,
     ]
 

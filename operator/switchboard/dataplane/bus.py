@@ -166,9 +166,13 @@ class Bus:
                 raise PublishFailed(f"the broker refused the message ({confirmation})")
             return
 
-    async def consume_work(self, queue: str, handler: WorkHandler, *, prefetch: int) -> None:
+    async def consume_work(
+        self, queue: str, handler: WorkHandler, *, prefetch: int
+    ) -> Callable[[], Awaitable[None]]:
         """Hands the messages of `queue` to `handler`, at most `prefetch` unacknowledged at a
-        time. The handler acknowledges; if it raises, the message goes back for redelivery."""
+        time. The handler acknowledges; if it raises, the message goes back for redelivery.
+        Returns a function that stops the deliveries (for a graceful stop: what was delivered
+        stays with the handler, which still acknowledges it)."""
         await self.declare_work_queue(queue)
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
@@ -182,7 +186,13 @@ class Bus:
                 if not channel.is_closed:
                     await message.nack(requeue=True)
 
-        await declared.consume(handle)
+        tag = await declared.consume(handle)
+
+        async def stop() -> None:
+            if not channel.is_closed:
+                await declared.cancel(tag)
+
+        return stop
 
     async def subscribe_deliveries(
         self, binding_keys: Sequence[str], handler: DeliveryHandler

@@ -29,6 +29,17 @@ logger = logging.getLogger(__name__)
 Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 
 
+# How the database being unreachable or restarting reaches a caller, who may wait and try
+# again; other database errors are bugs.
+STORE_OUTAGES: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
 class ConversationNotFound(LookupError):
     """No open conversation of that id (never started, or ended)."""
 

@@ -71,6 +71,8 @@ class BotWiring:
     model_dir: str | None
     """Where ConfigMap-referenced models are mounted (`configmap://NAME/KEY` is
     `<model_dir>/NAME/KEY`)."""
+    endpoint_token: str | None = None
+    """Bearer token for a remote model's endpoint (from a Secret), if it wants one."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ def read_bot_wiring(env: Mapping[str, str]) -> BotWiring:
         concurrency=_count(env, "SWITCHBOARD_BOT_CONCURRENCY"),
         track=_text(env, "SWITCHBOARD_BOT_TRACK"),
         model_dir=_optional(env, "SWITCHBOARD_MODEL_DIR"),
+        endpoint_token=_optional(env, "SWITCHBOARD_MODEL_ENDPOINT_TOKEN"),
     )
 
 

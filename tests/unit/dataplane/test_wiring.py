@@ -97,3 +97,16 @@ def test_an_api_gateway_cannot_start_without_its_token() -> None:
 def test_the_disconnect_grace_is_a_positive_finite_number_of_seconds(grace: str) -> None:
     with pytest.raises(WiringError, match="SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"):
         read_gateway_wiring({**GATEWAY, "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS": grace})
+
+
+def test_a_remote_models_endpoint_token_is_optional() -> None:
+    bot = {
+        "SWITCHBOARD_MODEL_NAME": "support",
+        "SWITCHBOARD_MODEL_VERSION": "1.0.0",
+        "SWITCHBOARD_MODEL_URI": "https://models.example/support.yaml",
+        "SWITCHBOARD_BOT_TRACK": "stable",
+        "SWITCHBOARD_BOT_CONCURRENCY": "50",
+    }
+    assert read_bot_wiring(bot).endpoint_token is None
+    token = read_bot_wiring({**bot, "SWITCHBOARD_MODEL_ENDPOINT_TOKEN": "s3cret"}).endpoint_token
+    assert token == "s3cret"
