@@ -55,19 +55,21 @@ tests/integration/test_chart.py runs it with exactly these rules and records eve
 - apiGroups: [switchboard.io]
   resources: [contactcenters/status]
   verbs: [patch]
-# Children: server-side applied (patch), watched, and pruned when the spec drops them.
+# Children: listed and watched (the operator reads them from its caches, never one by one),
+# server-side applied (a patch, which is authorized as create too when the object is new),
+# and pruned when the spec drops them.
 - apiGroups: [""]
   resources: [configmaps, services]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [list, watch, create, patch, delete]
 - apiGroups: [apps]
   resources: [deployments, statefulsets]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [list, watch, create, patch, delete]
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [list, watch, create, patch, delete]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [list, watch, create, patch, delete]
 # Secrets: generated credentials created once and re-owned on a deletion policy change;
 # referenced ones read. Never watched, never rewritten, never deleted (owner references do).
 - apiGroups: [""]
