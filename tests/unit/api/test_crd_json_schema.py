@@ -49,7 +49,7 @@ def test_every_example_is_valid(path: Path) -> None:
             assert not _errors(document)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(manifest=contact_center_manifests())
 def test_what_the_models_accept_is_valid(manifest: dict[str, Any]) -> None:
     assert not _errors(manifest)
