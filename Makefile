@@ -7,8 +7,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
+CHART := charts/switchboard
+PROMTOOL ?= promtool
 
-.PHONY: help venv binaries cluster-up cluster-down cluster-status packages generate lint unit integration test demo demo-stop
+.PHONY: help venv binaries cluster-up cluster-down cluster-status packages generate lint chart-lint unit integration test demo demo-stop
 
 help:
 	@echo "make demo            bring up the local cluster and run a contact center on it"
@@ -49,11 +51,23 @@ packages: venv
 generate: venv
 	$(VENV)/bin/switchboard crd > crds/switchboard.io_contactcenters.yaml
 	$(VENV)/bin/switchboard crd --reference > docs/reference.md
+	$(VENV)/bin/switchboard crd --json-schema > schemas/switchboard.io/contactcenter_v1alpha1.json
+	cp crds/switchboard.io_contactcenters.yaml charts/switchboard/files/crd.yaml
 
-lint: venv
+lint: venv chart-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The Helm chart with its defaults and with every option on, and its Prometheus rules.
+chart-lint: binaries packages
+	bin/helm lint --strict $(CHART)
+	bin/helm lint --strict $(CHART) --set-json 'watchNamespaces=["support","sales"]' \
+		--set metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true \
+		--set dashboards.enabled=true,logLevel=debug
+	bin/helm template switchboard $(CHART) --namespace switchboard-system >/dev/null
+	$(PROMTOOL) check rules $(CHART)/rules/switchboard.rules.yaml
+	$(PROMTOOL) test rules $(CHART)/rules/switchboard.rules_test.yaml
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit

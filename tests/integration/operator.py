@@ -61,6 +61,7 @@ class Operator:
 
     scope: list[str]
     log_path: Path
+    kubeconfig: Path = KUBECONFIG  # the admin's, unless a test runs it as another identity
     metrics_port: int = field(default_factory=free_port)
     health_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -77,7 +78,7 @@ class Operator:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
+                env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
                 start_new_session=True,
             )
         wait_until("the operator's liveness endpoint", self.healthy, timeout=30)
