@@ -69,7 +69,7 @@ chart-lint: binaries packages
 	$(PROMTOOL) check rules $(CHART)/rules/switchboard.rules.yaml
 	$(PROMTOOL) test rules $(CHART)/rules/switchboard.rules_test.yaml
 
-unit: venv
+unit: venv binaries
 	$(VENV)/bin/pytest tests/unit
 
 # The suite runs its own operator: one the demo left running would reconcile its objects too.
