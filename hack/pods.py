@@ -3,6 +3,11 @@ Deployments the operator applied (the local cluster's kwok nodes run no containe
 plane runs with exactly the wiring the operator renders.
 
     python hack/pods.py NAMESPACE CONTACT_CENTER [--prometheus] [--state-dir DIR]
+                        [--manifests FILE]
+
+The objects come from the cluster (KUBECONFIG, else the local cluster's), or with --manifests
+from a YAML file: what `switchboard render` prints plus the Secrets it refers to, re-read when
+the file changes (a test changes replicas or routing weights by rewriting it).
 
 Until stopped (SIGTERM or SIGINT), for every Deployment of the ContactCenter that runs
 Switchboard (gateways, bot tracks, agent workspace) it keeps `spec.replicas` processes of
@@ -47,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from lightkube import AsyncClient, KubeConfig
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Secret
@@ -145,13 +151,76 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
+class ClusterSource:
+    """The Deployments, ConfigMaps and Secrets of a namespace, read from the cluster."""
+
+    def __init__(self, client: AsyncClient, namespace: str) -> None:
+        self.client = client
+        self.namespace = namespace
+
+    async def deployments(self, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [
+            d.to_dict()
+            async for d in self.client.list(Deployment, namespace=self.namespace, labels=selector)
+        ]
+
+    async def config_map(self, name: str) -> dict[str, str]:
+        body = await self.client.get(ConfigMap, name, namespace=self.namespace)
+        return dict(body.data or {})
+
+    async def secret(self, name: str) -> dict[str, str]:
+        body = await self.client.get(Secret, name, namespace=self.namespace)
+        return {key: b64decode(value).decode() for key, value in (body.data or {}).items()}
+
+
+class FileSource:
+    """The same, from a YAML file of manifests (what `switchboard render` prints, plus the
+    Secrets it refers to), read again whenever it changes: no cluster needed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._read_at: float | None = None
+        self._objects: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def _objects_now(self) -> dict[tuple[str, str], dict[str, Any]]:
+        changed = self.path.stat().st_mtime
+        if changed != self._read_at:
+            documents = yaml.safe_load_all(self.path.read_text())
+            self._objects = {
+                (d["kind"], d["metadata"]["name"]): d for d in documents if d and "kind" in d
+            }
+            self._read_at = changed
+        return self._objects
+
+    async def deployments(self, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [
+            body
+            for (kind, _), body in self._objects_now().items()
+            if kind == "Deployment"
+            and all(body["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+        ]
+
+    async def config_map(self, name: str) -> dict[str, str]:
+        return dict(self._objects_now()[("ConfigMap", name)].get("data") or {})
+
+    async def secret(self, name: str) -> dict[str, str]:
+        body = self._objects_now()[("Secret", name)]
+        values = {k: b64decode(v).decode() for k, v in (body.get("data") or {}).items()}
+        return values | dict(body.get("stringData") or {})
+
+
 class Kubelet:
     """Keeps one ContactCenter's Switchboard Deployments running as local processes."""
 
     def __init__(
-        self, client: AsyncClient, namespace: str, name: str, state_dir: Path, scrape: bool
+        self,
+        source: ClusterSource | FileSource,
+        namespace: str,
+        name: str,
+        state_dir: Path,
+        scrape: bool,
     ) -> None:
-        self.client = client
+        self.source = source
         self.namespace = namespace
         self.name = name
         self.root = state_dir / "pods" / namespace
@@ -179,9 +248,9 @@ class Kubelet:
             "app.kubernetes.io/part-of": "switchboard",
         }
         deployments = {
-            d.metadata.name: d.to_dict()
-            async for d in self.client.list(Deployment, namespace=self.namespace, labels=selector)
-            if (d.metadata.labels or {}).get("app.kubernetes.io/component")
+            d["metadata"]["name"]: d
+            for d in await self.source.deployments(selector)
+            if d["metadata"].get("labels", {}).get("app.kubernetes.io/component")
             in ("gateway", "bot", "agents")
         }
         for gone in set(self.pods) - set(deployments):
@@ -356,12 +425,10 @@ class Kubelet:
                 staging.replace(target)
 
     async def config_map(self, name: str) -> dict[str, str]:
-        body = await self.client.get(ConfigMap, name, namespace=self.namespace)
-        return dict(body.data or {})
+        return await self.source.config_map(name)
 
     async def secret(self, name: str) -> dict[str, str]:
-        body = await self.client.get(Secret, name, namespace=self.namespace)
-        return {key: b64decode(value).decode() for key, value in (body.data or {}).items()}
+        return await self.source.secret(name)
 
     def write_state(self) -> None:
         state = {
@@ -383,17 +450,22 @@ class Kubelet:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    config = KubeConfig.from_file(str(args.kubeconfig))
-    client = AsyncClient(config=config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    kubelet = Kubelet(client, args.namespace, args.name, args.state_dir, args.prometheus)
+    client = None
+    if args.manifests is not None:
+        source: ClusterSource | FileSource = FileSource(args.manifests)
+    else:
+        client = AsyncClient(config=KubeConfig.from_file(str(args.kubeconfig)))
+        source = ClusterSource(client, args.namespace)
+    kubelet = Kubelet(source, args.namespace, args.name, args.state_dir, args.prometheus)
     try:
         await kubelet.run(stop)
     finally:
-        await client.close()
+        if client is not None:
+            await client.close()
 
 
 def main() -> int:
@@ -403,6 +475,11 @@ def main() -> int:
     parser.add_argument("namespace")
     parser.add_argument("name", help="the ContactCenter")
     parser.add_argument("--prometheus", action="store_true", help="register scrape targets")
+    parser.add_argument(
+        "--manifests",
+        type=Path,
+        help="read the objects from this YAML file (re-read when it changes), not the cluster",
+    )
     parser.add_argument("--state-dir", type=Path, default=REPO / ".cluster")
     parser.add_argument(
         "--kubeconfig",
