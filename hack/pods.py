@@ -225,7 +225,7 @@ class Kubelet:
         self.name = name
         self.root = state_dir / "pods" / namespace
         self.state_file = self.root / f"{name}.json"
-        self.prometheus = prometheus.Paths(state_dir) if scrape else None
+        self.prometheus = prometheus.Prometheus(state_dir) if scrape else None
         self.pods: dict[str, list[Pod]] = {}
         self.services: dict[str, ServiceProxy] = {}
         self.http = httpx.AsyncClient(timeout=1.0)
