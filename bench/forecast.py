@@ -12,8 +12,9 @@ and its maximum (28).
 
 Days: the test window is the weekdays that have all 28 weeks of history before them (15 September
 to 24 October 2003); the tuning window is the weekdays before it that have all 7 weeks (21 April to
-12 September). Rules and settings of the forecast are chosen on the tuning window (`--days tuning`)
-and reported on the test window (the default).
+12 September; there, `@28d` has only the weeks since the data begins). Rules and settings of the
+forecast are chosen on the tuning window (`--days tuning`) and reported on the test window (the
+default).
 
 For each day and each moment of the day (after 0, 1, ..., 168 slots), every method forecasts the
 next hour; the error at lead time h (5, 15, 30, 60 minutes = 1, 3, 6, 12 slots) is
