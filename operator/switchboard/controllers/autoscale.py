@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
+from switchboard.controllers.caches import Caches, Key
 from switchboard.controllers.kube import Kube
-from switchboard.controllers.reconcile import AutoscaleOutcome, Caches, Key, Reconciler
 from switchboard.controllers.sla import (
     autoscaled,
     demand,
@@ -47,6 +47,16 @@ TICK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
+class AutoscaleOutcome:
+    """What the autoscaler decided for one ContactCenter, for the reconcile to apply and record."""
+
+    replicas: Mapping[str, int]
+    sla: Mapping[str, Any]
+    # (type, status, reason, message) of the conditions the autoscaler owns.
+    conditions: tuple[tuple[str, bool, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class _History:
     fetched_at: float
     past_days: tuple[tuple[float, ...], ...]
@@ -55,9 +65,10 @@ class _History:
 @dataclass
 class Autoscaler:
     caches: Caches
-    reconciler: Reconciler
     kube: Kube
     enqueue: Callable[[Key], None]
+    # The latest outcome per ContactCenter, which the reconcile applies and records.
+    outcomes: dict[Key, AutoscaleOutcome] = field(default_factory=dict)
     states: dict[tuple[Key, Workload], ScalingState] = field(default_factory=dict)
     due: dict[Key, float] = field(default_factory=dict)
     history: dict[tuple[Key, Workload], _History] = field(default_factory=dict)
@@ -95,7 +106,7 @@ class Autoscaler:
         self.due.pop(key, None)
         for history_key in [k for k in self.history if k[0] == key]:
             del self.history[history_key]
-        self.reconciler.autoscaled.pop(key, None)
+        self.outcomes.pop(key, None)
         for state_key in [k for k in self.states if k[0] == key]:
             del self.states[state_key]
 
@@ -169,7 +180,7 @@ class Autoscaler:
                 events.append(f"{workload} {current} -> {decision.replicas}: {decision.reason}")
 
         first = next(iter(observations.values()), None)
-        previous = self.reconciler.autoscaled.get(key)
+        previous = self.outcomes.get(key)
         last_scale = _rfc3339(now) if events else None
         stored = self.caches.contact_centers.get(key, {}).get("status", {}).get("sla", {})
         sla = sla_status(
@@ -179,7 +190,7 @@ class Autoscaler:
             _forecast_points(forecast, now) if forecast else [],
             last_scale,
         )
-        self.reconciler.autoscaled[key] = AutoscaleOutcome(
+        self.outcomes[key] = AutoscaleOutcome(
             replicas=replicas,
             sla=sla,
             conditions=(
@@ -196,7 +207,7 @@ class Autoscaler:
         live = self.caches.children.get(("Deployment", cc.namespace, f"{cc.name}-{workload}"))
         if live is not None:
             return int(live.get("spec", {}).get("replicas", 1))
-        outcome = self.reconciler.autoscaled.get((cc.namespace, cc.name))
+        outcome = self.outcomes.get((cc.namespace, cc.name))
         if outcome and workload in outcome.replicas:
             return outcome.replicas[workload]
         scaling = cc.spec.bot.autoscaling if workload == "bot" else cc.spec.agents.autoscaling

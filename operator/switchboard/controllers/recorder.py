@@ -1,0 +1,97 @@
+"""The last step of a reconcile: status, patched only where it changed (an idle operator writes
+nothing), and a new problem announced as an event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from switchboard.api.contactcenter import ContactCenter
+from switchboard.controllers.autoscale import AutoscaleOutcome
+from switchboard.controllers.caches import Caches, ChildKey, Key, child_key
+from switchboard.controllers.drift import merge_patch
+from switchboard.controllers.kube import Kube
+from switchboard.controllers.status import (
+    ComponentReadiness,
+    Problem,
+    compute_status,
+    external_readiness,
+    set_condition,
+    workload_readiness,
+)
+from switchboard.resources import build_all
+from switchboard.resources.common import Manifest
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+class Recorder:
+    def __init__(
+        self, kube: Kube, caches: Caches, autoscaled: Mapping[Key, AutoscaleOutcome]
+    ) -> None:
+        self.kube = kube
+        self.caches = caches
+        # The autoscaler's latest outcome per ContactCenter: status is written here only,
+        # so two loops never race over the conditions list.
+        self.autoscaled = autoscaled
+
+    def components(
+        self,
+        cc: ContactCenter,
+        applied: Mapping[ChildKey, Manifest],
+        desired: Iterable[Manifest] | None = None,
+    ) -> dict[str, ComponentReadiness]:
+        """Readiness of each component, from the workloads just applied or else cached."""
+        components: dict[str, ComponentReadiness] = {}
+        for manifest in desired if desired is not None else build_all(cc):
+            if manifest["kind"] not in WORKLOAD_KINDS:
+                continue
+            key = child_key(manifest)
+            live = applied.get(key) or self.caches.children.get(key)
+            component = manifest["metadata"]["name"].removeprefix(f"{cc.name}-")
+            components[component] = workload_readiness(manifest["kind"], live)
+        for component, service in (("queue", cc.spec.queue), ("database", cc.spec.database)):
+            if service.external is not None:
+                components[component] = external_readiness()
+        return components
+
+    async def record(
+        self,
+        body: Manifest,
+        cc: ContactCenter | None,
+        problems: list[Problem],
+        components: Mapping[str, ComponentReadiness],
+    ) -> None:
+        """Patches status, only when it changed; announces a new problem as an event."""
+        current: dict[str, Any] = dict(body.get("status") or {})
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status = compute_status(
+            current,
+            body["metadata"].get("generation"),
+            len(cc.spec.channels) if cc else len(body.get("spec", {}).get("channels", [])),
+            components,
+            problems,
+            now,
+        )
+        outcome = self.autoscaled.get((body["metadata"]["namespace"], body["metadata"]["name"]))
+        if outcome is not None:
+            status["sla"] = dict(outcome.sla)
+            for condition in outcome.conditions:
+                status["conditions"] = set_condition(
+                    status["conditions"], *condition, body["metadata"].get("generation"), now
+                )
+        patch = merge_patch(current, status)
+        if not patch:
+            return
+        meta = body["metadata"]
+        await self.kube.patch_status(meta["namespace"], meta["name"], patch)
+        if problems and _degraded(current) != (problems[0].reason, problems[0].message):
+            await self.kube.event(body, "Warning", problems[0].reason, problems[0].message)
+
+
+def _degraded(status: Mapping[str, Any]) -> tuple[str, str] | None:
+    for condition in status.get("conditions", []):
+        if condition.get("type") == "Degraded" and condition.get("status") == "True":
+            return condition.get("reason", ""), condition.get("message", "")
+    return None
