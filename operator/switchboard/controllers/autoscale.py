@@ -36,7 +36,7 @@ from switchboard.controllers.sla import (
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 from switchboard.metrics.queries import Observation, Workload, arrival_history, observe
-from switchboard.sizing.autoscaler import Decision, ScalingState, decide
+from switchboard.sizing.decision import Decision, ScalingState, decide
 from switchboard.sizing.forecast import Forecast, forecast_arrivals
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from switchboard.api.common import Autoscaling
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
 from switchboard.metrics.queries import Observation, Workload
-from switchboard.sizing.autoscaler import Decision, Demand, ScalingLimits, ServiceTarget
+from switchboard.sizing.decision import Decision, Demand, ScalingLimits, ServiceTarget
 from switchboard.sizing.forecast import Forecast
 
 WORKLOADS: tuple[Workload, ...] = ("bot", "agents")

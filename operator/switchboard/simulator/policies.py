@@ -7,7 +7,7 @@ memory (stabilisation windows) but do no I/O.
 - `hpa_policy`: a HorizontalPodAutoscaler on CPU, where a pod's CPU is the share of its seats busy.
 - `keda_policy`: KEDA's RabbitMQ scaler in QueueLength mode over the HTTP API (messages ready +
   unacknowledged = contacts waiting + contacts in service), fed to the HPA it creates.
-- `SwitchboardPolicy`: the operator's own decision, `switchboard.sizing.autoscaler.decide`.
+- `SwitchboardPolicy`: the operator's own decision, `switchboard.sizing.decision.decide`.
 - `OraclePolicy`: Erlang sizing with perfect foresight of every slot's true rate.
 """
 
@@ -22,7 +22,7 @@ from typing import Protocol
 from switchboard.simulator.contacts import ContactModel
 from switchboard.simulator.engine import Counters
 from switchboard.simulator.traffic import ArrivalProfile, Trace
-from switchboard.sizing.autoscaler import (
+from switchboard.sizing.decision import (
     Demand,
     ScalingLimits,
     ScalingState,
@@ -229,7 +229,7 @@ class SlotForecast:
 
 @dataclass
 class SwitchboardPolicy:
-    """The operator's decision (`switchboard.sizing.autoscaler.decide`), fed as the operator feeds
+    """The operator's decision (`switchboard.sizing.decision.decide`), fed as the operator feeds
     it from Prometheus: the arrival rate over `window_seconds` and over each of
     `recent_windows`, the mean handle time over `aht_window_seconds`, the backlog and the contacts
     in the system now, the patience from the spec, and a forecast rate (see `SlotForecast`)."""

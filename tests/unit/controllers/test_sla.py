@@ -10,7 +10,7 @@ from switchboard.controllers.sla import (
     sla_status,
 )
 from switchboard.metrics.queries import Observation
-from switchboard.sizing.autoscaler import Decision, ScalingState
+from switchboard.sizing.decision import Decision, ScalingState
 from switchboard.sizing.erlang import Performance
 from switchboard.sizing.forecast import Forecast
 from tests.factory import contact_center
