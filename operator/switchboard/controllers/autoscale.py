@@ -25,6 +25,7 @@ from switchboard.controllers.caches import Caches, Key
 from switchboard.controllers.kube import Kube
 from switchboard.controllers.sla import (
     autoscaled,
+    autoscaling,
     demand,
     forecast_rate,
     metric_windows,
@@ -35,9 +36,10 @@ from switchboard.controllers.sla import (
 )
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
-from switchboard.metrics.queries import Observation, Workload, arrival_history, observe
+from switchboard.metrics.queries import arrival_history, observe
 from switchboard.sizing.decision import Decision, ScalingState, decide
 from switchboard.sizing.forecast import Forecast, forecast_arrivals
+from switchboard.sizing.workloads import Observation, Workload
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +212,7 @@ class Autoscaler:
         outcome = self.outcomes.get((cc.namespace, cc.name))
         if outcome and workload in outcome.replicas:
             return outcome.replicas[workload]
-        scaling = cc.spec.bot.autoscaling if workload == "bot" else cc.spec.agents.autoscaling
+        scaling = autoscaling(cc, workload)
         return scaling.min_replicas if scaling else 1
 
     async def _forecast(

@@ -21,6 +21,7 @@ from switchboard.controllers.children import Children
 from switchboard.controllers.kube import Kube, named
 from switchboard.controllers.recorder import Recorder
 from switchboard.controllers.secrets import Secrets
+from switchboard.controllers.sla import autoscaled
 from switchboard.controllers.status import Problem
 from switchboard.controllers.volumes import grow_volumes
 from switchboard.metrics import operator as metrics
@@ -146,13 +147,13 @@ class Reconciler:
                     storage[component] = str(requested["storage"])
         outcome = self.autoscaled.get((cc.namespace, cc.name))
         replicas = dict(outcome.replicas) if outcome else {}
-        for component, workload in (("bot", cc.spec.bot), ("agents", cc.spec.agents)):
-            if workload.autoscaling is None or component in replicas:
+        for workload in autoscaled(cc):
+            if workload in replicas:
                 continue
-            name = f"{cc.name}-{component}"
+            name = f"{cc.name}-{workload}"
             live = await self.children.live(named("apps/v1", "Deployment", cc.namespace, name))
             if live is not None and "replicas" in live.get("spec", {}):
-                replicas[component] = int(live["spec"]["replicas"])
+                replicas[workload] = int(live["spec"]["replicas"])
         return Decisions(replicas=replicas, claim_template_storage=storage)
 
 

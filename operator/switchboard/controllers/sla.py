@@ -2,6 +2,9 @@
 
 The autoscaler loop (controllers/autoscale.py) reads metrics and calls `decide`; these
 functions say what the spec means for it and what a person sees of the result.
+
+Pure, yet here beside the loop rather than in sizing/: they read the ContactCenter's API
+models, and the sizing engine depends on nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -13,20 +16,19 @@ from typing import Any
 from switchboard.api.common import Autoscaling
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
-from switchboard.metrics.queries import Observation, Workload
 from switchboard.sizing.decision import Decision, Demand, ScalingLimits, ServiceTarget
 from switchboard.sizing.forecast import Forecast
+from switchboard.sizing.workloads import WORKLOADS, Observation, Workload
 
-WORKLOADS: tuple[Workload, ...] = ("bot", "agents")
+
+def autoscaling(cc: ContactCenter, workload: Workload) -> Autoscaling | None:
+    """The workload's autoscaling spec; None: it runs the replicas its spec names."""
+    return cc.spec.bot.autoscaling if workload == "bot" else cc.spec.agents.autoscaling
 
 
 def autoscaled(cc: ContactCenter) -> list[Workload]:
     """The workloads whose replicas the operator sizes."""
-    return [w for w in WORKLOADS if _autoscaling(cc, w) is not None]
-
-
-def _autoscaling(cc: ContactCenter, workload: Workload) -> Autoscaling | None:
-    return cc.spec.bot.autoscaling if workload == "bot" else cc.spec.agents.autoscaling
+    return [w for w in WORKLOADS if autoscaling(cc, w) is not None]
 
 
 def servers_per_replica(cc: ContactCenter, workload: Workload) -> int:
@@ -47,7 +49,7 @@ def service_target(cc: ContactCenter) -> ServiceTarget:
 def scaling_limits(cc: ContactCenter, workload: Workload) -> ScalingLimits:
     """The spec's bounds and pace, one field to one field (a step is the larger of its
     replica and percent limits, as the HorizontalPodAutoscaler's `selectPolicy: Max`)."""
-    scaling = _autoscaling(cc, workload)
+    scaling = autoscaling(cc, workload)
     assert scaling is not None, f"{workload} is not autoscaled"
     up, down = scaling.scale_up, scaling.scale_down
     return ScalingLimits(
@@ -76,7 +78,7 @@ def metric_windows(cc: ContactCenter) -> tuple[float, tuple[float, ...], float]:
 
 
 def readiness_lead_seconds(cc: ContactCenter, workload: Workload) -> float:
-    scaling = _autoscaling(cc, workload)
+    scaling = autoscaling(cc, workload)
     return duration_seconds(scaling.readiness_lead_time) if scaling else 0.0
 
 

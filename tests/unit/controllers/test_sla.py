@@ -9,10 +9,10 @@ from switchboard.controllers.sla import (
     service_target,
     sla_status,
 )
-from switchboard.metrics.queries import Observation
 from switchboard.sizing.decision import Decision, ScalingState
 from switchboard.sizing.erlang import Performance
 from switchboard.sizing.forecast import Forecast
+from switchboard.sizing.workloads import Observation
 from tests.factory import contact_center
 
 PROMETHEUS = "http://prometheus:9090"
