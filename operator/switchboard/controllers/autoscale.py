@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ from switchboard.controllers.sla import (
     autoscaled,
     autoscaling,
     demand,
-    forecast_rate,
     metric_windows,
     readiness_lead_seconds,
     scaling_limits,
@@ -38,7 +36,8 @@ from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 from switchboard.metrics.queries import arrival_history, observe
 from switchboard.sizing.decision import Decision, ScalingState, decide
-from switchboard.sizing.forecast import Forecast, forecast_arrivals
+from switchboard.sizing.forecast import Forecast
+from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
 from switchboard.sizing.workloads import Observation, Workload
 
 logger = logging.getLogger(__name__)
@@ -62,6 +61,12 @@ class AutoscaleOutcome:
 class _History:
     fetched_at: float
     past_days: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class _Outlook:
+    start: float  # when the forecast's first slot begins, Unix seconds
+    forecast: Forecast
 
 
 @dataclass
@@ -154,8 +159,8 @@ class Autoscaler:
             state = self.states.get((key, workload)) or ScalingState(
                 recommendations=((now, current),)
             )
-            rate = forecast_rate(
-                forecast.get(workload) if forecast else None,
+            rate = rate_to_size_for(
+                forecast[workload].forecast if forecast and workload in forecast else None,
                 cc.spec.forecast.demand_quantile,
                 FORECAST_SLOT_SECONDS,
             )
@@ -189,7 +194,7 @@ class Autoscaler:
             previous.sla if previous else stored,
             first,
             decisions,
-            _forecast_points(forecast, now) if forecast else [],
+            _forecast_points(forecast) if forecast else [],
             last_scale,
         )
         self.outcomes[key] = AutoscaleOutcome(
@@ -217,13 +222,13 @@ class Autoscaler:
 
     async def _forecast(
         self, key: Key, cc: ContactCenter, prometheus: Prometheus, now: float
-    ) -> dict[Workload, Forecast] | None:
-        """Forecast arrivals per workload over its readiness lead time, from the intraday
-        profile of the same weekday in recent weeks (refreshed every 15 minutes) scaled to
-        today's level."""
+    ) -> dict[Workload, _Outlook] | None:
+        """Forecast arrivals per workload until capacity asked for now is ready, from the
+        intraday profile of the same weekday in recent weeks (refreshed every 15 minutes)
+        scaled to today's level."""
         if not cc.spec.forecast.enabled:
             return None
-        forecasts: dict[Workload, Forecast] = {}
+        forecasts: dict[Workload, _Outlook] = {}
         for workload in autoscaled(cc):
             cached = self.history.get((key, workload))
             if cached is None or now - cached.fetched_at > HISTORY_REFRESH_SECONDS:
@@ -242,13 +247,16 @@ class Autoscaler:
             today = await arrival_history(
                 prometheus, cc, 0, FORECAST_SLOT_SECONDS, now, workload=workload
             )
-            # Slots between the last one with data and the one in progress are forecast too,
-            # then skipped: the horizon starts now.
-            known = today.today_from_midnight
-            unknown = len(today.today) - len(known)
-            ahead = math.ceil(readiness_lead_seconds(cc, workload) / FORECAST_SLOT_SECONDS)
-            full = forecast_arrivals(cached.past_days, known, unknown + 1 + ahead)
-            forecasts[workload] = Forecast(mean=full.mean[unknown:], stddev=full.stddev[unknown:])
+            ahead = slots_until_ready(
+                now - today.day_start,
+                readiness_lead_seconds(cc, workload),
+                FORECAST_SLOT_SECONDS,
+                len(cached.past_days[0]),
+            )
+            forecast = forecast_slots(cached.past_days, today.today_from_midnight, ahead)
+            if forecast is not None:
+                start = today.day_start + ahead.start * FORECAST_SLOT_SECONDS
+                forecasts[workload] = _Outlook(start, forecast)
         return forecasts or None
 
     def _client(self, url: str) -> Prometheus:
@@ -272,15 +280,15 @@ def _rfc3339(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _forecast_points(forecasts: dict[Workload, Forecast], now: float) -> list[dict[str, Any]]:
-    forecast = forecasts.get("bot") or next(iter(forecasts.values()), None)
-    if forecast is None:
+def _forecast_points(outlooks: dict[Workload, _Outlook]) -> list[dict[str, Any]]:
+    outlook = outlooks.get("bot") or next(iter(outlooks.values()), None)
+    if outlook is None:
         return []
-    start = now - now % FORECAST_SLOT_SECONDS + FORECAST_SLOT_SECONDS
+    forecast = outlook.forecast
     low, high = forecast.quantile(0.1), forecast.quantile(0.9)
     return [
         {
-            "start": _rfc3339(start + index * FORECAST_SLOT_SECONDS),
+            "start": _rfc3339(outlook.start + index * FORECAST_SLOT_SECONDS),
             "arrivalRate": round(mean / FORECAST_SLOT_SECONDS, 4),
             "lower": round(low[index] / FORECAST_SLOT_SECONDS, 4),
             "upper": round(high[index] / FORECAST_SLOT_SECONDS, 4),

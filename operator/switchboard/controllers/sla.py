@@ -17,7 +17,6 @@ from switchboard.api.common import Autoscaling
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
 from switchboard.sizing.decision import Decision, Demand, ScalingLimits, ServiceTarget
-from switchboard.sizing.forecast import Forecast
 from switchboard.sizing.workloads import WORKLOADS, Observation, Workload
 
 
@@ -99,14 +98,6 @@ def demand(cc: ContactCenter, observed: Observation | None) -> Demand:
         recent_arrival_rates=observed.recent_arrival_rates,
         in_system=observed.in_system,
     )
-
-
-def forecast_rate(forecast: Forecast | None, quantile: float, slot_seconds: float) -> float | None:
-    """Arrivals per second the forecast expects over its horizon (its busiest slot)."""
-    if forecast is None or not forecast.mean:
-        return None
-    counts = forecast.quantile(quantile) if quantile > 0.5 else forecast.mean
-    return max(counts) / slot_seconds
 
 
 def _rounded(value: float | None, digits: int = 3) -> float | None:

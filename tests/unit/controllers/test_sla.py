@@ -3,7 +3,6 @@ from typing import Any
 from switchboard.controllers.sla import (
     autoscaled,
     demand,
-    forecast_rate,
     metric_windows,
     scaling_limits,
     service_target,
@@ -11,7 +10,6 @@ from switchboard.controllers.sla import (
 )
 from switchboard.sizing.decision import Decision, ScalingState
 from switchboard.sizing.erlang import Performance
-from switchboard.sizing.forecast import Forecast
 from switchboard.sizing.workloads import Observation
 from tests.factory import contact_center
 
@@ -107,13 +105,6 @@ def test_no_observation_is_missing_metrics_and_patience_falls_back_to_the_spec()
     assert missing.arrival_rate is None and missing.aht_seconds is None
     observed = demand(cc, observation(arrival_rate=2.0, aht_seconds=200.0, backlog=3.0))
     assert (observed.arrival_rate, observed.patience_seconds, observed.backlog) == (2.0, 90, 3.0)
-
-
-def test_forecast_rate_is_the_busiest_coming_slot_per_second() -> None:
-    forecast = Forecast(mean=(60.0, 120.0), stddev=(5.0, 10.0))
-    assert forecast_rate(forecast, 0.5, slot_seconds=60) == 2.0
-    assert forecast_rate(forecast, 0.9, slot_seconds=60) > 2.0  # a high quantile buys safety
-    assert forecast_rate(None, 0.5, slot_seconds=60) is None
 
 
 def test_status_explains_the_decision_without_noise_digits() -> None:
