@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.status import SLAStatus
 from switchboard.api.types import duration_seconds
 from switchboard.controllers.caches import Caches, Key
 from switchboard.controllers.kube import Kube
@@ -30,11 +31,17 @@ from switchboard.controllers.sla import (
     readiness_lead_seconds,
     scaling_limits,
     service_target,
-    sla_status,
 )
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 from switchboard.metrics.queries import arrival_history, observe
+from switchboard.resources.sla_status import (
+    forecast_points,
+    metrics_condition,
+    sla_condition,
+    sla_status,
+)
+from switchboard.resources.status import Assessment
 from switchboard.sizing.decision import Decision, ScalingState, decide
 from switchboard.sizing.forecast import Forecast
 from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
@@ -52,9 +59,8 @@ class AutoscaleOutcome:
     """What the autoscaler decided for one ContactCenter, for the reconcile to apply and record."""
 
     replicas: Mapping[str, int]
-    sla: Mapping[str, Any]
-    # (type, status, reason, message) of the conditions the autoscaler owns.
-    conditions: tuple[tuple[str, bool, str, str], ...] = ()
+    sla: SLAStatus
+    conditions: tuple[Assessment, ...]  # those the autoscaler owns
 
 
 @dataclass(frozen=True)
@@ -187,23 +193,20 @@ class Autoscaler:
                 events.append(f"{workload} {current} -> {decision.replicas}: {decision.reason}")
 
         first = next(iter(observations.values()), None)
-        previous = self.outcomes.get(key)
-        last_scale = _rfc3339(now) if events else None
-        stored = self.caches.contact_centers.get(key, {}).get("status", {}).get("sla", {})
-        sla = sla_status(
-            previous.sla if previous else stored,
-            first,
-            decisions,
-            _forecast_points(forecast) if forecast else [],
-            last_scale,
+        last_scale: datetime | None
+        if events:
+            last_scale = datetime.fromtimestamp(now, UTC)
+        else:
+            previous = self.outcomes.get(key)
+            last_scale = (previous.sla if previous else self._stored_sla(key)).last_scale_time
+        shown = _shown(forecast)
+        points = (
+            forecast_points(shown.start, shown.forecast, FORECAST_SLOT_SECONDS) if shown else []
         )
         self.outcomes[key] = AutoscaleOutcome(
             replicas=replicas,
-            sla=sla,
-            conditions=(
-                _metrics_condition(unavailable, decisions),
-                _sla_condition(first, target.target, target.max_abandon),
-            ),
+            sla=sla_status(first, decisions, points, last_scale),
+            conditions=(metrics_condition(unavailable, decisions), sla_condition(first, target)),
         )
         self.enqueue(key)
         body = self.caches.contact_centers.get(key)
@@ -259,6 +262,11 @@ class Autoscaler:
                 forecasts[workload] = _Outlook(start, forecast)
         return forecasts or None
 
+    def _stored_sla(self, key: Key) -> SLAStatus:
+        """status.sla as stored: what a restarted operator carries on from."""
+        stored = self.caches.contact_centers.get(key, {}).get("status", {}).get("sla")
+        return SLAStatus.model_validate(stored or {})
+
     def _client(self, url: str) -> Prometheus:
         if url not in self.clients:
             self.clients[url] = Prometheus(url)
@@ -276,62 +284,8 @@ def _valid(body: dict[str, Any]) -> ContactCenter | None:
         return None  # the reconciler reports it
 
 
-def _rfc3339(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _forecast_points(outlooks: dict[Workload, _Outlook]) -> list[dict[str, Any]]:
-    outlook = outlooks.get("bot") or next(iter(outlooks.values()), None)
-    if outlook is None:
-        return []
-    forecast = outlook.forecast
-    low, high = forecast.quantile(0.1), forecast.quantile(0.9)
-    return [
-        {
-            "start": _rfc3339(outlook.start + index * FORECAST_SLOT_SECONDS),
-            "arrivalRate": round(mean / FORECAST_SLOT_SECONDS, 4),
-            "lower": round(low[index] / FORECAST_SLOT_SECONDS, 4),
-            "upper": round(high[index] / FORECAST_SLOT_SECONDS, 4),
-        }
-        for index, mean in enumerate(forecast.mean)
-    ]
-
-
-def _metrics_condition(
-    unavailable: str | None, decisions: dict[Workload, Decision]
-) -> tuple[str, bool, str, str]:
-    if unavailable is not None:
-        return (
-            "MetricsAvailable",
-            False,
-            "PrometheusUnavailable",
-            f"{unavailable}; holding the current replicas",
-        )
-    missing = [f"{w}: {d.reason}" for w, d in decisions.items() if not d.metrics_available]
-    if missing:
-        return (
-            "MetricsAvailable",
-            False,
-            "MetricsMissing",
-            "; ".join(missing) + "; holding the current replicas",
-        )
-    return ("MetricsAvailable", True, "MetricsRead", "demand read from Prometheus")
-
-
-def _sla_condition(
-    observed: Observation | None, target: float, max_abandon: float | None
-) -> tuple[str, bool, str, str]:
-    if observed is None or observed.service_level is None:
-        return ("SLAMet", False, "NoData", "the service level is not known yet")
-    level, abandon = observed.service_level, observed.abandon_rate
-    message = f"service level {level:.1%} against a target of {target:.0%}"
-    if level < target:
-        return ("SLAMet", False, "ServiceLevelBelowTarget", message)
-    if abandon is not None and max_abandon is not None and abandon > max_abandon:
-        return (
-            "SLAMet",
-            False,
-            "AbandonRateAboveLimit",
-            f"{abandon:.1%} abandoned against a limit of {max_abandon:.0%}",
-        )
-    return ("SLAMet", True, "ServiceLevelMet", message)
+def _shown(outlooks: dict[Workload, _Outlook] | None) -> _Outlook | None:
+    """The forecast status shows: the bot's (every contact reaches it first), else the agents'."""
+    if not outlooks:
+        return None
+    return outlooks.get("bot") or next(iter(outlooks.values()))

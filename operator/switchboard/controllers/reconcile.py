@@ -22,12 +22,12 @@ from switchboard.controllers.kube import Kube, named
 from switchboard.controllers.recorder import Recorder
 from switchboard.controllers.secrets import Secrets
 from switchboard.controllers.sla import autoscaled
-from switchboard.controllers.status import Problem
 from switchboard.controllers.volumes import grow_volumes
 from switchboard.metrics import operator as metrics
 from switchboard.resources import build_all
 from switchboard.resources.common import Manifest
 from switchboard.resources.decisions import Decisions
+from switchboard.resources.status import Problem
 
 logger = logging.getLogger(__name__)
 

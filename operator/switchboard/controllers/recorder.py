@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.status import ContactCenterStatus
 from switchboard.controllers.autoscale import AutoscaleOutcome
 from switchboard.controllers.caches import Caches, ChildKey, Key, child_key
 from switchboard.controllers.drift import merge_patch
 from switchboard.controllers.kube import Kube
-from switchboard.controllers.status import (
+from switchboard.resources import build_all
+from switchboard.resources.common import Manifest
+from switchboard.resources.status import (
     ComponentReadiness,
     Problem,
     compute_status,
+    degraded,
     external_readiness,
     set_condition,
+    status_document,
     workload_readiness,
 )
-from switchboard.resources import build_all
-from switchboard.resources.common import Manifest
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
@@ -64,34 +66,22 @@ class Recorder:
         components: Mapping[str, ComponentReadiness],
     ) -> None:
         """Patches status, only when it changed; announces a new problem as an event."""
-        current: dict[str, Any] = dict(body.get("status") or {})
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        status = compute_status(
-            current,
-            body["metadata"].get("generation"),
-            len(cc.spec.channels) if cc else len(body.get("spec", {}).get("channels", [])),
-            components,
-            problems,
-            now,
-        )
-        outcome = self.autoscaled.get((body["metadata"]["namespace"], body["metadata"]["name"]))
+        meta = body["metadata"]
+        stored = body.get("status") or {}
+        current = ContactCenterStatus.model_validate(stored)
+        generation = meta.get("generation")
+        now = datetime.now(UTC)
+        channels = len(cc.spec.channels) if cc else len(body.get("spec", {}).get("channels", []))
+        status = compute_status(current, generation, channels, components, problems, now)
+        outcome = self.autoscaled.get((meta["namespace"], meta["name"]))
         if outcome is not None:
-            status["sla"] = dict(outcome.sla)
-            for condition in outcome.conditions:
-                status["conditions"] = set_condition(
-                    status["conditions"], *condition, body["metadata"].get("generation"), now
-                )
-        patch = merge_patch(current, status)
+            conditions = status.conditions
+            for assessment in outcome.conditions:
+                conditions = set_condition(conditions, assessment, generation, now)
+            status = status.model_copy(update={"sla": outcome.sla, "conditions": conditions})
+        patch = merge_patch(stored, status_document(status))
         if not patch:
             return
-        meta = body["metadata"]
         await self.kube.patch_status(meta["namespace"], meta["name"], patch)
-        if problems and _degraded(current) != (problems[0].reason, problems[0].message):
+        if problems and degraded(current) != problems[0]:
             await self.kube.event(body, "Warning", problems[0].reason, problems[0].message)
-
-
-def _degraded(status: Mapping[str, Any]) -> tuple[str, str] | None:
-    for condition in status.get("conditions", []):
-        if condition.get("type") == "Degraded" and condition.get("status") == "True":
-            return condition.get("reason", ""), condition.get("message", "")
-    return None

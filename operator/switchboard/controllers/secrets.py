@@ -10,13 +10,13 @@ from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.controllers.kube import Kube, named
-from switchboard.controllers.status import Problem
 from switchboard.resources.kinds import MANAGED_SELECTOR
 from switchboard.resources.secrets import (
     build_generated_secrets,
     generated_secret_names,
     referenced_secrets,
 )
+from switchboard.resources.status import Problem
 
 PASSWORD_BYTES = 32
 

@@ -1,22 +1,17 @@
-"""From the spec to the sizing engine's inputs, and from its decisions to status (pure).
+"""What the spec means for the sizing engine: which workloads it sizes, for what target,
+within which limits, from which demand (pure).
 
-The autoscaler loop (controllers/autoscale.py) reads metrics and calls `decide`; these
-functions say what the spec means for it and what a person sees of the result.
-
+The autoscaler loop (controllers/autoscale.py) reads metrics and calls `decide` with these.
 Pure, yet here beside the loop rather than in sizing/: they read the ContactCenter's API
 models, and the sizing engine depends on nothing but the standard library.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from typing import Any
-
 from switchboard.api.common import Autoscaling
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
-from switchboard.sizing.decision import Decision, Demand, ScalingLimits, ServiceTarget
+from switchboard.sizing.decision import Demand, ScalingLimits, ServiceTarget
 from switchboard.sizing.workloads import WORKLOADS, Observation, Workload
 
 
@@ -98,42 +93,3 @@ def demand(cc: ContactCenter, observed: Observation | None) -> Demand:
         recent_arrival_rates=observed.recent_arrival_rates,
         in_system=observed.in_system,
     )
-
-
-def _rounded(value: float | None, digits: int = 3) -> float | None:
-    # Status carries what a person reads; noise in the fourth digit is not worth a write.
-    if value is None or math.isnan(value):
-        return None
-    return float(f"{value:.{digits}g}")
-
-
-def sla_status(
-    current: Mapping[str, Any],
-    observed: Observation | None,
-    decisions: Mapping[Workload, Decision],
-    forecast_points: list[dict[str, Any]],
-    last_scale_time: str | None,
-) -> dict[str, Any]:
-    """status.sla from the latest observation and decisions (fields left out when unknown)."""
-    status: dict[str, Any] = {}
-    if observed is not None:
-        status |= {
-            "serviceLevel": _rounded(observed.service_level),
-            "abandonRate": _rounded(observed.abandon_rate),
-            "arrivalRate": _rounded(observed.arrival_rate),
-            "handleTimeSeconds": _rounded(observed.aht_seconds),
-            "patienceSeconds": _rounded(observed.patience_seconds),
-            "queueBacklog": _rounded(observed.backlog),
-        }
-    human = decisions.get("agents") or decisions.get("bot")
-    if human is not None and human.predicted is not None:
-        status["predictedServiceLevel"] = _rounded(human.predicted.service_level)
-    if "agents" in decisions and decisions["agents"].servers is not None:
-        status["recommendedAgents"] = decisions["agents"].servers
-    if "bot" in decisions and decisions["bot"].servers is not None:
-        status["botServers"] = decisions["bot"].servers
-    if forecast_points:
-        status["forecast"] = forecast_points
-    status["lastScaleTime"] = last_scale_time or current.get("lastScaleTime")
-    status["lastDecision"] = "; ".join(f"{w}: {d.reason}" for w, d in decisions.items())[:1024]
-    return {key: value for key, value in status.items() if value is not None}

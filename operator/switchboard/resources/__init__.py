@@ -1,4 +1,6 @@
-"""Pure builders: a ContactCenter (and the controllers' decisions) in, Kubernetes objects out.
+"""Pure builders of what the operator writes: a ContactCenter (and the controllers' decisions)
+in, Kubernetes objects out; and its status, from what the cluster shows (`status`,
+`sla_status`).
 
 No client, no clock, no randomness: the same input always builds the same objects.
 """
