@@ -22,7 +22,7 @@ from lightkube.resources.core_v1 import (
     Secret,
 )
 
-from switchboard.controllers.drift import difference
+from switchboard.resources.drift import difference
 from switchboard.resources.kinds import CHILD_KINDS
 from tests.factory import valid_manifest
 from tests.integration.contactcenters import (

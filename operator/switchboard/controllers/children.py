@@ -11,9 +11,9 @@ from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.controllers.caches import Caches, ChildKey, child_key
-from switchboard.controllers.drift import difference
 from switchboard.controllers.kube import Kube
 from switchboard.resources.common import Manifest
+from switchboard.resources.drift import difference
 from switchboard.resources.kinds import CHILD_KIND_NAMES, CHILD_KINDS, MANAGED_SELECTOR
 
 

@@ -10,10 +10,10 @@ from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.status import ContactCenterStatus
 from switchboard.controllers.autoscale import AutoscaleOutcome
 from switchboard.controllers.caches import Caches, ChildKey, Key, child_key
-from switchboard.controllers.drift import merge_patch
 from switchboard.controllers.kube import Kube
 from switchboard.resources import build_all
 from switchboard.resources.common import Manifest
+from switchboard.resources.drift import merge_patch
 from switchboard.resources.status import (
     ComponentReadiness,
     Problem,

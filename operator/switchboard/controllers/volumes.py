@@ -7,10 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from switchboard.api.contactcenter import ContactCenter
-from switchboard.controllers.drift import quantity_amount
 from switchboard.controllers.kube import Kube
 from switchboard.resources import build_volume_expansions
 from switchboard.resources.decisions import Decisions
+from switchboard.resources.drift import quantity_amount
 
 
 async def grow_volumes(kube: Kube, cc: ContactCenter, decisions: Decisions) -> list[str]:
