@@ -9,6 +9,7 @@ decision of every tick is explained in status, and each change of replicas in an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -150,12 +151,10 @@ class Autoscaler:
             except MetricsUnavailable as error:
                 observations[workload] = None
                 unavailable = str(error)
-        forecast = None
+        outlooks: dict[Workload, _Outlook] = {}
         if unavailable is None:
-            try:
-                forecast = await self._forecast(key, cc, prometheus, now)
-            except MetricsUnavailable:
-                forecast = None  # the present is enough to size by
+            with contextlib.suppress(MetricsUnavailable):  # the present is enough to size by
+                outlooks = await self._forecast(key, cc, prometheus, now)
 
         decisions: dict[Workload, Decision] = {}
         replicas: dict[str, int] = {}
@@ -165,8 +164,9 @@ class Autoscaler:
             state = self.states.get((key, workload)) or ScalingState(
                 recommendations=((now, current),)
             )
+            outlook = outlooks.get(workload)
             rate = rate_to_size_for(
-                forecast[workload].forecast if forecast and workload in forecast else None,
+                outlook.forecast if outlook else None,
                 cc.spec.forecast.demand_quantile,
                 FORECAST_SLOT_SECONDS,
             )
@@ -199,7 +199,8 @@ class Autoscaler:
         else:
             previous = self.outcomes.get(key)
             last_scale = (previous.sla if previous else self._stored_sla(key)).last_scale_time
-        shown = _shown(forecast)
+        # Status shows the bot's forecast (every contact reaches the bot first), else the agents'.
+        shown = outlooks.get("bot") or next(iter(outlooks.values()), None)
         points = (
             forecast_points(shown.start, shown.forecast, FORECAST_SLOT_SECONDS) if shown else []
         )
@@ -225,13 +226,13 @@ class Autoscaler:
 
     async def _forecast(
         self, key: Key, cc: ContactCenter, prometheus: Prometheus, now: float
-    ) -> dict[Workload, _Outlook] | None:
+    ) -> dict[Workload, _Outlook]:
         """Forecast arrivals per workload until capacity asked for now is ready, from the
         intraday profile of the same weekday in recent weeks (refreshed every 15 minutes)
-        scaled to today's level."""
-        if not cc.spec.forecast.enabled:
-            return None
+        scaled to today's level; none while it is disabled or has no history."""
         forecasts: dict[Workload, _Outlook] = {}
+        if not cc.spec.forecast.enabled:
+            return forecasts
         for workload in autoscaled(cc):
             cached = self.history.get((key, workload))
             if cached is None or now - cached.fetched_at > HISTORY_REFRESH_SECONDS:
@@ -260,7 +261,7 @@ class Autoscaler:
             if forecast is not None:
                 start = today.day_start + ahead.start * FORECAST_SLOT_SECONDS
                 forecasts[workload] = _Outlook(start, forecast)
-        return forecasts or None
+        return forecasts
 
     def _stored_sla(self, key: Key) -> SLAStatus:
         """status.sla as stored: what a restarted operator carries on from."""
@@ -282,10 +283,3 @@ def _valid(body: dict[str, Any]) -> ContactCenter | None:
         return ContactCenter.model_validate(body)
     except ValidationError:
         return None  # the reconciler reports it
-
-
-def _shown(outlooks: dict[Workload, _Outlook] | None) -> _Outlook | None:
-    """The forecast status shows: the bot's (every contact reaches it first), else the agents'."""
-    if not outlooks:
-        return None
-    return outlooks.get("bot") or next(iter(outlooks.values()))

@@ -4,6 +4,7 @@ nothing), and a new problem announced as an event."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from switchboard.api.contactcenter import ContactCenter
@@ -28,15 +29,13 @@ from switchboard.resources.status import (
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
+@dataclass(frozen=True)
 class Recorder:
-    def __init__(
-        self, kube: Kube, caches: Caches, autoscaled: Mapping[Key, AutoscaleOutcome]
-    ) -> None:
-        self.kube = kube
-        self.caches = caches
-        # The autoscaler's latest outcome per ContactCenter: status is written here only,
-        # so two loops never race over the conditions list.
-        self.autoscaled = autoscaled
+    kube: Kube
+    caches: Caches
+    # The autoscaler's latest outcome per ContactCenter: status is written here only, so two
+    # loops never race over the conditions list.
+    autoscaled: Mapping[Key, AutoscaleOutcome]
 
     def components(
         self,
