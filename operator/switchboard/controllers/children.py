@@ -35,8 +35,10 @@ class Children:
         """Fills the caches with the namespace's managed children, one LIST per kind, so the
         first reconcile of each of its ContactCenters needs no GET per child."""
         for child in CHILD_KINDS:
-            kind = (child.api_version, child.kind)
-            for body in await self.kube.list(*kind, namespace, MANAGED_SELECTOR):
+            listed = await self.kube.list(
+                child.api_version, child.kind, namespace, MANAGED_SELECTOR
+            )
+            for body in listed:
                 self.caches.put_child(body)
 
     async def live(self, manifest: Mapping[str, Any]) -> Manifest | None:
