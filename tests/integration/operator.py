@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchboard.resources.kinds import CHILD_KINDS
 from tests.integration.kube import KUBECONFIG, REPO, kubectl, wait_until
 
 CRD = REPO / "crds" / "switchboard.io_contactcenters.yaml"
@@ -24,13 +25,8 @@ SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
 # status subresource of Deployments and StatefulSets; kwok writes Pods, Nodes and Leases).
 OPERATOR_WRITTEN = (
     "contactcenters",
-    "deployments",
-    "statefulsets",
-    "services",
-    "configmaps",
+    *(child.plural for child in CHILD_KINDS),
     "secrets",
-    "networkpolicies",
-    "poddisruptionbudgets",
     "events",
 )
 WRITE_VERBS = ("POST", "PUT", "PATCH", "APPLY", "DELETE")

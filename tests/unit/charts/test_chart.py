@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from switchboard.cli import build_parser
+from switchboard.resources.kinds import CHILD_KINDS
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "charts" / "switchboard"
@@ -331,6 +332,15 @@ def test_watched_namespaces_get_a_role_each_and_nothing_namespaced_cluster_wide(
             "kind": "Role",
             "name": role["metadata"]["name"],
         }
+
+
+def test_the_operator_may_list_watch_apply_and_prune_every_kind_of_child() -> None:
+    """What the controllers do with each kind of their table of children."""
+    permissions = granted(rules_of(one(render(), "ClusterRole")))
+    for child in CHILD_KINDS:
+        group = child.api_version.rpartition("/")[0]
+        for verb in ("list", "watch", "create", "patch", "delete"):
+            assert (group, child.plural, verb) in permissions, (child.kind, verb)
 
 
 def test_the_operator_may_write_status_but_not_spec() -> None:
