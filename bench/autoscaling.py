@@ -43,7 +43,7 @@ from switchboard.simulator.traffic import (
     Trace,
     builtin_trace,
 )
-from switchboard.sizing.autoscaler import ServiceTarget
+from switchboard.sizing.decision import ServiceTarget
 
 SLOTS_PER_DAY = 169  # fpp2/calls: 5-minute slots from 07:00 to 21:05
 SLOT_SECONDS = 300.0
@@ -172,7 +172,7 @@ SETTINGS_TEXT = """\
 Contacts: log-normal handle times (CV 1), agent AHT 300 s; the bot contains 30% (AHT 90 s);
 exponential patience 180 s. Target 80% answered within 20 s, abandonment at most 5%.
 New replicas are ready 60 s after they are asked for; one server per replica.
-switchboard: sizing.autoscaler.decide with its defaults (scale up at once, scale-down window
+switchboard: sizing.decision.decide with its defaults (scale up at once, scale-down window
   300 s) every 30 s; arrival rate over 15, 5 and 1 min (a measured rate counts when it lies
   4 sigma of Poisson noise above the forecast), AHT over 1 h, backlog, contacts in the system,
   patience; forecast from the same weekday of the 7 weeks before, its mean over the next 60 s.

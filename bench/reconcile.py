@@ -57,7 +57,7 @@ from tests.integration.operator import (
 )
 
 from switchboard import GROUP, PLURAL, VERSION
-from switchboard.controllers.drift import quantity_amount
+from switchboard.resources.drift import quantity_amount
 
 ContactCenterResource = create_namespaced_resource(GROUP, VERSION, "ContactCenter", PLURAL)
 QUICKSTART = REPO / "examples" / "quickstart.yaml"

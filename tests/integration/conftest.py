@@ -13,17 +13,15 @@ import re
 import subprocess
 import sys
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lightkube import Client, KubeConfig
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
-from tests.integration.kube import KUBECONFIG, REPO, wait_until
+from tests.integration.dataplane_services import postgres, rabbitmq  # noqa: F401 (fixtures)
+from tests.integration.kube import KUBECONFIG, REPO, restricted_namespace, wait_until
 from tests.integration.operator import Operator, install_crd
 
 
@@ -59,22 +57,10 @@ def client(kubeconfig: Path) -> Client:
 
 @pytest.fixture
 def namespace(client: Client) -> Iterator[str]:
-    """A fresh namespace enforcing Pod Security `restricted`, deleted after the test."""
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    labels = {
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
-    }
-    client.create(Namespace(metadata=ObjectMeta(name=name, labels=labels)))
-    # Pods are admitted only once the namespace's default ServiceAccount exists.
-    wait_until(
-        f"the default ServiceAccount in namespace {name}",
-        lambda: client.get(ServiceAccount, "default", namespace=name),
-    )
-    try:
+    """A fresh namespace enforcing Pod Security `restricted`, deleted after the test; its
+    name matches the session operator's `t-*`."""
+    with restricted_namespace(client, "t") as name:
         yield name
-    finally:
-        client.delete(Namespace, name)
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,20 @@
-"""Helpers for integration tests: the built kubectl, and polling waits with a deadline that
-say what they waited for when they time out."""
+"""Helpers for integration tests: the built kubectl, polling waits with a deadline that say
+what they waited for when they time out, and throwaway namespaces."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
+
+from lightkube import Client
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECONFIG = REPO / ".cluster" / "kubeconfig"
@@ -45,3 +51,24 @@ def wait_until(
         time.sleep(interval)
     detail = f" (last error: {last_error})" if last_error else ""
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+
+
+@contextlib.contextmanager
+def restricted_namespace(client: Client, prefix: str) -> Iterator[str]:
+    """A fresh namespace `<prefix>-<random>` enforcing Pod Security `restricted`, deleted
+    afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    labels = {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+    }
+    client.create(Namespace(metadata=ObjectMeta(name=name, labels=labels)))
+    # Pods are admitted only once the namespace's default ServiceAccount exists.
+    wait_until(
+        f"the default ServiceAccount in namespace {name}",
+        lambda: client.get(ServiceAccount, "default", namespace=name),
+    )
+    try:
+        yield name
+    finally:
+        client.delete(Namespace, name)

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchboard.resources.kinds import CHILD_KINDS
 from tests.integration.kube import KUBECONFIG, REPO, kubectl, wait_until
 
 CRD = REPO / "crds" / "switchboard.io_contactcenters.yaml"
@@ -24,13 +25,8 @@ SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
 # status subresource of Deployments and StatefulSets; kwok writes Pods, Nodes and Leases).
 OPERATOR_WRITTEN = (
     "contactcenters",
-    "deployments",
-    "statefulsets",
-    "services",
-    "configmaps",
+    *(child.plural for child in CHILD_KINDS),
     "secrets",
-    "networkpolicies",
-    "poddisruptionbudgets",
     "events",
 )
 WRITE_VERBS = ("POST", "PUT", "PATCH", "APPLY", "DELETE")
@@ -61,6 +57,7 @@ class Operator:
 
     scope: list[str]
     log_path: Path
+    kubeconfig: Path = KUBECONFIG  # the admin's, unless a test runs it as another identity
     metrics_port: int = field(default_factory=free_port)
     health_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -77,7 +74,7 @@ class Operator:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
+                env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
                 start_new_session=True,
             )
         wait_until("the operator's liveness endpoint", self.healthy, timeout=30)

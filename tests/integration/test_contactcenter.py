@@ -22,7 +22,8 @@ from lightkube.resources.core_v1 import (
     Secret,
 )
 
-from switchboard.controllers.drift import difference
+from switchboard.resources.drift import difference
+from switchboard.resources.kinds import CHILD_KINDS
 from tests.factory import valid_manifest
 from tests.integration.contactcenters import (
     ContactCenterResource,
@@ -45,9 +46,7 @@ STANDARD_LABELS = (
     "app.kubernetes.io/part-of",
     "app.kubernetes.io/managed-by",
 )
-CHILD_KINDS = (
-    "deployments,statefulsets,services,configmaps,secrets,networkpolicies,poddisruptionbudgets"
-)
+CHILD_RESOURCES = ",".join([*(child.plural for child in CHILD_KINDS), "secrets"])
 
 
 def minimal(name: str, **spec: Any) -> dict[str, Any]:
@@ -60,7 +59,7 @@ def minimal(name: str, **spec: Any) -> dict[str, Any]:
 def children(namespace: str, name: str) -> list[dict[str, Any]]:
     listed = kubectl(
         "get",
-        CHILD_KINDS,
+        CHILD_RESOURCES,
         "-n",
         namespace,
         "-l",

@@ -9,6 +9,7 @@ keyword it does not know, so a new kind of field fails here rather than at `kube
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import yaml
@@ -232,6 +233,49 @@ def custom_resource_definition() -> dict[str, Any]:
             ],
         },
     }
+
+
+def editor_json_schema() -> Schema:
+    """A ContactCenter manifest as JSON Schema (draft-07), for editors (yaml-language-server)
+    and manifest linters: the CRD's schema without `status`, with OpenAPI's int-or-string and
+    boolean exclusive bounds spelled the JSON Schema way, and unknown fields flagged, as
+    `kubectl apply` (strict field validation) rejects them."""
+    root = _root_schema()
+    properties = {name: root["properties"][name] for name in ("metadata", "spec")}
+    root["properties"] = {
+        "apiVersion": {"type": "string", "enum": [f"{GROUP}/{VERSION}"]},
+        "kind": {"type": "string", "enum": [KIND]},
+        **properties,
+    }
+    root["required"] = ["apiVersion", "kind", "metadata", "spec"]
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": KIND} | _json_schema(
+        root
+    )
+
+
+def _json_schema(node: Schema) -> Schema:
+    out: Schema = {}
+    for key, value in node.items():
+        if key == "properties":
+            out[key] = {name: _json_schema(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            out[key] = _json_schema(value)
+        elif key in ("minimum", "maximum") and node.get(f"exclusive{key.title()}"):
+            out[f"exclusive{key.title()}"] = value
+        elif key not in ("exclusiveMinimum", "exclusiveMaximum") and not key.startswith("x-"):
+            out[key] = value
+    if node.get("x-kubernetes-int-or-string"):
+        out["type"] = ["integer", "string"]
+    if out.pop("nullable", False):
+        out["type"] = [*([out["type"]] if isinstance(out["type"], str) else out["type"]), "null"]
+    if "properties" in node and "additionalProperties" not in node:
+        out["additionalProperties"] = False
+    return out
+
+
+def editor_json_schema_text() -> str:
+    """The editors' JSON Schema as checked in under schemas/."""
+    return json.dumps(editor_json_schema(), indent=2) + "\n"
 
 
 def crd_yaml() -> str:

@@ -9,10 +9,10 @@ decision of every tick is explained in status, and each change of replicas in an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,24 +20,33 @@ from typing import Any
 from pydantic import ValidationError
 
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.status import SLAStatus
 from switchboard.api.types import duration_seconds
+from switchboard.controllers.caches import Caches, Key
 from switchboard.controllers.kube import Kube
-from switchboard.controllers.reconcile import AutoscaleOutcome, Caches, Key, Reconciler
 from switchboard.controllers.sla import (
     autoscaled,
+    autoscaling,
     demand,
-    forecast_rate,
     metric_windows,
     readiness_lead_seconds,
     scaling_limits,
     service_target,
-    sla_status,
 )
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
-from switchboard.metrics.queries import Observation, Workload, arrival_history, observe
-from switchboard.sizing.autoscaler import Decision, ScalingState, decide
-from switchboard.sizing.forecast import Forecast, forecast_arrivals
+from switchboard.metrics.queries import arrival_history, observe
+from switchboard.resources.sla_status import (
+    forecast_points,
+    metrics_condition,
+    sla_condition,
+    sla_status,
+)
+from switchboard.resources.status import Assessment
+from switchboard.sizing.decision import Decision, ScalingState, decide
+from switchboard.sizing.forecast import Forecast
+from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
+from switchboard.sizing.workloads import Observation, Workload
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +56,33 @@ TICK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
+class AutoscaleOutcome:
+    """What the autoscaler decided for one ContactCenter, for the reconcile to apply and record."""
+
+    replicas: Mapping[str, int]
+    sla: SLAStatus
+    conditions: tuple[Assessment, ...]  # those the autoscaler owns
+
+
+@dataclass(frozen=True)
 class _History:
     fetched_at: float
     past_days: tuple[tuple[float, ...], ...]
 
 
+@dataclass(frozen=True)
+class _Outlook:
+    start: float  # when the forecast's first slot begins, Unix seconds
+    forecast: Forecast
+
+
 @dataclass
 class Autoscaler:
     caches: Caches
-    reconciler: Reconciler
     kube: Kube
     enqueue: Callable[[Key], None]
+    # The latest outcome per ContactCenter, which the reconcile applies and records.
+    outcomes: dict[Key, AutoscaleOutcome] = field(default_factory=dict)
     states: dict[tuple[Key, Workload], ScalingState] = field(default_factory=dict)
     due: dict[Key, float] = field(default_factory=dict)
     history: dict[tuple[Key, Workload], _History] = field(default_factory=dict)
@@ -95,7 +120,7 @@ class Autoscaler:
         self.due.pop(key, None)
         for history_key in [k for k in self.history if k[0] == key]:
             del self.history[history_key]
-        self.reconciler.autoscaled.pop(key, None)
+        self.outcomes.pop(key, None)
         for state_key in [k for k in self.states if k[0] == key]:
             del self.states[state_key]
 
@@ -126,12 +151,10 @@ class Autoscaler:
             except MetricsUnavailable as error:
                 observations[workload] = None
                 unavailable = str(error)
-        forecast = None
+        outlooks: dict[Workload, _Outlook] = {}
         if unavailable is None:
-            try:
-                forecast = await self._forecast(key, cc, prometheus, now)
-            except MetricsUnavailable:
-                forecast = None  # the present is enough to size by
+            with contextlib.suppress(MetricsUnavailable):  # the present is enough to size by
+                outlooks = await self._forecast(key, cc, prometheus, now)
 
         decisions: dict[Workload, Decision] = {}
         replicas: dict[str, int] = {}
@@ -141,8 +164,9 @@ class Autoscaler:
             state = self.states.get((key, workload)) or ScalingState(
                 recommendations=((now, current),)
             )
-            rate = forecast_rate(
-                forecast.get(workload) if forecast else None,
+            outlook = outlooks.get(workload)
+            rate = rate_to_size_for(
+                outlook.forecast if outlook else None,
                 cc.spec.forecast.demand_quantile,
                 FORECAST_SLOT_SECONDS,
             )
@@ -169,23 +193,21 @@ class Autoscaler:
                 events.append(f"{workload} {current} -> {decision.replicas}: {decision.reason}")
 
         first = next(iter(observations.values()), None)
-        previous = self.reconciler.autoscaled.get(key)
-        last_scale = _rfc3339(now) if events else None
-        stored = self.caches.contact_centers.get(key, {}).get("status", {}).get("sla", {})
-        sla = sla_status(
-            previous.sla if previous else stored,
-            first,
-            decisions,
-            _forecast_points(forecast, now) if forecast else [],
-            last_scale,
+        last_scale: datetime | None
+        if events:
+            last_scale = datetime.fromtimestamp(now, UTC)
+        else:
+            previous = self.outcomes.get(key)
+            last_scale = (previous.sla if previous else self._stored_sla(key)).last_scale_time
+        # Status shows the bot's forecast (every contact reaches the bot first), else the agents'.
+        shown = outlooks.get("bot") or next(iter(outlooks.values()), None)
+        points = (
+            forecast_points(shown.start, shown.forecast, FORECAST_SLOT_SECONDS) if shown else []
         )
-        self.reconciler.autoscaled[key] = AutoscaleOutcome(
+        self.outcomes[key] = AutoscaleOutcome(
             replicas=replicas,
-            sla=sla,
-            conditions=(
-                _metrics_condition(unavailable, decisions),
-                _sla_condition(first, target.target, target.max_abandon),
-            ),
+            sla=sla_status(first, decisions, points, last_scale),
+            conditions=(metrics_condition(unavailable, decisions), sla_condition(first, target)),
         )
         self.enqueue(key)
         body = self.caches.contact_centers.get(key)
@@ -196,21 +218,21 @@ class Autoscaler:
         live = self.caches.children.get(("Deployment", cc.namespace, f"{cc.name}-{workload}"))
         if live is not None:
             return int(live.get("spec", {}).get("replicas", 1))
-        outcome = self.reconciler.autoscaled.get((cc.namespace, cc.name))
+        outcome = self.outcomes.get((cc.namespace, cc.name))
         if outcome and workload in outcome.replicas:
             return outcome.replicas[workload]
-        scaling = cc.spec.bot.autoscaling if workload == "bot" else cc.spec.agents.autoscaling
+        scaling = autoscaling(cc, workload)
         return scaling.min_replicas if scaling else 1
 
     async def _forecast(
         self, key: Key, cc: ContactCenter, prometheus: Prometheus, now: float
-    ) -> dict[Workload, Forecast] | None:
-        """Forecast arrivals per workload over its readiness lead time, from the intraday
-        profile of the same weekday in recent weeks (refreshed every 15 minutes) scaled to
-        today's level."""
+    ) -> dict[Workload, _Outlook]:
+        """Forecast arrivals per workload until capacity asked for now is ready, from the
+        intraday profile of the same weekday in recent weeks (refreshed every 15 minutes)
+        scaled to today's level; none while it is disabled or has no history."""
+        forecasts: dict[Workload, _Outlook] = {}
         if not cc.spec.forecast.enabled:
-            return None
-        forecasts: dict[Workload, Forecast] = {}
+            return forecasts
         for workload in autoscaled(cc):
             cached = self.history.get((key, workload))
             if cached is None or now - cached.fetched_at > HISTORY_REFRESH_SECONDS:
@@ -229,14 +251,22 @@ class Autoscaler:
             today = await arrival_history(
                 prometheus, cc, 0, FORECAST_SLOT_SECONDS, now, workload=workload
             )
-            # Slots between the last one with data and the one in progress are forecast too,
-            # then skipped: the horizon starts now.
-            known = today.today_from_midnight
-            unknown = len(today.today) - len(known)
-            ahead = math.ceil(readiness_lead_seconds(cc, workload) / FORECAST_SLOT_SECONDS)
-            full = forecast_arrivals(cached.past_days, known, unknown + 1 + ahead)
-            forecasts[workload] = Forecast(mean=full.mean[unknown:], stddev=full.stddev[unknown:])
-        return forecasts or None
+            ahead = slots_until_ready(
+                now - today.day_start,
+                readiness_lead_seconds(cc, workload),
+                FORECAST_SLOT_SECONDS,
+                len(cached.past_days[0]),
+            )
+            forecast = forecast_slots(cached.past_days, today.today_from_midnight, ahead)
+            if forecast is not None:
+                start = today.day_start + ahead.start * FORECAST_SLOT_SECONDS
+                forecasts[workload] = _Outlook(start, forecast)
+        return forecasts
+
+    def _stored_sla(self, key: Key) -> SLAStatus:
+        """status.sla as stored: what a restarted operator carries on from."""
+        stored = self.caches.contact_centers.get(key, {}).get("status", {}).get("sla")
+        return SLAStatus.model_validate(stored or {})
 
     def _client(self, url: str) -> Prometheus:
         if url not in self.clients:
@@ -253,64 +283,3 @@ def _valid(body: dict[str, Any]) -> ContactCenter | None:
         return ContactCenter.model_validate(body)
     except ValidationError:
         return None  # the reconciler reports it
-
-
-def _rfc3339(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _forecast_points(forecasts: dict[Workload, Forecast], now: float) -> list[dict[str, Any]]:
-    forecast = forecasts.get("bot") or next(iter(forecasts.values()), None)
-    if forecast is None:
-        return []
-    start = now - now % FORECAST_SLOT_SECONDS + FORECAST_SLOT_SECONDS
-    low, high = forecast.quantile(0.1), forecast.quantile(0.9)
-    return [
-        {
-            "start": _rfc3339(start + index * FORECAST_SLOT_SECONDS),
-            "arrivalRate": round(mean / FORECAST_SLOT_SECONDS, 4),
-            "lower": round(low[index] / FORECAST_SLOT_SECONDS, 4),
-            "upper": round(high[index] / FORECAST_SLOT_SECONDS, 4),
-        }
-        for index, mean in enumerate(forecast.mean)
-    ]
-
-
-def _metrics_condition(
-    unavailable: str | None, decisions: dict[Workload, Decision]
-) -> tuple[str, bool, str, str]:
-    if unavailable is not None:
-        return (
-            "MetricsAvailable",
-            False,
-            "PrometheusUnavailable",
-            f"{unavailable}; holding the current replicas",
-        )
-    missing = [f"{w}: {d.reason}" for w, d in decisions.items() if not d.metrics_available]
-    if missing:
-        return (
-            "MetricsAvailable",
-            False,
-            "MetricsMissing",
-            "; ".join(missing) + "; holding the current replicas",
-        )
-    return ("MetricsAvailable", True, "MetricsRead", "demand read from Prometheus")
-
-
-def _sla_condition(
-    observed: Observation | None, target: float, max_abandon: float | None
-) -> tuple[str, bool, str, str]:
-    if observed is None or observed.service_level is None:
-        return ("SLAMet", False, "NoData", "the service level is not known yet")
-    level, abandon = observed.service_level, observed.abandon_rate
-    message = f"service level {level:.1%} against a target of {target:.0%}"
-    if level < target:
-        return ("SLAMet", False, "ServiceLevelBelowTarget", message)
-    if abandon is not None and max_abandon is not None and abandon > max_abandon:
-        return (
-            "SLAMet",
-            False,
-            "AbandonRateAboveLimit",
-            f"{abandon:.1%} abandoned against a limit of {max_abandon:.0%}",
-        )
-    return ("SLAMet", True, "ServiceLevelMet", message)

@@ -18,10 +18,18 @@ from lightkube.types import PatchType
 
 from switchboard import FIELD_MANAGER, GROUP, PLURAL, VERSION
 from switchboard.metrics import operator as metrics
-
-Manifest = dict[str, Any]
+from switchboard.resources.common import Manifest
 
 ContactCenterResource = create_namespaced_resource(GROUP, VERSION, "ContactCenter", PLURAL)
+
+
+def named(api_version: str, kind: str, namespace: str, name: str) -> Manifest:
+    """A manifest that only names an object: enough to get it."""
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace},
+    }
 
 
 def _resource(manifest: Mapping[str, Any]) -> Any:

@@ -1,32 +1,28 @@
-"""From the spec to the sizing engine's inputs, and from its decisions to status (pure).
+"""What the spec means for the sizing engine: which workloads it sizes, for what target,
+within which limits, from which demand (pure).
 
-The autoscaler loop (controllers/autoscale.py) reads metrics and calls `decide`; these
-functions say what the spec means for it and what a person sees of the result.
+The autoscaler loop (controllers/autoscale.py) reads metrics and calls `decide` with these.
+Pure, yet here beside the loop rather than in sizing/: they read the ContactCenter's API
+models, and the sizing engine depends on nothing but the standard library.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from typing import Any
-
 from switchboard.api.common import Autoscaling
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
-from switchboard.metrics.queries import Observation, Workload
-from switchboard.sizing.autoscaler import Decision, Demand, ScalingLimits, ServiceTarget
-from switchboard.sizing.forecast import Forecast
+from switchboard.sizing.decision import Demand, ScalingLimits, ServiceTarget
+from switchboard.sizing.workloads import WORKLOADS, Observation, Workload
 
-WORKLOADS: tuple[Workload, ...] = ("bot", "agents")
+
+def autoscaling(cc: ContactCenter, workload: Workload) -> Autoscaling | None:
+    """The workload's autoscaling spec; None: it runs the replicas its spec names."""
+    return cc.spec.bot.autoscaling if workload == "bot" else cc.spec.agents.autoscaling
 
 
 def autoscaled(cc: ContactCenter) -> list[Workload]:
     """The workloads whose replicas the operator sizes."""
-    return [w for w in WORKLOADS if _autoscaling(cc, w) is not None]
-
-
-def _autoscaling(cc: ContactCenter, workload: Workload) -> Autoscaling | None:
-    return cc.spec.bot.autoscaling if workload == "bot" else cc.spec.agents.autoscaling
+    return [w for w in WORKLOADS if autoscaling(cc, w) is not None]
 
 
 def servers_per_replica(cc: ContactCenter, workload: Workload) -> int:
@@ -47,7 +43,7 @@ def service_target(cc: ContactCenter) -> ServiceTarget:
 def scaling_limits(cc: ContactCenter, workload: Workload) -> ScalingLimits:
     """The spec's bounds and pace, one field to one field (a step is the larger of its
     replica and percent limits, as the HorizontalPodAutoscaler's `selectPolicy: Max`)."""
-    scaling = _autoscaling(cc, workload)
+    scaling = autoscaling(cc, workload)
     assert scaling is not None, f"{workload} is not autoscaled"
     up, down = scaling.scale_up, scaling.scale_down
     return ScalingLimits(
@@ -76,7 +72,7 @@ def metric_windows(cc: ContactCenter) -> tuple[float, tuple[float, ...], float]:
 
 
 def readiness_lead_seconds(cc: ContactCenter, workload: Workload) -> float:
-    scaling = _autoscaling(cc, workload)
+    scaling = autoscaling(cc, workload)
     return duration_seconds(scaling.readiness_lead_time) if scaling else 0.0
 
 
@@ -97,50 +93,3 @@ def demand(cc: ContactCenter, observed: Observation | None) -> Demand:
         recent_arrival_rates=observed.recent_arrival_rates,
         in_system=observed.in_system,
     )
-
-
-def forecast_rate(forecast: Forecast | None, quantile: float, slot_seconds: float) -> float | None:
-    """Arrivals per second the forecast expects over its horizon (its busiest slot)."""
-    if forecast is None or not forecast.mean:
-        return None
-    counts = forecast.quantile(quantile) if quantile > 0.5 else forecast.mean
-    return max(counts) / slot_seconds
-
-
-def _rounded(value: float | None, digits: int = 3) -> float | None:
-    # Status carries what a person reads; noise in the fourth digit is not worth a write.
-    if value is None or math.isnan(value):
-        return None
-    return float(f"{value:.{digits}g}")
-
-
-def sla_status(
-    current: Mapping[str, Any],
-    observed: Observation | None,
-    decisions: Mapping[Workload, Decision],
-    forecast_points: list[dict[str, Any]],
-    last_scale_time: str | None,
-) -> dict[str, Any]:
-    """status.sla from the latest observation and decisions (fields left out when unknown)."""
-    status: dict[str, Any] = {}
-    if observed is not None:
-        status |= {
-            "serviceLevel": _rounded(observed.service_level),
-            "abandonRate": _rounded(observed.abandon_rate),
-            "arrivalRate": _rounded(observed.arrival_rate),
-            "handleTimeSeconds": _rounded(observed.aht_seconds),
-            "patienceSeconds": _rounded(observed.patience_seconds),
-            "queueBacklog": _rounded(observed.backlog),
-        }
-    human = decisions.get("agents") or decisions.get("bot")
-    if human is not None and human.predicted is not None:
-        status["predictedServiceLevel"] = _rounded(human.predicted.service_level)
-    if "agents" in decisions and decisions["agents"].servers is not None:
-        status["recommendedAgents"] = decisions["agents"].servers
-    if "bot" in decisions and decisions["bot"].servers is not None:
-        status["botServers"] = decisions["bot"].servers
-    if forecast_points:
-        status["forecast"] = forecast_points
-    status["lastScaleTime"] = last_scale_time or current.get("lastScaleTime")
-    status["lastDecision"] = "; ".join(f"{w}: {d.reason}" for w, d in decisions.items())[:1024]
-    return {key: value for key, value in status.items() if value is not None}

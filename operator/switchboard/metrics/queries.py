@@ -44,13 +44,12 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.sla import MetricQueries
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
+from switchboard.sizing.workloads import Observation, Workload
 
-Workload = Literal["bot", "agents"]
 HANDLERS: Mapping[Workload, str] = {"bot": "bot", "agents": "agent"}
 
 ARRIVED = "switchboard_contacts_arrived_total"
@@ -250,26 +249,6 @@ def workload_queries(
 
 
 # --- I/O: asking Prometheus --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What Prometheus says about one workload's demand now; None where a series is missing
-    (or is a ratio of nothing, such as the handle time when nothing completed).
-
-    `arrival_rate` (contacts/s) and the ratios are over `window_seconds`;
-    `recent_arrival_rates` are (window seconds, rate) over the shorter windows; the handle
-    time is over its own window."""
-
-    arrival_rate: float | None
-    recent_arrival_rates: tuple[tuple[float, float | None], ...]
-    aht_seconds: float | None
-    abandon_rate: float | None
-    service_level: float | None
-    backlog: float | None
-    in_system: float | None
-    patience_seconds: float | None
-    window_seconds: float
 
 
 async def observe(

@@ -1,4 +1,6 @@
-"""Pure builders: a ContactCenter (and the controllers' decisions) in, Kubernetes objects out.
+"""Pure builders of what the operator writes: a ContactCenter (and the controllers' decisions)
+in, Kubernetes objects out; and its status, from what the cluster shows (`status`,
+`sla_status`).
 
 No client, no clock, no randomness: the same input always builds the same objects.
 """
@@ -12,7 +14,7 @@ from switchboard.resources.built_in import volume_expansion
 from switchboard.resources.channels import build_channels
 from switchboard.resources.common import DATABASE, QUEUE, Manifest, desired_replicas
 from switchboard.resources.database import build_database
-from switchboard.resources.decisions import STABLE, BotRoute, Decisions
+from switchboard.resources.decisions import Decisions
 from switchboard.resources.disruption_budgets import build_disruption_budgets
 from switchboard.resources.network_policies import build_network_policies
 from switchboard.resources.queue import build_queue
@@ -20,7 +22,6 @@ from switchboard.resources.secrets import build_generated_secrets, generated_sec
 from switchboard.resources.wiring import build_routing, build_wiring, wiring_hash
 
 __all__ = [
-    "BotRoute",
     "Decisions",
     "Manifest",
     "build_all",
@@ -53,23 +54,16 @@ def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Man
     """
     decisions = decisions or Decisions()
     spec = cc.spec
-    stable_model = decisions.stable_model or spec.bot.model
-    routes = decisions.routes or (BotRoute(STABLE, stable_model.version, 100),)
     wiring = build_wiring(cc)
     digest = wiring_hash(wiring["data"])
     return [
         wiring,
-        build_routing(cc, routes),
+        build_routing(cc),
         *build_network_policies(cc),
         *build_queue(cc, template_storage=decisions.claim_template_storage.get("queue")),
         *build_database(cc, template_storage=decisions.claim_template_storage.get("database")),
         *build_channels(cc, digest),
-        *build_bot(
-            cc,
-            digest,
-            model=stable_model,
-            replicas=desired_replicas(spec.bot, decisions.replicas.get("bot")),
-        ),
+        *build_bot(cc, digest, replicas=desired_replicas(spec.bot, decisions.replicas.get("bot"))),
         *build_agents(
             cc, digest, replicas=desired_replicas(spec.agents, decisions.replicas.get("agents"))
         ),

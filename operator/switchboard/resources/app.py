@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from switchboard import __version__
 from switchboard.api.common import Resources
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.common import (
@@ -30,7 +31,6 @@ from switchboard.resources.common import (
 from switchboard.resources.wiring import WIRING_HASH_ANNOTATION, connection_env, wiring_name
 
 IMAGE_REGISTRY = "ghcr.io/switchboard-io"
-IMAGE_TAG = "0.1.0"
 USER = 65532  # the nonroot user of distroless images
 HTTP_PORT_NAME = "http"
 METRICS_PORT_NAME = "metrics"
@@ -38,7 +38,7 @@ METRICS_PORT_NAME = "metrics"
 
 def default_image(app: str) -> str:
     """Switchboard's image of an app, at the operator's release."""
-    return f"{IMAGE_REGISTRY}/{app}:{IMAGE_TAG}"
+    return f"{IMAGE_REGISTRY}/{app}:{__version__}"
 
 
 def app_workload(

@@ -1,17 +1,16 @@
-"""The bot: Deployment and Service of one track, carrying its model's identity.
-
-The stable track is `<cc>-bot`; rollout/ builds a canary track (`<cc>-bot-canary`) with the same
-function and the new model.
-"""
+"""The bot: Deployment and Service `<cc>-bot`, carrying its model's identity."""
 
 from __future__ import annotations
 
-from switchboard.api.bot import BotModel
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.app import app_workload, default_image
-from switchboard.resources.common import Manifest, ResourceDefaults, bot_component
-from switchboard.resources.decisions import STABLE
-from switchboard.resources.wiring import bot_service_name
+from switchboard.resources.common import (
+    BOT,
+    STABLE_TRACK,
+    Manifest,
+    ResourceDefaults,
+    child_name,
+)
 
 MODEL_NAME_LABEL = "switchboard.io/model-name"
 MODEL_VERSION_LABEL = "switchboard.io/model-version"
@@ -21,25 +20,19 @@ DEFAULT_RESOURCES = ResourceDefaults(
 )
 
 
-def bot_image(cc: ContactCenter) -> str:
-    return cc.spec.bot.image or default_image("bot")
+def bot_name(cc: ContactCenter) -> str:
+    return child_name(cc, BOT.name)
 
 
-def build_bot(
-    cc: ContactCenter,
-    wiring_hash: str,
-    *,
-    model: BotModel,
-    replicas: int,
-    track: str = STABLE,
-) -> list[Manifest]:
-    """The bot pods of `track`, serving `model`."""
+def build_bot(cc: ContactCenter, wiring_hash: str, *, replicas: int) -> list[Manifest]:
+    """The bot pods, serving the spec's model."""
     spec = cc.spec.bot
+    model = spec.model
     return app_workload(
         cc,
-        bot_service_name(cc, track),
-        bot_component(track),
-        image=bot_image(cc),
+        bot_name(cc),
+        BOT,
+        image=spec.image or default_image("bot"),
         replicas=replicas,
         wiring_hash=wiring_hash,
         env=[
@@ -47,7 +40,7 @@ def build_bot(
             {"name": "SWITCHBOARD_MODEL_VERSION", "value": model.version},
             {"name": "SWITCHBOARD_MODEL_URI", "value": model.uri},
             {"name": "SWITCHBOARD_BOT_CONCURRENCY", "value": str(spec.concurrency)},
-            {"name": "SWITCHBOARD_BOT_TRACK", "value": track},
+            {"name": "SWITCHBOARD_BOT_TRACK", "value": STABLE_TRACK},
         ],
         resources=(DEFAULT_RESOURCES, spec.resources),
         labels={MODEL_NAME_LABEL: model.name, MODEL_VERSION_LABEL: model.version},

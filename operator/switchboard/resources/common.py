@@ -59,6 +59,7 @@ class Component:
 
 CHANNEL_LABEL = "switchboard.io/channel"
 TRACK_LABEL = "switchboard.io/track"
+STABLE_TRACK = "stable"
 
 
 def gateway_component(channel: str) -> Component:
@@ -66,11 +67,8 @@ def gateway_component(channel: str) -> Component:
     return Component("gateway", "switchboard-gateway", {CHANNEL_LABEL: channel})
 
 
-def bot_component(track: str) -> Component:
-    """The bot pods of one track (stable, or canary during a rollout)."""
-    return Component("bot", "switchboard-bot", {TRACK_LABEL: track})
-
-
+# The bot's pods carry their track, so that a canary's Deployment can run beside them.
+BOT = Component("bot", "switchboard-bot", {TRACK_LABEL: STABLE_TRACK})
 AGENTS = Component("agents", "switchboard-agents")
 QUEUE = Component("queue", "rabbitmq")
 DATABASE = Component("database", "postgresql")

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.agents import agents_name
+from switchboard.resources.bot import bot_name
 from switchboard.resources.channels import gateway_name
 from switchboard.resources.common import (
     AGENTS,
+    BOT,
     Component,
     Manifest,
-    bot_component,
     gateway_component,
     most_replicas,
     object_meta,
     selector_labels,
 )
-from switchboard.resources.decisions import STABLE
-from switchboard.resources.wiring import bot_service_name
 
 
 def build_disruption_budgets(cc: ContactCenter) -> list[Manifest]:
@@ -30,7 +29,7 @@ def build_disruption_budgets(cc: ContactCenter) -> list[Manifest]:
         (gateway_name(cc, channel), gateway_component(channel.name), channel.replicas)
         for channel in spec.channels
     ]
-    workloads.append((bot_service_name(cc, STABLE), bot_component(STABLE), most_replicas(spec.bot)))
+    workloads.append((bot_name(cc), BOT, most_replicas(spec.bot)))
     workloads.append((agents_name(cc), AGENTS, most_replicas(spec.agents)))
     return [
         disruption_budget(cc, name, component) for name, component, most in workloads if most > 1

@@ -1,7 +1,8 @@
-"""The generated credentials Secrets of the built-in queue and database.
+"""The Secrets a ContactCenter uses: those its spec refers to, and the generated credentials of
+the built-in queue and database.
 
-The controller creates each one once, with random passwords it generates, and never rewrites it;
-the workload builders refer to these Secrets by name and key only and need no values.
+The controller creates each generated one once, with random passwords it generates, and never
+rewrites it; the workload builders refer to these Secrets by name and key only and need no values.
 """
 
 from __future__ import annotations
@@ -34,3 +35,15 @@ def build_generated_secrets(cc: ContactCenter, passwords: Mapping[str, str]) -> 
         DATABASE.name: database.build_database_secret,
     }
     return [builders[component](cc, passwords[component]) for component in names]
+
+
+def referenced_secrets(cc: ContactCenter) -> list[tuple[str, str | None]]:
+    """Secrets the spec refers to, with the key it needs (None: the whole Secret)."""
+    references: list[tuple[str, str | None]] = []
+    for service in (cc.spec.queue, cc.spec.database):
+        if service.external is not None and service.external.secret_ref is not None:
+            references.append((service.external.secret_ref.name, service.external.secret_ref.key))
+    for channel in cc.spec.channels:
+        if channel.credentials is not None:
+            references.append((channel.credentials.secret_ref.name, None))
+    return references

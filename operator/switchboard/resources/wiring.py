@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.common import (
     AGENTS,
+    BOT,
     DATABASE,
     DATABASE_PORT,
     HTTP_PORT,
@@ -23,6 +24,7 @@ from switchboard.resources.common import (
     QUEUE,
     QUEUE_PORT,
     SECRET_URI_KEY,
+    STABLE_TRACK,
     WIRING,
     Manifest,
     child_name,
@@ -32,7 +34,6 @@ from switchboard.resources.common import (
     service_host,
 )
 from switchboard.resources.database import DATABASE_NAME
-from switchboard.resources.decisions import STABLE, BotRoute
 
 WIRING_HASH_ANNOTATION = "switchboard.io/wiring-hash"
 ROUTING_DIR = "/etc/switchboard/routing"
@@ -55,7 +56,7 @@ def wiring_data(cc: ContactCenter) -> dict[str, str]:
         "SWITCHBOARD_NAMESPACE": cc.namespace,
         "SWITCHBOARD_HTTP_PORT": str(HTTP_PORT),
         "SWITCHBOARD_METRICS_PORT": str(METRICS_PORT),
-        "SWITCHBOARD_BOT_URL": f"http://{bot_service_name(cc, STABLE)}:{HTTP_PORT}",
+        "SWITCHBOARD_BOT_URL": f"http://{child_name(cc, BOT.name)}:{HTTP_PORT}",
         "SWITCHBOARD_AGENTS_URL": f"http://{child_name(cc, AGENTS.name)}:{HTTP_PORT}",
         "SWITCHBOARD_ROUTING_FILE": f"{ROUTING_DIR}/{ROUTING_KEY}",
         "SWITCHBOARD_QUEUE_ENGINE": spec.queue.engine,
@@ -90,31 +91,25 @@ def build_wiring(cc: ContactCenter) -> Manifest:
     }
 
 
-def routing_document(cc: ContactCenter, routes: Sequence[BotRoute]) -> dict[str, Any]:
-    """Where the gateways send new conversations; a conversation stays on its first track."""
+def routing_document(cc: ContactCenter) -> dict[str, Any]:
+    """Where the gateways send new conversations, by weight per bot track; a conversation
+    stays on its first track. One track until a canary runs beside it."""
     return {
         "sticky": True,
         "bot": [
             {
-                "track": route.track,
-                "version": route.version,
-                "weight": route.weight,
-                "url": f"http://{bot_service_name(cc, route.track)}:{HTTP_PORT}",
+                "track": STABLE_TRACK,
+                "version": cc.spec.bot.model.version,
+                "weight": 100,
+                "url": f"http://{child_name(cc, BOT.name)}:{HTTP_PORT}",
             }
-            for route in routes
         ],
     }
 
 
-def bot_service_name(cc: ContactCenter, track: str) -> str:
-    """`<cc>-bot` for the stable track, `<cc>-bot-<track>` for another (the canary)."""
-    suffix = "bot" if track == STABLE else f"bot-{track}"
-    return child_name(cc, suffix)
-
-
-def build_routing(cc: ContactCenter, routes: Sequence[BotRoute]) -> Manifest:
+def build_routing(cc: ContactCenter) -> Manifest:
     """The routing ConfigMap the gateways mount."""
-    document = json.dumps(routing_document(cc, routes), indent=2, sort_keys=True)
+    document = json.dumps(routing_document(cc), indent=2, sort_keys=True)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

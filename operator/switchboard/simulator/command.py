@@ -47,7 +47,7 @@ from switchboard.simulator.traffic import (
     builtin_trace,
     parse_trace,
 )
-from switchboard.sizing.autoscaler import ServiceTarget
+from switchboard.sizing.decision import ServiceTarget
 
 
 def register(subparsers: SubParsers) -> None:

@@ -7,7 +7,7 @@ memory (stabilisation windows) but do no I/O.
 - `hpa_policy`: a HorizontalPodAutoscaler on CPU, where a pod's CPU is the share of its seats busy.
 - `keda_policy`: KEDA's RabbitMQ scaler in QueueLength mode over the HTTP API (messages ready +
   unacknowledged = contacts waiting + contacts in service), fed to the HPA it creates.
-- `SwitchboardPolicy`: the operator's own decision, `switchboard.sizing.autoscaler.decide`.
+- `SwitchboardPolicy`: the operator's own decision, `switchboard.sizing.decision.decide`.
 - `OraclePolicy`: Erlang sizing with perfect foresight of every slot's true rate.
 """
 
@@ -22,7 +22,7 @@ from typing import Protocol
 from switchboard.simulator.contacts import ContactModel
 from switchboard.simulator.engine import Counters
 from switchboard.simulator.traffic import ArrivalProfile, Trace
-from switchboard.sizing.autoscaler import (
+from switchboard.sizing.decision import (
     Demand,
     ScalingLimits,
     ScalingState,
@@ -30,7 +30,7 @@ from switchboard.sizing.autoscaler import (
     decide,
 )
 from switchboard.sizing.erlang import InfeasibleTarget, required_servers
-from switchboard.sizing.forecast import forecast_arrivals
+from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
 
 
 @dataclass(frozen=True)
@@ -183,12 +183,12 @@ class FixedPolicy:
 
 @dataclass
 class SlotForecast:
-    """The arrival rate expected until new capacity is ready, for `decide`'s `forecast_rate`.
+    """The arrival rate to size for until new capacity is ready, for `decide`'s `forecast_rate`,
+    the operator's way (`switchboard.sizing.lookahead`).
 
     Today's arrivals per completed slot (from the arrivals counter, as the operator gets them from
-    Prometheus) and the previous days' counts feed `forecast_arrivals`; the rate returned is the
-    highest `quantile` of the forecast over the slots from now to now + `lead_seconds` (the
-    readiness delay). A high quantile sizes for busy outcomes of the coming slots, not their mean.
+    Prometheus) and the previous days' counts feed the forecast; the rate is the highest
+    `quantile` of it over the slots from now to now + `lead_seconds` (the readiness delay).
     """
 
     history: Sequence[Sequence[float]]
@@ -198,22 +198,19 @@ class SlotForecast:
     lead_seconds: float
     quantile: float = 0.9
     _arrived_at_slot_start: dict[int, int] = field(default_factory=dict)
-    _cache: dict[tuple[int, int], float] = field(default_factory=dict)
+    _cache: dict[range, float | None] = field(default_factory=dict)
 
     def rate(self, latest: Counters) -> float | None:
-        current = math.floor((latest.time - self.start) / self.slot_seconds + 1e-9)
-        self._arrived_at_slot_start.setdefault(current, latest.arrived)
-        if not self.history or not 0 <= current < self.slots:
+        ahead = slots_until_ready(
+            latest.time - self.start, self.lead_seconds, self.slot_seconds, self.slots
+        )
+        if not ahead:
             return None
-        last = math.floor((latest.time + self.lead_seconds - self.start) / self.slot_seconds)
-        horizon = min(last, self.slots - 1) - current + 1
-        if (current, horizon) not in self._cache:
-            today = self._today(current)
-            skipped = current - len(today)  # slots not observed: forecast them, then skip them
-            forecast = forecast_arrivals(self.history, today, skipped + horizon)
-            demand = forecast.quantile(self.quantile)[skipped:]
-            self._cache[(current, horizon)] = max(demand) / self.slot_seconds
-        return self._cache[(current, horizon)]
+        self._arrived_at_slot_start.setdefault(ahead.start, latest.arrived)
+        if ahead not in self._cache:
+            forecast = forecast_slots(self.history, self._today(ahead.start), ahead)
+            self._cache[ahead] = rate_to_size_for(forecast, self.quantile, self.slot_seconds)
+        return self._cache[ahead]
 
     def _today(self, current: int) -> list[float]:
         """Counts of the completed slots, up to the first one not observed from its start."""
@@ -229,7 +226,7 @@ class SlotForecast:
 
 @dataclass
 class SwitchboardPolicy:
-    """The operator's decision (`switchboard.sizing.autoscaler.decide`), fed as the operator feeds
+    """The operator's decision (`switchboard.sizing.decision.decide`), fed as the operator feeds
     it from Prometheus: the arrival rate over `window_seconds` and over each of
     `recent_windows`, the mean handle time over `aht_window_seconds`, the backlog and the contacts
     in the system now, the patience from the spec, and a forecast rate (see `SlotForecast`)."""

@@ -42,16 +42,8 @@ class ArrivalProfile:
         index = math.floor((moment - self.start) / self.slot_seconds)
         return min(max(index, 0), len(self.rates) - 1)
 
-    def rate_at(self, moment: float) -> float:
-        if not self.start <= moment < self.end:
-            return 0.0
-        return self.rates[self.slot_of(moment)]
-
     def expected_counts(self) -> tuple[float, ...]:
         return tuple(rate * self.slot_seconds for rate in self.rates)
-
-    def scaled(self, factor: float) -> ArrivalProfile:
-        return ArrivalProfile(self.start, self.slot_seconds, tuple(r * factor for r in self.rates))
 
     def with_surge(self, start: float, end: float, factor: float) -> ArrivalProfile:
         """The same day with the rate times `factor` from `start` to `end` (a sudden surge)."""

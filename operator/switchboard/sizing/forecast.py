@@ -26,14 +26,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist, fmean, pvariance
 
-# Half-life, in slots, of today's counts in the level: 4 five-minute slots follow a surge within
-# 20 minutes without chasing the Poisson noise of single slots (tuned on fpp2/calls before the
-# evaluation days; see bench/forecast.py).
-LEVEL_HALF_LIFE_SLOTS = 4.0
+# Half-life, in slots, of today's counts in the level: 7 five-minute slots average out the Poisson
+# noise of single slots and still follow a drift within the hour; a break (below) follows a
+# surge at once. Chosen with the break threshold on fpp2/calls' tuning days, before the test
+# days (`python -m bench.forecast --days tuning`; docs/sizing.md has the sweep).
+LEVEL_HALF_LIFE_SLOTS = 7.0
 # A break in the level is judged on the last slot or two (half-life 1 slot) and must stand out by
-# this many standard deviations: rare by chance, certain for a 3x surge or a closing.
+# this many standard deviations: rare by chance (at 4, false breaks cost more than real ones
+# gained on the tuning days), certain for a 3x surge or a closing.
 BREAK_HALF_LIFE_SLOTS = 1.0
-BREAK_THRESHOLD = 4.0
+BREAK_THRESHOLD = 6.0
 # The least variance of the level assumed when past days cannot show it (a single day,
 # identical days): a 5% standard deviation, i.e. a prior worth at most 400 expected contacts.
 MIN_LEVEL_VARIANCE = 0.05**2

@@ -1,36 +1,14 @@
-from typing import Any
-
 from switchboard.controllers.sla import (
     autoscaled,
     demand,
-    forecast_rate,
     metric_windows,
     scaling_limits,
     service_target,
-    sla_status,
 )
-from switchboard.metrics.queries import Observation
-from switchboard.sizing.autoscaler import Decision, ScalingState
-from switchboard.sizing.erlang import Performance
-from switchboard.sizing.forecast import Forecast
 from tests.factory import contact_center
+from tests.unit.sizing.helpers import observation
 
 PROMETHEUS = "http://prometheus:9090"
-
-
-def observation(**values: float) -> Observation:
-    fields: dict[str, Any] = dict.fromkeys(
-        (
-            "arrival_rate",
-            "aht_seconds",
-            "abandon_rate",
-            "service_level",
-            "backlog",
-            "in_system",
-            "patience_seconds",
-        ),
-    )
-    return Observation(**(fields | values), recent_arrival_rates=(), window_seconds=900.0)
 
 
 def test_only_workloads_with_autoscaling_are_sized() -> None:
@@ -107,28 +85,3 @@ def test_no_observation_is_missing_metrics_and_patience_falls_back_to_the_spec()
     assert missing.arrival_rate is None and missing.aht_seconds is None
     observed = demand(cc, observation(arrival_rate=2.0, aht_seconds=200.0, backlog=3.0))
     assert (observed.arrival_rate, observed.patience_seconds, observed.backlog) == (2.0, 90, 3.0)
-
-
-def test_forecast_rate_is_the_busiest_coming_slot_per_second() -> None:
-    forecast = Forecast(mean=(60.0, 120.0), stddev=(5.0, 10.0))
-    assert forecast_rate(forecast, 0.5, slot_seconds=60) == 2.0
-    assert forecast_rate(forecast, 0.9, slot_seconds=60) > 2.0  # a high quantile buys safety
-    assert forecast_rate(None, 0.5, slot_seconds=60) is None
-
-
-def test_status_explains_the_decision_without_noise_digits() -> None:
-    decision = Decision(
-        replicas=7,
-        servers=14,
-        predicted=Performance(14, 0.8889, 0.174, 7.0, 0.0, 0.714),
-        reason="arrivals 0.0556/s, AHT 180 s -> 14 servers for 80/20",
-        metrics_available=True,
-        state=ScalingState(),
-    )
-    observed = observation(arrival_rate=0.0555555, aht_seconds=180.04, service_level=0.87654)
-    status = sla_status({}, observed, {"agents": decision}, [], "2026-01-01T00:00:00Z")
-    assert status["recommendedAgents"] == 14
-    assert status["predictedServiceLevel"] == 0.889
-    assert status["arrivalRate"] == 0.0556 and status["serviceLevel"] == 0.877
-    assert status["lastDecision"].startswith("agents: arrivals 0.0556/s")
-    assert "abandonRate" not in status  # unknown is left out, not zero

@@ -1,4 +1,3 @@
-from switchboard.api.bot import BotModel
 from switchboard.resources import Decisions, build_all
 from switchboard.resources.bot import MODEL_NAME_LABEL, MODEL_URI_ANNOTATION, MODEL_VERSION_LABEL
 from tests.factory import contact_center
@@ -25,13 +24,6 @@ def test_the_model_version_is_not_part_of_the_selector() -> None:
     # The selector is immutable; a new version must roll the same Deployment.
     bot = find(build_all(contact_center()), "Deployment", "acme-bot")
     assert MODEL_VERSION_LABEL not in bot["spec"]["selector"]["matchLabels"]
-
-
-def test_during_a_rollout_the_stable_bot_keeps_the_stable_model() -> None:
-    cc = contact_center({"spec.bot.model.version": "4.0.0"})
-    stable = BotModel(name="intent-router", version="3.2.0", uri="s3://models/intent-router/3.2.0")
-    bot = find(build_all(cc, Decisions(stable_model=stable)), "Deployment", "acme-bot")
-    assert env(bot)["SWITCHBOARD_MODEL_VERSION"] == "3.2.0"
 
 
 def test_the_autoscaler_decides_replicas_within_bounds() -> None:

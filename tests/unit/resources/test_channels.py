@@ -1,6 +1,13 @@
+import tomllib
+from pathlib import Path
+
 from switchboard.resources import build_all
 from tests.factory import contact_center, example
 from tests.unit.resources.helpers import env, find, main_container, of_kind, pod_spec
+
+# The release, where it is written down: the images' default tag must follow it.
+PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
+RELEASE = tomllib.loads(PYPROJECT.read_text())["project"]["version"]
 
 
 def test_every_channel_gets_a_gateway_deployment_and_service() -> None:
@@ -18,7 +25,7 @@ def test_every_channel_gets_a_gateway_deployment_and_service() -> None:
 def test_the_default_image_is_the_gateway_of_the_channel_type() -> None:
     cc = contact_center({"spec.channels": [{"name": "phone", "type": "voice"}]})
     image = main_container(find(build_all(cc), "Deployment", "acme-phone"))["image"]
-    assert image.startswith("ghcr.io/switchboard-io/gateway-voice:")
+    assert image == f"ghcr.io/switchboard-io/gateway-voice:{RELEASE}"
 
 
 def test_a_channel_image_overrides_the_default() -> None:

@@ -3,7 +3,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from switchboard.resources import build_all, build_generated_secrets, generated_secret_names
-from tests.factory import contact_center
+from switchboard.resources.secrets import referenced_secrets
+from tests.factory import contact_center, example
 from tests.unit.resources.helpers import find, of_kind
 
 PASSWORDS = {"queue": "q/p@ss:1", "database": "d+p ss"}
@@ -50,3 +51,14 @@ def test_a_missing_password_is_refused_without_showing_the_others() -> None:
 
 def test_the_workload_builders_need_no_secret_values() -> None:
     assert of_kind(build_all(contact_center()), "Secret") == []
+
+
+def test_the_secrets_the_spec_refers_to_come_with_the_key_they_need() -> None:
+    assert referenced_secrets(contact_center()) == []
+    assert referenced_secrets(example("external-services")) == [
+        ("contact-queue", "uri"),  # the key's default
+        ("contact-database", "connection"),
+    ]
+    sms = {"name": "text", "type": "sms", "credentials": {"secretRef": {"name": "sms-api"}}}
+    # Every key of a channel's Secret becomes the gateway's environment: none in particular.
+    assert referenced_secrets(contact_center({"spec.channels": [sms]})) == [("sms-api", None)]

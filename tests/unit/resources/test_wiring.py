@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from switchboard.api.contactcenter import ContactCenter
-from switchboard.resources import BotRoute, Decisions, build_all
+from switchboard.resources import build_all
 from switchboard.resources.wiring import WIRING_HASH_ANNOTATION, wiring_hash
 from tests.factory import contact_center
 from tests.unit.resources.helpers import find, of_kind
@@ -26,8 +26,8 @@ def test_the_hash_ignores_key_order() -> None:
     assert wiring_hash({"a": "1", "b": "2"}) == wiring_hash({"b": "2", "a": "1"})
 
 
-def _templates(cc: ContactCenter, decisions: Decisions | None = None) -> dict[str, Any]:
-    objects = build_all(cc, decisions)
+def _templates(cc: ContactCenter) -> dict[str, Any]:
+    objects = build_all(cc)
     return {name: find(objects, "Deployment", name)["spec"]["template"] for name in APP_WORKLOADS}
 
 
@@ -62,19 +62,6 @@ def test_a_change_outside_the_wiring_leaves_the_hash() -> None:
             before[name]["metadata"]["annotations"][WIRING_HASH_ANNOTATION]
             == after[name]["metadata"]["annotations"][WIRING_HASH_ANNOTATION]
         )
-
-
-def test_moving_routing_weights_restarts_nothing() -> None:
-    cc = contact_center()
-    routes = (BotRoute("stable", "3.1.0", 75), BotRoute("canary", "3.2.0", 25))
-    assert _templates(cc) == _templates(cc, Decisions(routes=routes))
-    routing = find(build_all(cc, Decisions(routes=routes)), "ConfigMap", "acme-routing")
-    document = json.loads(routing["data"]["routing.json"])
-    assert document["sticky"] is True
-    assert [(r["track"], r["weight"], r["url"]) for r in document["bot"]] == [
-        ("stable", 75, "http://acme-bot:8080"),
-        ("canary", 25, "http://acme-bot-canary:8080"),
-    ]
 
 
 def test_by_default_all_new_conversations_go_to_the_stable_model() -> None:

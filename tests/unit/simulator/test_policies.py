@@ -19,7 +19,7 @@ from switchboard.simulator.policies import (
     keda_policy,
 )
 from switchboard.simulator.traffic import ArrivalProfile, Trace
-from switchboard.sizing.autoscaler import ServiceTarget
+from switchboard.sizing.decision import ServiceTarget
 
 BOUNDS = ReplicaBounds(min_replicas=1, max_replicas=500)
 TARGET = ServiceTarget(0.8, 20.0, max_abandon=0.05)

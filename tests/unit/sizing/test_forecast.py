@@ -51,6 +51,14 @@ def test_a_sudden_surge_is_followed_at_once() -> None:
     assert after_four_slots.mean == pytest.approx([3 * rate for rate in PROFILE[34:37]], rel=0.1)
 
 
+def test_a_lone_outlying_slot_is_not_taken_for_a_break() -> None:
+    """8 standard deviations of Poisson noise in one slot (real counts stray more than Poisson):
+    the level moves a little, where a restart would take the slot's 1.6x for the level."""
+    today = [*PROFILE[:29], PROFILE[29] + 8 * math.sqrt(PROFILE[29])]
+    level = forecast_arrivals(_days(), today, horizon=1).mean[0] / PROFILE[30]
+    assert 1.0 < level < 1.1
+
+
 def test_the_same_weekday_history_is_averaged() -> None:
     assert forecast_arrivals(_days((0.9, 1.1)), [], horizon=5).mean == pytest.approx(
         PROFILE[:5], rel=0.01

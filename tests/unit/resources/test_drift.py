@@ -1,6 +1,6 @@
 from typing import Any
 
-from switchboard.controllers.drift import difference, merge_patch, quantity_amount
+from switchboard.resources.drift import difference, merge_patch, quantity_amount
 
 
 def holds(live: Any, desired: Any) -> bool:

@@ -3,7 +3,8 @@ restarted or idle operator from writing anything.
 
 The apiserver defaults fields we leave out and normalises some we set (quantities such as
 "1000m" come back as "1"), so "holds" means: every field of the desired object is present in
-the live one with an equal value, comparing quantities by amount.
+the live one with an equal value, comparing quantities by amount. `merge_patch` is the
+smallest write that turns a stored document (status) into the one built.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from switchboard.sizing.autoscaler import (
+from switchboard.sizing.decision import (
     Decision,
     Demand,
     ScalingLimits,

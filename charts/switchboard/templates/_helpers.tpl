@@ -1,0 +1,92 @@
+{{/* The release's objects are named <release>-switchboard, or <release> if it says switchboard. */}}
+{{- define "switchboard.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "switchboard.selectorLabels" -}}
+app.kubernetes.io/name: {{ default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{/* Not managed-by=switchboard: that label marks what the operator itself owns and watches. */}}
+{{- define "switchboard.labels" -}}
+{{ include "switchboard.selectorLabels" . }}
+app.kubernetes.io/part-of: switchboard
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "switchboard.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "switchboard.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "switchboard.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What the operator does in a namespace it watches, and nothing more: the integration test
+tests/integration/test_chart.py runs it with exactly these rules and records every request.
+*/}}
+{{- define "switchboard.namespacedRules" -}}
+# ContactCenters: watched, read back, and their status written. Never their spec.
+- apiGroups: [switchboard.io]
+  resources: [contactcenters]
+  verbs: [get, list, watch]
+- apiGroups: [switchboard.io]
+  resources: [contactcenters/status]
+  verbs: [patch]
+# Children: listed and watched (the operator reads them from its caches, never one by one),
+# server-side applied (a patch, which is authorized as create too when the object is new),
+# and pruned when the spec drops them.
+- apiGroups: [""]
+  resources: [configmaps, services]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [apps]
+  resources: [deployments, statefulsets]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [list, watch, create, patch, delete]
+# Secrets: generated credentials created once and re-owned on a deletion policy change;
+# referenced ones read. Never watched, never rewritten, never deleted (owner references do).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, create, patch]
+# Data volumes grown when the spec asks for more storage.
+- apiGroups: [""]
+  resources: [persistentvolumeclaims]
+  verbs: [get, patch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end -}}
+
+{{/* kopf follows the CRD (to notice it installed or upgraded after the operator started). */}}
+{{- define "switchboard.clusterRules" -}}
+- apiGroups: [apiextensions.k8s.io]
+  resources: [customresourcedefinitions]
+  verbs: [list, watch]
+{{- end -}}

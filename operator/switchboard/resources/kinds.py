@@ -1,0 +1,37 @@
+"""The kinds of children the operator applies, watches for drift and prunes.
+
+One table for the watches, the namespace LIST, pruning and the tests. The generated Secrets
+are not among them: they are created once and never watched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from switchboard.resources.common import MANAGED_BY, MANAGED_BY_LABEL
+
+
+@dataclass(frozen=True)
+class ChildKind:
+    kind: str
+    api_version: str  # "v1" for the core group, else "group/version"
+    plural: str
+
+    @property
+    def resource(self) -> tuple[str, str] | tuple[str, str, str]:
+        """The kopf resource selector: (version, plural) or (group, version, plural)."""
+        group, _, version = self.api_version.rpartition("/")
+        return (group, version, self.plural) if group else (version, self.plural)
+
+
+CHILD_KINDS = (
+    ChildKind("ConfigMap", "v1", "configmaps"),
+    ChildKind("Service", "v1", "services"),
+    ChildKind("Deployment", "apps/v1", "deployments"),
+    ChildKind("StatefulSet", "apps/v1", "statefulsets"),
+    ChildKind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies"),
+    ChildKind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets"),
+)
+CHILD_KIND_NAMES = frozenset(child.kind for child in CHILD_KINDS)
+# Every child carries it; the watches and LISTs select on it.
+MANAGED_SELECTOR = {MANAGED_BY_LABEL: MANAGED_BY}

@@ -1,0 +1,31 @@
+"""The workloads the operator sizes and what the metrics say about each: plain data shared by
+the Prometheus queries that observe it, the autoscaler that sizes from it and the status that
+shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Workload = Literal["bot", "agents"]
+WORKLOADS: tuple[Workload, ...] = ("bot", "agents")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the metrics say about one workload's demand now; None where a series is missing
+    (or is a ratio of nothing, such as the handle time when nothing completed).
+
+    `arrival_rate` (contacts/s) and the ratios are over `window_seconds`;
+    `recent_arrival_rates` are (window seconds, rate) over the shorter windows; the handle
+    time is over its own window."""
+
+    arrival_rate: float | None
+    recent_arrival_rates: tuple[tuple[float, float | None], ...]
+    aht_seconds: float | None
+    abandon_rate: float | None
+    service_level: float | None
+    backlog: float | None
+    in_system: float | None
+    patience_seconds: float | None
+    window_seconds: float
