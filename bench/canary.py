@@ -43,9 +43,9 @@ import numpy as np
 
 from switchboard.api.bot import Bot
 from switchboard.api.types import duration_seconds
-from switchboard.resources.decisions import CANARY, STABLE
+from switchboard.resources.common import STABLE_TRACK
 from switchboard.rollout.analysis import Proportions, analyze
-from switchboard.rollout.machine import Track, decide
+from switchboard.rollout.machine import CANARY_TRACK, Track, decide
 from switchboard.rollout.sequential import Counts
 from switchboard.simulator.contacts import LogNormal
 from switchboard.simulator.traffic import ArrivalProfile
@@ -194,7 +194,7 @@ def run_switchboard(traffic: Traffic, canary: Model) -> Result:
     trajectory = Trajectory(traffic, canary)
     origin = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     # The pods of each track run its model as soon as it is asked for.
-    tracks = {STABLE: Track("1.0.0"), CANARY: Track("2.0.0")}
+    tracks = {STABLE_TRACK: Track("1.0.0"), CANARY_TRACK: Track("2.0.0")}
     plan = decide(STABLE_SPEC, None, analysis=None, control=None, tracks=tracks, now=origin)
     for _ in range(2):  # the canary Deployment is made, then takes its first step
         plan = decide(

@@ -23,14 +23,24 @@ from typing import Any, Literal
 from switchboard.api.bot import Bot, BotModel
 from switchboard.api.status import AnalysisResult, DrainingModel, ModelStatus, RolloutStatus
 from switchboard.api.types import duration_seconds
-from switchboard.resources.decisions import CANARY, STABLE, BotRoute
+from switchboard.resources.common import STABLE_TRACK
 from switchboard.rollout.analysis import lacks_data
 
+CANARY_TRACK = "canary"
 CONTROL_ANNOTATION = "switchboard.io/rollout"
 CONTROLS = ("pause", "resume", "promote", "abort")
 CHECK_SECONDS = 30.0
 """How often a rollout without analysis, or a drain, is looked at."""
 ACTIVE_PHASES = ("Progressing", "Paused", "Promoting")
+
+
+@dataclass(frozen=True)
+class Route:
+    """The share of new conversations one bot track takes: an entry of the routing file."""
+
+    track: str
+    version: str
+    weight: int
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ class Plan:
     """What the controller applies and records."""
 
     status: RolloutStatus
-    routes: tuple[BotRoute, ...]
+    routes: tuple[Route, ...]
     """Weights of new conversations per track, for the routing file (tracks at 0 left out)."""
     stable_model: BotModel
     """The model of the stable bot Deployment."""
@@ -141,7 +151,7 @@ def _draining(status: RolloutStatus, track: str) -> DrainingModel | None:
 
 def _canary_running(status: RolloutStatus) -> ModelStatus | None:
     """The model on the canary track: the one it drains, else the rollout's canary."""
-    draining = _draining(status, CANARY)
+    draining = _draining(status, CANARY_TRACK)
     if draining is not None:
         return draining.model
     return status.canary if status.phase in ACTIVE_PHASES else None
@@ -152,17 +162,17 @@ def _canary_model(status: RolloutStatus) -> BotModel | None:
     return _bot_model(running) if running is not None else None
 
 
-def _routes(status: RolloutStatus) -> tuple[BotRoute, ...]:
+def _routes(status: RolloutStatus) -> tuple[Route, ...]:
     stable, canary = status.stable, status.canary
     assert stable is not None
     if status.phase == "Promoting" and canary is not None:
-        return (BotRoute(CANARY, canary.version, 100),)
+        return (Route(CANARY_TRACK, canary.version, 100),)
     if status.phase in ("Progressing", "Paused") and canary is not None and status.weight > 0:
         return (
-            BotRoute(STABLE, stable.version, 100 - status.weight),
-            BotRoute(CANARY, canary.version, status.weight),
+            Route(STABLE_TRACK, stable.version, 100 - status.weight),
+            Route(CANARY_TRACK, canary.version, status.weight),
         )
-    return (BotRoute(STABLE, stable.version, 100),)
+    return (Route(STABLE_TRACK, stable.version, 100),)
 
 
 def _health(status: RolloutStatus) -> Health:
@@ -243,9 +253,9 @@ class _Run:
     def retire_canary(self, status: RolloutStatus) -> RolloutStatus:
         """The canary track takes no new conversations and drains the model it runs."""
         running = _canary_running(status)
-        if running is None or _draining(status, CANARY) is not None:
+        if running is None or _draining(status, CANARY_TRACK) is not None:
             return status
-        entry = DrainingModel(track=CANARY, model=running, deadline=self.now + self.drain)
+        entry = DrainingModel(track=CANARY_TRACK, model=running, deadline=self.now + self.drain)
         return _with(status, draining=[*status.draining, entry])
 
     # --- the phases ------------------------------------------------------------------------
@@ -288,7 +298,7 @@ class _Run:
             started_at=None,
             rejected=None,
             reason=None,
-            draining=[entry for entry in status.draining if entry.track != STABLE],
+            draining=[entry for entry in status.draining if entry.track != STABLE_TRACK],
             message=f"model {self.target.version} serves (strategy Immediate)",
         )
 
@@ -399,9 +409,9 @@ class _Run:
             )
         if status.phase == "Paused":
             status = _with(status, phase="Progressing", step_started_at=self.now)
-        older = _draining(status, CANARY)
+        older = _draining(status, CANARY_TRACK)
         if older is not None:
-            active = self.track(CANARY).active_conversations
+            active = self.track(CANARY_TRACK).active_conversations
             count = "its" if active is None else f"its {active}"
             return _with(
                 status,
@@ -411,7 +421,7 @@ class _Run:
                     f"{canary.version} starts"
                 ),
             )
-        if self.track(CANARY).running == canary.version:
+        if self.track(CANARY_TRACK).running == canary.version:
             first = self.rollout.steps[0].weight
             self.event(
                 "CanaryStarted", f"canary {canary.version} takes {first}% of new conversations"
@@ -524,7 +534,9 @@ class _Run:
             f"{why}: canary {status.canary.version} takes all new conversations while the "
             f"stable bot drains {status.stable.version}",
         )
-        entry = DrainingModel(track=STABLE, model=status.stable, deadline=self.now + self.drain)
+        entry = DrainingModel(
+            track=STABLE_TRACK, model=status.stable, deadline=self.now + self.drain
+        )
         status = _with(
             status,
             phase="Promoting",
@@ -539,11 +551,13 @@ class _Run:
         assert stable is not None and canary is not None
         if stable != canary:
             if control == "abort":
-                status = _with(status, draining=[e for e in status.draining if e.track != STABLE])
+                status = _with(
+                    status, draining=[e for e in status.draining if e.track != STABLE_TRACK]
+                )
                 return self.abort(
                     status, "Aborted", f"promotion aborted by annotation {CONTROL_ANNOTATION}"
                 )
-            old = _draining(status, STABLE)
+            old = _draining(status, STABLE_TRACK)
             if old is not None:
                 return _with(
                     status,
@@ -558,7 +572,7 @@ class _Run:
                 f"the stable bot has drained {stable.version} and takes model {canary.version}",
             )
             status = _with(status, stable=canary)
-        if self.track(STABLE).running != canary.version:
+        if self.track(STABLE_TRACK).running != canary.version:
             return _with(
                 status,
                 message=(
