@@ -562,9 +562,9 @@ class _Run:
                 return _with(
                     status,
                     message=(
-                        f"promoting {canary.version}: the canary takes all new conversations; "
-                        f"waiting for conversations on {stable.version} to end on the stable "
-                        f"bot (at most until {_at(old.deadline)})"
+                        f"canary {canary.version} takes all new conversations; waiting for "
+                        f"conversations on {stable.version} to end on the stable bot (at most "
+                        f"until {_at(old.deadline)})"
                     ),
                 )
             self.event(
@@ -576,8 +576,8 @@ class _Run:
             return _with(
                 status,
                 message=(
-                    f"promoting {canary.version}: waiting for the stable bot to run it; the "
-                    "canary takes new conversations meanwhile"
+                    f"waiting for the stable bot to run {canary.version}; the canary takes "
+                    "new conversations meanwhile"
                 ),
             )
         self.event("RolloutPromoted", f"model {canary.version} promoted; the canary bot drains")
