@@ -306,11 +306,10 @@ def _undecided(e: _Evidence, threshold: float) -> str:
     )
 
 
-def _no_data(
-    metric: AnalysisMetric, why: str, counted: Mapping[str, float | None]
-) -> AnalysisResult:
+def _no_data(metric: AnalysisMetric, why: str, kept: Mapping[str, float | None]) -> AnalysisResult:
+    """Inconclusive without a value; `kept`: the fields that still say something."""
     return AnalysisResult(
-        metric=metric.name, verdict="Inconclusive", message=f"no data: {why}", **counted
+        metric=metric.name, verdict="Inconclusive", message=f"no data: {why}", **kept
     )
 
 
@@ -322,21 +321,13 @@ def _judge_values(
 ) -> AnalysisResult:
     checks = bounds(metric)
     streak = previous.failed_intervals if previous else 0
+    kept = {"failed_intervals": streak}
     if values.canary is None:
-        return AnalysisResult(
-            metric=metric.name,
-            verdict="Inconclusive",
-            failed_intervals=streak,
-            message="no data: the query returned no value for the canary model",
-        )
+        return _no_data(metric, "the query returned no value for the canary model", kept)
     stable = values.stable
     if stable is None and any(bound.relative for bound in checks):
-        return AnalysisResult(
-            metric=metric.name,
-            verdict="Inconclusive",
-            failed_intervals=streak,
-            message="no data: the query returned no value for the stable model to compare with",
-        )
+        why = "the query returned no value for the stable model to compare with"
+        return _no_data(metric, why, kept)
     canary = values.canary
     broken = [
         bound
