@@ -80,7 +80,11 @@ def rollout_spec(version: str) -> Bot:
     """The API's defaults, with the analysis this benchmark judges."""
     return Bot.model_validate(
         {
-            "model": {"name": "router", "version": version, "uri": f"s3://models/{version}"},
+            "model": {
+                "name": "router",
+                "version": version,
+                "uri": f"configmap://router-{version}/model.yaml",
+            },
             "rollout": {
                 "analysis": {
                     "metrics": [

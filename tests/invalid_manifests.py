@@ -176,6 +176,11 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "rollout.analysis.interval must be at least 10s",
     ),
     _cel(
+        "offer-timeout-too-short",
+        {"spec.agents": {"offerTimeout": "4s"}},
+        "agents.offerTimeout must be at least 5s",
+    ),
+    _cel(
         "metrics-interval-too-short",
         {"spec.metrics": {"interval": "1s"}},
         "metrics.interval must be at least 5s",
@@ -256,6 +261,16 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
     _schema("duration-not-a-duration", {"spec.metrics": {"interval": "soon"}}, "should match"),
     _schema("bot-missing", {"spec.bot": DELETE}, "Required value"),
     _schema("model-uri-missing", {"spec.bot.model.uri": DELETE}, "Required value"),
+    _schema(
+        "model-uri-unreadable-scheme",
+        {"spec.bot.model.uri": "s3://models/telco/2.0.0"},
+        "should match",
+    ),
+    _schema(
+        "handoff-threshold-above-one",
+        {"spec.bot.handoff": {"confidenceThreshold": 1.5}},
+        "should be less than or equal to 1",
+    ),
     _schema("channels-empty", {"spec.channels": []}, "should have at least 1 items"),
     _schema(
         "too-many-channels",

@@ -184,7 +184,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
                 "model": {
                     "name": draw(channel_names),
                     "version": version,
-                    "uri": f"s3://models/bot/{version}",
+                    "uri": f"https://models.example/bot/{version}",
                 },
                 "concurrency": draw(_optional(st.integers(1, 500))),
                 "replicas": draw(_optional(st.integers(0, 5))),

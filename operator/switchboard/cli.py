@@ -30,11 +30,23 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
     # Imported here so `switchboard --help` does not pay for every concern's imports.
     from switchboard.api import command as crd
     from switchboard.controllers import command as run
+    from switchboard.dataplane.agents import command as agents
+    from switchboard.dataplane.bot import command as bot
+    from switchboard.dataplane.gateway import command as gateway
     from switchboard.resources import command as render
     from switchboard.simulator import command as simulate
     from switchboard.sizing import command as sizing
 
-    return [run.register, crd.register, render.register, simulate.register, sizing.register]
+    return [
+        run.register,
+        crd.register,
+        render.register,
+        simulate.register,
+        sizing.register,
+        agents.register,
+        bot.register,
+        gateway.register,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
+import asyncpg
+import httpx
 import pytest
 
+from tests.integration.hack_scripts import hack, running
 from tests.integration.kube import REPO
 
 STATE_DIR = REPO / ".cluster"
@@ -31,13 +35,7 @@ class LocalServer:
         self.state_dir = state_dir
 
     def command(self, *args: str) -> subprocess.CompletedProcess[str]:
-        script = REPO / "hack" / f"{self.name}.py"
-        return subprocess.run(
-            [sys.executable, str(script), "--state-dir", str(self.state_dir), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return hack(f"{self.name}.py", "--state-dir", str(self.state_dir), *args)
 
     def run(self, *args: str) -> str:
         """Runs a command that must succeed; what it said (on stderr)."""
@@ -67,6 +65,22 @@ class LocalServer:
         """How clients reach it (with its password), while it runs."""
         return (self.state_dir / f"{self.name}-uri").read_text().strip()
 
+    async def delete_names_starting(self, start: str) -> None:
+        """Deletes the broker's queues and exchanges whose names start with `start`, through
+        the management API."""
+        management = (self.state_dir / "rabbitmq-management-url").read_text().strip()
+        amqp = urlsplit(self.uri)
+        vhost = quote(unquote(amqp.path.lstrip("/")) or "/", safe="")
+        auth = (unquote(amqp.username or ""), unquote(amqp.password or ""))
+        async with httpx.AsyncClient(base_url=management, auth=auth, timeout=10) as api:
+            for kind in ("queues", "exchanges"):
+                listed = await api.get(f"/api/{kind}/{vhost}", params={"columns": "name"})
+                listed.raise_for_status()
+                for item in listed.json():
+                    if item["name"].startswith(start):
+                        name = quote(item["name"], safe="")
+                        await api.delete(f"/api/{kind}/{vhost}/{name}")
+
     def state(self) -> dict[str, Any]:
         """Its ports, process ids and password, as hack/services.py keeps them."""
         state: dict[str, Any] = json.loads((self.state_dir / self.name / "state.json").read_text())
@@ -75,16 +89,8 @@ class LocalServer:
 
 def _session_server(name: str) -> Iterator[LocalServer]:
     server = LocalServer(name)
-    started_here = not server.running()
-    if started_here:
-        result = server.command("up")
-        if result.returncode != 0:
-            pytest.fail(f"{name} did not start:\n{result.stderr}", pytrace=False)
-    try:
+    with running(name, server.command):
         yield server
-    finally:
-        if started_here:
-            server.down()
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +103,33 @@ def rabbitmq() -> Iterator[LocalServer]:
 def postgres() -> Iterator[LocalServer]:
     """A running PostgreSQL server; `.uri` is its URI (database and user of their own)."""
     yield from _session_server("postgres")
+
+
+@pytest.fixture
+async def database_uri(postgres: LocalServer) -> AsyncIterator[str]:
+    """A fresh, empty database of the session's PostgreSQL, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    base, _, _ = postgres.uri.rpartition("/")
+    admin = await asyncpg.connect(postgres.uri)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{base}/{name}"
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def queue_uri(rabbitmq: LocalServer) -> str:
+    """The session's RabbitMQ; tests keep apart by `prefix`."""
+    return rabbitmq.uri
+
+
+@pytest.fixture
+async def prefix(rabbitmq: LocalServer) -> AsyncIterator[str]:
+    """A namespace name of the test's own: the broker's names of its contact centers start with
+    it (`<namespace>.<contact center>.*`). What the test declared is deleted afterwards, so
+    the session's broker does not collect quorum queues."""
+    namespace = f"t-{uuid.uuid4().hex[:10]}"
+    yield namespace
+    await rabbitmq.delete_names_starting(f"{namespace}.")

@@ -33,7 +33,7 @@ from switchboard.cli import main
         (
             ["size"],
             "switchboard: argument COMMAND: invalid choice: 'size' (choose from 'run', 'crd', "
-            "'render', 'simulate', 'sizing') (see switchboard --help)",
+            "'render', 'simulate', 'sizing', 'agents', 'bot', 'gateway') (see switchboard --help)",
         ),
         ([], "switchboard: the following arguments are required: COMMAND (see switchboard --help)"),
         (
@@ -49,6 +49,17 @@ def test_a_usage_error_is_one_line_and_exit_code_2(
     captured = capsys.readouterr()
     assert captured.err == line + "\n"
     assert captured.out == ""
+
+
+def test_a_data_plane_role_without_its_wiring_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SWITCHBOARD_CONTACT_CENTER", raising=False)
+    assert main(["agents"]) == 2
+    assert capsys.readouterr().err == (
+        "switchboard agents: SWITCHBOARD_CONTACT_CENTER is not set: "
+        "the role reads it from the operator's wiring\n"
+    )
 
 
 def test_help_still_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,8 +40,11 @@ class BotModel(ApiModel):
     )
     uri: ModelURI = Field(
         description=(
-            "Where the bot loads the model from, for example `s3://models/intent-router/3.2.0` "
-            "or `https://...`. Passed to the bot as SWITCHBOARD_MODEL_URI."
+            "Where the bot loads the model from: `configmap://NAME/KEY` (a key of a ConfigMap "
+            "in this namespace, mounted into the bot's pods), `https://...` (or `http://`), or "
+            "`file:///path` (in the image or a volume). The model's own name and version must "
+            "match `name` and `version`, or the bot refuses to serve it. The format is in "
+            "docs/models.md."
         ),
     )
 
@@ -293,6 +296,38 @@ class Rollout(ApiModel):
     )
 
 
+class Handoff(ApiModel):
+    """When the bot hands a conversation to a human agent (with the whole transcript)."""
+
+    confidence_threshold: float = Field(
+        0.6,
+        description=(
+            "Hand off when the model's confidence in the customer's intent is below this, "
+            "in [0, 1]."
+        ),
+        ge=0.0,
+        le=1.0,
+    )
+    ambiguity_margin: float = Field(
+        0.1,
+        description=(
+            "Hand off when the two likeliest intents are closer than this in confidence, in "
+            "[0, 1]: the bot cannot tell what the customer means."
+        ),
+        ge=0.0,
+        le=1.0,
+    )
+    max_failed_turns: int = Field(
+        2,
+        description=(
+            "Hand off after this many turns that did not help (the customer says so). "
+            "A customer who asks for a person is handed off at once."
+        ),
+        ge=1,
+        le=20,
+    )
+
+
 class Bot(ApiModel):
     """The conversational AI that answers first and hands over to agents."""
 
@@ -322,6 +357,10 @@ class Bot(ApiModel):
             "Size the bot from the service-level objective. When set, `replicas` is ignored "
             "and the operator owns the replica count."
         ),
+    )
+    handoff: Handoff = defaulted(
+        Handoff,
+        "When the bot hands a conversation to a human agent.",
     )
     rollout: Rollout = defaulted(
         Rollout,

@@ -26,7 +26,11 @@ ANALYSIS = {"interval": "1m", "metrics": [{"name": "containment-rate", "minRelat
 def bot(version: str = "1.0.0", **rollout: Any) -> Bot:
     return Bot.model_validate(
         {
-            "model": {"name": "router", "version": version, "uri": f"s3://m/{version}"},
+            "model": {
+                "name": "router",
+                "version": version,
+                "uri": f"configmap://router-{version}/model.yaml",
+            },
             "rollout": {"analysis": ANALYSIS, **rollout},
         }
     )

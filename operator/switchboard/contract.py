@@ -1,0 +1,101 @@
+"""The metrics contract (docs/metrics.md): the series the data plane and the simulator export and
+the operator reads. Declared once here; whoever exports it builds its families with
+`ContractMetrics`, whoever queries it uses the names.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+Handler = Literal["bot", "agent"]
+Outcome = Literal["contained", "escalated", "failed"]
+
+ARRIVED = "switchboard_contacts_arrived_total"
+ANSWERED = "switchboard_contacts_answered_total"
+ABANDONED = "switchboard_contacts_abandoned_total"
+QUEUE_WAIT = "switchboard_queue_wait_seconds"
+HANDLE_TIME = "switchboard_handle_time_seconds"
+BOT_CONVERSATIONS = "switchboard_bot_conversations_total"
+BOT_RESPONSE = "switchboard_bot_response_seconds"
+
+WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
+HANDLE_BUCKETS = (10, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 3600)
+BOT_RESPONSE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 2.0, 5.0)
+
+
+def _family(counter_name: str) -> str:
+    # prometheus_client appends `_total` to a counter's name itself.
+    return counter_name.removesuffix("_total")
+
+
+class ContractMetrics:
+    """The contract's metric families in one registry, labelled for one contact center."""
+
+    def __init__(self, contact_center: str, registry: CollectorRegistry) -> None:
+        self.contact_center = contact_center
+        center_channel = ("contact_center", "channel")
+        self._arrived = Counter(
+            _family(ARRIVED), "Contacts offered.", center_channel, registry=registry
+        )
+        self._answered = Counter(
+            _family(ANSWERED),
+            "Contacts answered, by the tier that answered (bot: first answer; agent: accept).",
+            (*center_channel, "handler", "within_sla"),
+            registry=registry,
+        )
+        self._abandoned = Counter(
+            _family(ABANDONED),
+            "Contacts that left while waiting for a tier's answer.",
+            (*center_channel, "handler"),
+            registry=registry,
+        )
+        self._queue_wait = Histogram(
+            QUEUE_WAIT,
+            "A tier's wait: arrival to the bot's first answer, handoff to an agent's accept.",
+            (*center_channel, "handler"),
+            buckets=WAIT_BUCKETS,
+            registry=registry,
+        )
+        self._handle_time = Histogram(
+            HANDLE_TIME,
+            "Time a tier spent on a contact.",
+            (*center_channel, "handler"),
+            buckets=HANDLE_BUCKETS,
+            registry=registry,
+        )
+        self._bot_conversations = Counter(
+            _family(BOT_CONVERSATIONS),
+            "Conversations that left the bot, by outcome.",
+            ("contact_center", "model_version", "outcome"),
+            registry=registry,
+        )
+        self._bot_response = Histogram(
+            BOT_RESPONSE,
+            "A bot turn: customer message to stored answer.",
+            ("contact_center", "model_version"),
+            buckets=BOT_RESPONSE_BUCKETS,
+            registry=registry,
+        )
+
+    def arrived(self, channel: str) -> None:
+        self._arrived.labels(self.contact_center, channel).inc()
+
+    def answered(self, channel: str, handler: Handler, wait_seconds: float, within: float) -> None:
+        """A tier answered after `wait_seconds`; within the objective if at most `within`."""
+        within_sla = "true" if wait_seconds <= within else "false"
+        self._answered.labels(self.contact_center, channel, handler, within_sla).inc()
+        self._queue_wait.labels(self.contact_center, channel, handler).observe(wait_seconds)
+
+    def abandoned(self, channel: str, handler: Handler) -> None:
+        self._abandoned.labels(self.contact_center, channel, handler).inc()
+
+    def handled(self, channel: str, handler: Handler, seconds: float) -> None:
+        self._handle_time.labels(self.contact_center, channel, handler).observe(seconds)
+
+    def bot_outcome(self, model_version: str, outcome: Outcome) -> None:
+        self._bot_conversations.labels(self.contact_center, model_version, outcome).inc()
+
+    def bot_turn(self, model_version: str, seconds: float) -> None:
+        self._bot_response.labels(self.contact_center, model_version).observe(seconds)

@@ -1,0 +1,130 @@
+"""The store's schema, as numbered migrations (docs/dataplane.md, "The store is the truth").
+
+A migration is applied once, in order, in the transaction that records it; `store.migrate`
+holds an advisory lock while it applies them, so replicas starting at once do not race.
+Append new migrations; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATION_LOCK = 0x5357_4243  # an advisory-lock key of our own ("SWBC")
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+CREATE TABLE conversations (
+    id uuid PRIMARY KEY,
+    channel text NOT NULL,
+    channel_type text NOT NULL,
+    customer text NOT NULL,
+    state text NOT NULL
+        CHECK (state IN ('bot', 'queued', 'offered', 'agent', 'resolved', 'abandoned')),
+    track text NOT NULL,
+    model_version text NOT NULL,
+    admitted boolean NOT NULL DEFAULT false,
+    next_seq integer NOT NULL DEFAULT 0,
+    bot_cursor integer NOT NULL DEFAULT 0,
+    failed_turns integer NOT NULL DEFAULT 0,
+    last_intent text,
+    handoff_reason text,
+    agent_id text,
+    declined_by text,
+    attributes jsonb NOT NULL DEFAULT '{}',
+    webhook text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    admitted_at timestamptz,
+    bot_answered_at timestamptz,
+    queued_at timestamptz,
+    offered_at timestamptz,
+    offer_expires_at timestamptz,
+    accepted_at timestamptz,
+    ended_at timestamptz
+);
+CREATE INDEX conversations_waiting ON conversations (queued_at) WHERE state = 'queued';
+CREATE INDEX conversations_offers ON conversations (offer_expires_at) WHERE state = 'offered';
+CREATE INDEX conversations_bot_slots ON conversations (track) WHERE state = 'bot' AND admitted;
+CREATE INDEX conversations_agents ON conversations (agent_id) WHERE state IN ('offered', 'agent');
+
+CREATE TABLE messages (
+    conversation_id uuid NOT NULL REFERENCES conversations (id),
+    seq integer NOT NULL,
+    id uuid NOT NULL UNIQUE,
+    sender text NOT NULL CHECK (sender IN ('customer', 'bot', 'agent', 'system')),
+    author text,
+    body text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (conversation_id, seq)
+);
+
+CREATE TABLE events (
+    id bigserial PRIMARY KEY,
+    conversation_id uuid NOT NULL,
+    type text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    actor text,
+    data jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_conversation ON events (conversation_id, id);
+
+CREATE TABLE agents (
+    id text PRIMARY KEY,
+    display_name text NOT NULL,
+    available boolean NOT NULL DEFAULT false,
+    capacity jsonb NOT NULL DEFAULT '{}',
+    idle_since timestamptz NOT NULL DEFAULT now(),
+    seen_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE bot_replicas (
+    replica text PRIMARY KEY,
+    track text NOT NULL,
+    concurrency integer NOT NULL,
+    seen_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- One round trip per stored message: the next seq of an open conversation, or the seq a
+-- message of that id already has (a resend). `inserted` says which; no row: no such open
+-- conversation.
+CREATE FUNCTION switchboard_add_message(
+    p_conversation uuid, p_id uuid, p_sender text, p_author text, p_body text
+) RETURNS TABLE (
+    seq integer, state text, admitted boolean, inserted boolean, created_at timestamptz
+)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
+        SELECT m.seq, c.state, c.admitted, false, m.created_at
+        FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.id = p_id AND m.conversation_id = p_conversation;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+        WITH next AS (
+            UPDATE conversations c SET next_seq = c.next_seq + 1
+            WHERE c.id = p_conversation
+                AND c.state IN ('bot', 'queued', 'offered', 'agent')
+            RETURNING c.id, c.next_seq, c.state, c.admitted
+        ), stored AS (
+            INSERT INTO messages (conversation_id, seq, id, sender, author, body)
+            SELECT next.id, next.next_seq, p_id, p_sender, p_author, p_body FROM next
+            RETURNING messages.seq, messages.created_at
+        )
+        SELECT stored.seq, next.state, next.admitted, true, stored.created_at
+        FROM stored, next;
+END
+$$;
+""",
+    ),
+    (
+        2,
+        """
+-- The gateway: when a webchat customer was last seen connected, refreshed while they are, so
+-- one gone longer than the disconnect grace leaves, whichever gateway replica held them.
+ALTER TABLE conversations ADD COLUMN customer_seen_at timestamptz;
+CREATE INDEX conversations_customer_seen ON conversations (channel, customer_seen_at)
+    WHERE state IN ('bot', 'queued', 'offered', 'agent') AND customer_seen_at IS NOT NULL;
+""",
+    ),
+)

@@ -1,0 +1,196 @@
+"""What a data-plane role is told by the operator: the wiring it renders, read from environment
+(pure: the environment is an argument).
+
+The operator renders the wiring ConfigMap (as environment), the connection URIs (from Secrets),
+each role's own variables and its mounted files; `read_wiring` turns that environment into one
+typed value and says in one line what is missing or malformed. Nothing else in the data plane
+reads the environment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
+
+
+class WiringError(ValueError):
+    """The environment lacks a variable a role needs, or holds one it cannot read."""
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    """The promise the answer times are measured against (`spec.sla`)."""
+
+    target: float
+    answer_within_seconds: float
+    max_abandon_rate: float
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Everything every role reads: who it is, where it listens, where the others are."""
+
+    contact_center: str
+    namespace: str
+    http_port: int
+    metrics_port: int
+    queue_uri: str
+    database_uri: str
+    service_level: ServiceLevel
+    routing_file: str | None
+    replica: str
+    """This process's name among its role's replicas: the pod's name in a cluster; outside one,
+    the command names the process (`process_environment`)."""
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of this contact center's names on a broker that others may share."""
+        return f"{self.namespace}.{self.contact_center}"
+
+
+@dataclass(frozen=True)
+class GatewayWiring:
+    channel: str
+    channel_type: str
+    api_token: str | None
+    """The bearer token clients of an `api` channel present (None for other channel types)."""
+    disconnect_grace_seconds: float
+    """How long a webchat customer may stay disconnected before they count as gone."""
+
+
+@dataclass(frozen=True)
+class BotWiring:
+    model_name: str
+    model_version: str
+    model_uri: str
+    concurrency: int
+    track: str
+    model_dir: str | None
+    """Where ConfigMap-referenced models are mounted (`configmap://NAME/KEY` is
+    `<model_dir>/NAME/KEY`)."""
+    endpoint_token: str | None = None
+    """Bearer token for a remote model's endpoint (from a Secret), if it wants one."""
+
+
+@dataclass(frozen=True)
+class HandoffWiring:
+    """When the bot hands a conversation to a human (`spec.bot.handoff`)."""
+
+    confidence_threshold: float
+    ambiguity_margin: float
+    max_failed_turns: int
+
+
+@dataclass(frozen=True)
+class AgentsWiring:
+    seats_per_replica: int
+    offer_timeout_seconds: float
+    agent_token: str
+
+
+def _text(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise WiringError(f"{name} is not set: the role reads it from the operator's wiring")
+    return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+def _number(env: Mapping[str, str], name: str, *, default: float | None = None) -> float:
+    if default is not None and _optional(env, name) is None:
+        return default
+    text = _text(env, name)
+    try:
+        return float(text)
+    except ValueError:
+        raise WiringError(f"{name}={text!r} is not a number") from None
+
+
+def _count(env: Mapping[str, str], name: str, *, default: int | None = None) -> int:
+    if default is not None and _optional(env, name) is None:
+        return default
+    text = _text(env, name)
+    if not text.isdigit() or int(text) < 1:
+        raise WiringError(f"{name}={text!r} is not a positive whole number")
+    return int(text)
+
+
+def _port(env: Mapping[str, str], name: str) -> int:
+    text = _text(env, name)
+    if not text.isdigit() or not 0 <= int(text) < 65536:
+        raise WiringError(f"{name}={text!r} is not a port (0 picks a free one)")
+    return int(text)
+
+
+def read_wiring(env: Mapping[str, str]) -> Wiring:
+    """The wiring every role needs."""
+    return Wiring(
+        contact_center=_text(env, "SWITCHBOARD_CONTACT_CENTER"),
+        namespace=_text(env, "SWITCHBOARD_NAMESPACE"),
+        http_port=_port(env, "SWITCHBOARD_HTTP_PORT"),
+        metrics_port=_port(env, "SWITCHBOARD_METRICS_PORT"),
+        queue_uri=_text(env, "SWITCHBOARD_QUEUE_URI"),
+        database_uri=_text(env, "SWITCHBOARD_DATABASE_URI"),
+        service_level=ServiceLevel(
+            target=_number(env, "SWITCHBOARD_SLA_TARGET"),
+            answer_within_seconds=_number(env, "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS"),
+            max_abandon_rate=_number(env, "SWITCHBOARD_SLA_MAX_ABANDON_RATE"),
+        ),
+        routing_file=_optional(env, "SWITCHBOARD_ROUTING_FILE"),
+        replica=_text(env, "SWITCHBOARD_POD_NAME"),
+    )
+
+
+def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
+    channel_type = _text(env, "SWITCHBOARD_CHANNEL_TYPE")
+    grace_name = "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"
+    grace = _number(env, grace_name, default=DEFAULT_DISCONNECT_GRACE_SECONDS)
+    if not 0 < grace < math.inf:
+        raise WiringError(f"{grace_name}={grace:g} is not a number of seconds above 0")
+    return GatewayWiring(
+        channel=_text(env, "SWITCHBOARD_CHANNEL_NAME"),
+        channel_type=channel_type,
+        # Only an api channel authenticates its clients; it cannot start without a token.
+        api_token=_text(env, "SWITCHBOARD_API_TOKEN") if channel_type == "api" else None,
+        disconnect_grace_seconds=grace,
+    )
+
+
+def read_bot_wiring(env: Mapping[str, str]) -> BotWiring:
+    return BotWiring(
+        model_name=_text(env, "SWITCHBOARD_MODEL_NAME"),
+        model_version=_text(env, "SWITCHBOARD_MODEL_VERSION"),
+        model_uri=_text(env, "SWITCHBOARD_MODEL_URI"),
+        concurrency=_count(env, "SWITCHBOARD_BOT_CONCURRENCY"),
+        track=_text(env, "SWITCHBOARD_BOT_TRACK"),
+        model_dir=_optional(env, "SWITCHBOARD_MODEL_DIR"),
+        endpoint_token=_optional(env, "SWITCHBOARD_MODEL_ENDPOINT_TOKEN"),
+    )
+
+
+def read_handoff_wiring(env: Mapping[str, str]) -> HandoffWiring:
+    return HandoffWiring(
+        confidence_threshold=_number(env, "SWITCHBOARD_HANDOFF_CONFIDENCE_THRESHOLD"),
+        ambiguity_margin=_number(env, "SWITCHBOARD_HANDOFF_AMBIGUITY_MARGIN"),
+        max_failed_turns=_count(env, "SWITCHBOARD_HANDOFF_MAX_FAILED_TURNS"),
+    )
+
+
+def read_agents_wiring(env: Mapping[str, str]) -> AgentsWiring:
+    offer_timeout = _number(env, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS")
+    if not 0 < offer_timeout < math.inf:
+        raise WiringError(
+            f"SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS={offer_timeout:g} is not a number of "
+            "seconds above 0"
+        )
+    return AgentsWiring(
+        seats_per_replica=_count(env, "SWITCHBOARD_SEATS_PER_REPLICA"),
+        offer_timeout_seconds=offer_timeout,
+        agent_token=_text(env, "SWITCHBOARD_AGENTS_TOKEN"),
+    )

@@ -1,0 +1,119 @@
+"""The wiring a role reads: what the operator renders, and a one-line error for what is missing."""
+
+import os
+
+import pytest
+
+from switchboard.dataplane.service import process_environment
+from switchboard.dataplane.wiring import (
+    WiringError,
+    read_agents_wiring,
+    read_bot_wiring,
+    read_gateway_wiring,
+    read_wiring,
+)
+
+COMMON = {
+    "SWITCHBOARD_CONTACT_CENTER": "acme",
+    "SWITCHBOARD_NAMESPACE": "support",
+    "SWITCHBOARD_HTTP_PORT": "8080",
+    "SWITCHBOARD_METRICS_PORT": "9090",
+    "SWITCHBOARD_QUEUE_URI": "amqp://u:p@queue:5672/",
+    "SWITCHBOARD_DATABASE_URI": "postgresql://u:p@db:5432/switchboard",
+    "SWITCHBOARD_SLA_TARGET": "0.8",
+    "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS": "20",
+    "SWITCHBOARD_SLA_MAX_ABANDON_RATE": "0.05",
+    "SWITCHBOARD_POD_NAME": "acme-web-5d8f-abcde",
+}
+
+
+def test_the_rendered_wiring_is_read_whole() -> None:
+    wiring = read_wiring(COMMON)
+    assert (wiring.http_port, wiring.metrics_port) == (8080, 9090)
+    assert wiring.service_level.answer_within_seconds == 20.0
+    assert wiring.prefix == "support.acme"
+    assert wiring.replica == "acme-web-5d8f-abcde"
+    assert wiring.routing_file is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "complaint"),
+    [
+        ("SWITCHBOARD_QUEUE_URI", "", "SWITCHBOARD_QUEUE_URI is not set"),
+        ("SWITCHBOARD_HTTP_PORT", "http", "SWITCHBOARD_HTTP_PORT='http' is not a port"),
+        ("SWITCHBOARD_HTTP_PORT", "70000", "is not a port"),
+        ("SWITCHBOARD_SLA_TARGET", "most", "SWITCHBOARD_SLA_TARGET='most' is not a number"),
+    ],
+)
+def test_a_missing_or_malformed_variable_is_named(name: str, value: str, complaint: str) -> None:
+    with pytest.raises(WiringError, match=complaint):
+        read_wiring({**COMMON, name: value})
+
+
+def test_a_replica_without_a_pod_name_is_named_after_its_host_and_process() -> None:
+    env = {key: value for key, value in COMMON.items() if key != "SWITCHBOARD_POD_NAME"}
+    with pytest.raises(WiringError, match="SWITCHBOARD_POD_NAME is not set"):
+        read_wiring(env)
+    first, second = (read_wiring(process_environment(env)).replica for _ in range(2))
+    assert first == second and first.endswith(f"-{os.getpid()}")
+    assert read_wiring(process_environment(COMMON)).replica == "acme-web-5d8f-abcde"
+
+
+def test_bot_concurrency_must_be_a_positive_whole_number() -> None:
+    bot = {
+        "SWITCHBOARD_MODEL_NAME": "support",
+        "SWITCHBOARD_MODEL_VERSION": "1.0.0",
+        "SWITCHBOARD_MODEL_URI": "file:///models/support.yaml",
+        "SWITCHBOARD_BOT_TRACK": "stable",
+    }
+    assert read_bot_wiring({**bot, "SWITCHBOARD_BOT_CONCURRENCY": "50"}).concurrency == 50
+    for bad in ("0", "-3", "2.5"):
+        with pytest.raises(WiringError, match="positive whole number"):
+            read_bot_wiring({**bot, "SWITCHBOARD_BOT_CONCURRENCY": bad})
+
+
+def test_an_offer_timeout_must_leave_time_to_accept() -> None:
+    agents = {"SWITCHBOARD_SEATS_PER_REPLICA": "25", "SWITCHBOARD_AGENTS_TOKEN": "sesame"}
+    read = read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": "30"})
+    assert read.offer_timeout_seconds == 30.0
+    for bad in ("0", "-5", "inf", "nan"):
+        with pytest.raises(
+            WiringError, match=r"OFFER_TIMEOUT_SECONDS=.* is not a number of seconds"
+        ):
+            read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": bad})
+
+
+GATEWAY = {"SWITCHBOARD_CHANNEL_NAME": "web", "SWITCHBOARD_CHANNEL_TYPE": "webchat"}
+
+
+def test_a_webchat_gateway_needs_no_token_and_waits_a_minute_for_a_customer_to_return() -> None:
+    gateway = read_gateway_wiring(GATEWAY)
+    assert (gateway.channel, gateway.channel_type) == ("web", "webchat")
+    assert gateway.api_token is None
+    assert gateway.disconnect_grace_seconds == 60.0
+
+
+def test_an_api_gateway_cannot_start_without_its_token() -> None:
+    api = {"SWITCHBOARD_CHANNEL_NAME": "partners", "SWITCHBOARD_CHANNEL_TYPE": "api"}
+    with pytest.raises(WiringError, match="SWITCHBOARD_API_TOKEN is not set"):
+        read_gateway_wiring(api)
+    assert read_gateway_wiring({**api, "SWITCHBOARD_API_TOKEN": "s3cret"}).api_token == "s3cret"
+
+
+@pytest.mark.parametrize("grace", ["0", "-5", "inf", "nan", "soon"])
+def test_the_disconnect_grace_is_a_positive_finite_number_of_seconds(grace: str) -> None:
+    with pytest.raises(WiringError, match="SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"):
+        read_gateway_wiring({**GATEWAY, "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS": grace})
+
+
+def test_a_remote_models_endpoint_token_is_optional() -> None:
+    bot = {
+        "SWITCHBOARD_MODEL_NAME": "support",
+        "SWITCHBOARD_MODEL_VERSION": "1.0.0",
+        "SWITCHBOARD_MODEL_URI": "https://models.example/support.yaml",
+        "SWITCHBOARD_BOT_TRACK": "stable",
+        "SWITCHBOARD_BOT_CONCURRENCY": "50",
+    }
+    assert read_bot_wiring(bot).endpoint_token is None
+    token = read_bot_wiring({**bot, "SWITCHBOARD_MODEL_ENDPOINT_TOKEN": "s3cret"}).endpoint_token
+    assert token == "s3cret"
