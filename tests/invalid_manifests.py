@@ -139,6 +139,38 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "rollout.analysis.metrics names must be unique",
     ),
     _cel(
+        "analysis-rate-bound-in-percent",
+        {"spec.bot.rollout": {"analysis": {"metrics": [{"name": "containment-rate", "min": 70}]}}},
+        "analysis metric bounds of a rate are shares",
+    ),
+    _cel(
+        "analysis-rate-margin-beyond-one",
+        {
+            "spec.bot.rollout": {
+                "analysis": {"metrics": [{"name": "error-rate", "maxRelative": 2.0}]}
+            }
+        },
+        "analysis metric bounds of a rate are shares",
+    ),
+    _cel(
+        "analysis-latency-relative-without-query",
+        {
+            "spec.bot.rollout": {
+                "analysis": {"metrics": [{"name": "latency-p95", "maxRelative": 0.1}]}
+            }
+        },
+        "analysis metric latency-p95 is bounded by maxSeconds alone",
+    ),
+    _cel(
+        "analysis-seconds-on-a-rate",
+        {
+            "spec.bot.rollout": {
+                "analysis": {"metrics": [{"name": "error-rate", "maxSeconds": 0.8}]}
+            }
+        },
+        "analysis metric maxSeconds applies to latency-p95 or a custom query",
+    ),
+    _cel(
         "analysis-interval-too-short",
         {"spec.bot.rollout": {"analysis": {"interval": "5s"}}},
         "rollout.analysis.interval must be at least 10s",

@@ -66,18 +66,48 @@ class RolloutStep(ApiModel):
     )
 
 
-BUILT_IN_ANALYSIS_METRICS = (
-    "containment-rate",
-    "escalation-rate",
-    "error-rate",
-    "latency-p95",
-    "service-level",
-)
+RATE_METRICS = ("containment-rate", "escalation-rate", "error-rate", "service-level")
+LATENCY_METRIC = "latency-p95"
+BUILT_IN_ANALYSIS_METRICS = (*RATE_METRICS, LATENCY_METRIC)
 
 
 def _has_a_bound(metric: AnalysisMetric) -> bool:
     bounds = (metric.min, metric.max, metric.min_relative, metric.max_relative, metric.max_seconds)
     return any(bound is not None for bound in bounds)
+
+
+def _in(low: float, high: float, value: float | None) -> bool:
+    return value is None or low <= value <= high
+
+
+def _rate_bounds_are_shares(metric: AnalysisMetric) -> bool:
+    return (
+        metric.query is not None
+        or metric.name not in RATE_METRICS
+        or (
+            _in(0, 1, metric.min)
+            and _in(0, 1, metric.max)
+            and _in(-1, 1, metric.min_relative)
+            and _in(-1, 1, metric.max_relative)
+        )
+    )
+
+
+def _latency_bounded_by_seconds(metric: AnalysisMetric) -> bool:
+    others = (metric.min, metric.max, metric.min_relative, metric.max_relative)
+    return (
+        metric.name != LATENCY_METRIC
+        or metric.query is not None
+        or all(bound is None for bound in others)
+    )
+
+
+def _seconds_bound_on_latency(metric: AnalysisMetric) -> bool:
+    return metric.max_seconds is None or metric.name == LATENCY_METRIC or metric.query is not None
+
+
+def _cel_within(field: str, low: str, high: str) -> str:
+    return f"(!has(self.{field}) || (self.{field} >= {low} && self.{field} <= {high}))"
 
 
 class AnalysisMetric(ApiModel):
@@ -98,6 +128,36 @@ class AnalysisMetric(ApiModel):
             "analysis metric needs a bound: set min, max, minRelative, maxRelative or maxSeconds",
             _has_a_bound,
         ),
+        Rule(
+            "has(self.query) || !(self.name in ["
+            + ", ".join(f"'{name}'" for name in RATE_METRICS)
+            + "]) || ("
+            + " && ".join(
+                (
+                    _cel_within("min", "0.0", "1.0"),
+                    _cel_within("max", "0.0", "1.0"),
+                    _cel_within("minRelative", "-1.0", "1.0"),
+                    _cel_within("maxRelative", "-1.0", "1.0"),
+                )
+            )
+            + ")",
+            "analysis metric bounds of a rate are shares: min and max between 0 and 1, "
+            "minRelative and maxRelative between -1 and 1",
+            _rate_bounds_are_shares,
+        ),
+        Rule(
+            f"self.name != '{LATENCY_METRIC}' || has(self.query) || "
+            "(!has(self.min) && !has(self.max) && !has(self.minRelative) && "
+            "!has(self.maxRelative))",
+            f"analysis metric {LATENCY_METRIC} is bounded by maxSeconds alone "
+            "(min, max, minRelative and maxRelative need a query)",
+            _latency_bounded_by_seconds,
+        ),
+        Rule(
+            f"!has(self.maxSeconds) || self.name == '{LATENCY_METRIC}' || has(self.query)",
+            f"analysis metric maxSeconds applies to {LATENCY_METRIC} or a custom query",
+            _seconds_bound_on_latency,
+        ),
     )
 
     name: MetricName = Field(
@@ -114,25 +174,45 @@ class AnalysisMetric(ApiModel):
             "by the model version measured and `$contact_center` by the ContactCenter's name."
         ),
     )
-    min: float | None = Field(None, description="The canary fails if its value is below this.")
-    max: float | None = Field(None, description="The canary fails if its value is above this.")
+    min: float | None = Field(
+        None,
+        description=(
+            "The canary fails if its value is below this, and passes once it is shown to be "
+            "above. A share between 0 and 1 for a rate."
+        ),
+    )
+    max: float | None = Field(
+        None,
+        description=(
+            "The canary fails if its value is above this, and passes once it is shown to be "
+            "below. A share between 0 and 1 for a rate."
+        ),
+    )
     min_relative: float | None = Field(
         None,
         description=(
             "Non-inferiority margin: the canary fails if its value minus the stable model's is "
-            "below this (for example `-0.02`: at most two points worse)."
+            "below this (for example `-0.05`: at most five points worse). A negative margin "
+            "is also the tolerance of the pass: the canary passes once a regression of twice "
+            "the margin is ruled out (docs/rollouts.md)."
         ),
     )
     max_relative: float | None = Field(
         None,
         description=(
             "The canary fails if its value minus the stable model's is above this (for "
-            "example `0.01` for an error rate)."
+            "example `0.02` for an error rate). A positive margin is also the tolerance of the "
+            "pass: the canary passes once an excess of twice the margin is ruled out."
         ),
     )
     max_seconds: float | None = Field(
         None,
-        description="For latency metrics: the canary fails above this many seconds.",
+        description=(
+            "For latency-p95: the canary fails if more than 5% of its bot turns take longer "
+            "than this (its p95 is above it). Use a bucket bound of "
+            "switchboard_bot_response_seconds (0.3, 0.5, 0.8, 1, 2, ...). For a custom query, "
+            "the same as max."
+        ),
         ge=0,
     )
 
@@ -201,8 +281,17 @@ class Rollout(ApiModel):
     progress_deadline: Duration = Field(
         "30m",
         description=(
-            "The longest a step may wait beyond its pause for conclusive analysis; after that "
-            "the canary is rolled back. Format: a duration such as `30m`, `2h`."
+            "The longest a step may wait beyond its pause for conclusive analysis (or the "
+            "canary for its pods), after which the rollout is aborted (reason NoData, "
+            "Inconclusive or CanaryNotReady). Format: a duration such as `30m`, `2h`."
+        ),
+    )
+    drain_timeout: Duration = Field(
+        "15m",
+        description=(
+            "How long a retired model keeps running for the conversations that started on "
+            "it (they never change model); its pods are removed when they have all ended or "
+            "after this. Format: a duration such as `15m`, `1h`."
         ),
     )
 
