@@ -10,11 +10,12 @@ from __future__ import annotations
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.agents import build_agents
 from switchboard.resources.bot import build_bot
+from switchboard.resources.bot_route import build_bot_route
 from switchboard.resources.built_in import volume_expansion
 from switchboard.resources.channels import build_channels
-from switchboard.resources.common import DATABASE, QUEUE, Manifest, desired_replicas
+from switchboard.resources.common import DATABASE, QUEUE, STABLE_TRACK, Manifest, desired_replicas
 from switchboard.resources.database import build_database
-from switchboard.resources.decisions import Decisions
+from switchboard.resources.decisions import BotTrack, Decisions, Route
 from switchboard.resources.disruption_budgets import build_disruption_budgets
 from switchboard.resources.network_policies import build_network_policies
 from switchboard.resources.queue import build_queue
@@ -22,8 +23,10 @@ from switchboard.resources.secrets import build_generated_secrets, generated_sec
 from switchboard.resources.wiring import build_routing, build_wiring, wiring_hash
 
 __all__ = [
+    "BotTrack",
     "Decisions",
     "Manifest",
+    "Route",
     "build_all",
     "build_generated_secrets",
     "build_volume_expansions",
@@ -56,16 +59,24 @@ def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Man
     spec = cc.spec
     wiring = build_wiring(cc)
     digest = wiring_hash(wiring["data"])
+    bot_replicas = desired_replicas(spec.bot, decisions.replicas.get("bot"))
+    tracks = decisions.bot_tracks or (BotTrack(STABLE_TRACK, spec.bot.model, bot_replicas),)
+    routes = decisions.routes or (Route(STABLE_TRACK, spec.bot.model.version, 100),)
     return [
         wiring,
-        build_routing(cc),
+        build_routing(cc, routes),
         *build_network_policies(cc),
         *build_queue(cc, template_storage=decisions.claim_template_storage.get("queue")),
         *build_database(cc, template_storage=decisions.claim_template_storage.get("database")),
         *build_channels(cc, digest),
-        *build_bot(cc, digest, replicas=desired_replicas(spec.bot, decisions.replicas.get("bot"))),
+        *build_bot(cc, digest, tracks=tracks, sized_replicas=bot_replicas),
         *build_agents(
             cc, digest, replicas=desired_replicas(spec.agents, decisions.replicas.get("agents"))
         ),
         *build_disruption_budgets(cc),
+        *(
+            [build_bot_route(cc, [track.track for track in tracks], routes)]
+            if decisions.http_route
+            else []
+        ),
     ]

@@ -60,9 +60,11 @@ def app_workload(
     volume_mounts: Sequence[Mapping[str, Any]] = (),
     labels: Mapping[str, str] | None = None,
     annotations: Mapping[str, str] | None = None,
+    deployment_annotations: Mapping[str, str] | None = None,
     service_type: str = "ClusterIP",
 ) -> list[Manifest]:
-    """Deployment and Service of one Switchboard workload."""
+    """Deployment and Service of one Switchboard workload; `annotations` go on its pods,
+    `deployment_annotations` on the Deployment itself."""
     container = {
         "name": component.name,
         "image": image,
@@ -97,7 +99,14 @@ def app_workload(
         },
     )
     return [
-        deployment(cc, name, component, replicas=replicas, template=template),
+        deployment(
+            cc,
+            name,
+            component,
+            replicas=replicas,
+            template=template,
+            annotations=deployment_annotations,
+        ),
         service(
             cc,
             name,

@@ -67,8 +67,12 @@ def gateway_component(channel: str) -> Component:
     return Component("gateway", "switchboard-gateway", {CHANNEL_LABEL: channel})
 
 
-# The bot's pods carry their track, so that a canary's Deployment can run beside them.
-BOT = Component("bot", "switchboard-bot", {TRACK_LABEL: STABLE_TRACK})
+def bot_component(track: str) -> Component:
+    """The bot pods of one track: the stable one, or a canary's beside it during a rollout."""
+    return Component("bot", "switchboard-bot", {TRACK_LABEL: track})
+
+
+BOT = bot_component(STABLE_TRACK)
 AGENTS = Component("agents", "switchboard-agents")
 QUEUE = Component("queue", "rabbitmq")
 DATABASE = Component("database", "postgresql")
@@ -354,12 +358,13 @@ def deployment(
     *,
     replicas: int,
     template: Mapping[str, Any],
+    annotations: Mapping[str, str] | None = None,
 ) -> Manifest:
     """A Deployment that rolls without losing capacity (one extra pod at a time, none missing)."""
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": object_meta(cc, name, component),
+        "metadata": object_meta(cc, name, component, annotations=annotations),
         "spec": {
             "replicas": replicas,
             "revisionHistoryLimit": 5,

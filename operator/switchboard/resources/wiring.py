@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
@@ -22,7 +22,6 @@ from switchboard.resources.common import (
     METRICS_PORT,
     QUEUE,
     SECRET_URI_KEY,
-    STABLE_TRACK,
     WIRING,
     Manifest,
     child_name,
@@ -30,6 +29,7 @@ from switchboard.resources.common import (
     object_meta,
     secret_key_env,
 )
+from switchboard.resources.decisions import Route
 
 WIRING_HASH_ANNOTATION = "switchboard.io/wiring-hash"
 ROUTING_DIR = "/etc/switchboard/routing"
@@ -76,17 +76,20 @@ def build_wiring(cc: ContactCenter) -> Manifest:
     }
 
 
-def routing_document(cc: ContactCenter) -> dict[str, Any]:
+def routing_document(routes: Sequence[Route]) -> dict[str, Any]:
     """Where the gateways send new conversations, by weight per bot track; a conversation
     stays on the track it started on. One track until a canary runs beside it."""
     return {
-        "bot": [{"track": STABLE_TRACK, "version": cc.spec.bot.model.version, "weight": 100}],
+        "bot": [
+            {"track": route.track, "version": route.version, "weight": route.weight}
+            for route in routes
+        ],
     }
 
 
-def build_routing(cc: ContactCenter) -> Manifest:
+def build_routing(cc: ContactCenter, routes: Sequence[Route]) -> Manifest:
     """The routing ConfigMap the gateways mount."""
-    document = json.dumps(routing_document(cc), indent=2, sort_keys=True)
+    document = json.dumps(routing_document(routes), indent=2, sort_keys=True)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

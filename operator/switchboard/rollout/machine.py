@@ -24,6 +24,7 @@ from switchboard.api.bot import Bot, BotModel
 from switchboard.api.status import AnalysisResult, DrainingModel, ModelStatus, RolloutStatus
 from switchboard.api.types import duration_seconds
 from switchboard.resources.common import STABLE_TRACK
+from switchboard.resources.decisions import Route
 from switchboard.rollout.analysis import lacks_data
 
 CANARY_TRACK = "canary"
@@ -32,15 +33,6 @@ CONTROLS = ("pause", "resume", "promote", "abort")
 CHECK_SECONDS = 30.0
 """How often a rollout without analysis, or a drain, is looked at."""
 ACTIVE_PHASES = ("Progressing", "Paused", "Promoting")
-
-
-@dataclass(frozen=True)
-class Route:
-    """The share of new conversations one bot track takes: an entry of the routing file."""
-
-    track: str
-    version: str
-    weight: int
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from switchboard.api.contactcenter import ContactCenter
-from switchboard.resources import build_all
+from switchboard.dataplane.gateway.routing import parse_routing
+from switchboard.resources import BotTrack, Decisions, Route, build_all
 from switchboard.resources.wiring import WIRING_HASH_ANNOTATION, wiring_hash
 from tests.factory import contact_center
 from tests.unit.resources.helpers import find, of_kind
@@ -80,3 +81,18 @@ def test_the_wiring_holds_identity_ports_and_policy_but_no_secrets() -> None:
     assert wiring["SWITCHBOARD_SLA_TARGET"] == "0.8"
     assert not any("PASSWORD" in key or "URI" in key for key in wiring)
     assert len(of_kind(objects, "ConfigMap")) == 2
+
+
+def test_the_gateways_read_the_weights_of_a_canary_step_as_written() -> None:
+    stable = contact_center().spec.bot.model
+    canary = stable.model_copy(update={"version": "3.3.0"})
+    decisions = Decisions(
+        bot_tracks=(BotTrack("stable", stable, 3), BotTrack("canary", canary, 1)),
+        routes=(Route("stable", "3.2.0", 75), Route("canary", "3.3.0", 25)),
+    )
+    routing = find(build_all(contact_center(), decisions), "ConfigMap", "acme-routing")
+    parsed = parse_routing(routing["data"]["routing.json"])
+    assert [(t.track, t.version, t.weight) for t in parsed.bot] == [
+        ("stable", "3.2.0", 75),
+        ("canary", "3.3.0", 25),
+    ]

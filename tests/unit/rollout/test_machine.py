@@ -16,7 +16,8 @@ import pytest
 from switchboard.api.bot import Bot
 from switchboard.api.status import AnalysisResult, RolloutStatus
 from switchboard.resources.common import STABLE_TRACK
-from switchboard.rollout.machine import CANARY_TRACK, Plan, Route, Track, analysis_window, decide
+from switchboard.resources.decisions import Route
+from switchboard.rollout.machine import CANARY_TRACK, Plan, Track, analysis_window, decide
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
