@@ -5,9 +5,9 @@ the operator reads. Declared once here; whoever exports it builds its families w
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 Handler = Literal["bot", "agent"]
 Outcome = Literal["contained", "escalated", "failed"]
@@ -19,6 +19,7 @@ QUEUE_WAIT = "switchboard_queue_wait_seconds"
 HANDLE_TIME = "switchboard_handle_time_seconds"
 BOT_CONVERSATIONS = "switchboard_bot_conversations_total"
 BOT_RESPONSE = "switchboard_bot_response_seconds"
+BOT_ACTIVE_CONVERSATIONS = "switchboard_bot_active_conversations"
 
 WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 HANDLE_BUCKETS = (10, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 3600)
@@ -78,6 +79,13 @@ class ContractMetrics:
             buckets=BOT_RESPONSE_BUCKETS,
             registry=registry,
         )
+        self._bot_active = Gauge(
+            BOT_ACTIVE_CONVERSATIONS,
+            "Conversations of the bot track that started on the model version and are still "
+            "with the bot, as the store holds them.",
+            ("contact_center", "model_version", "track"),
+            registry=registry,
+        )
 
     def arrived(self, channel: str) -> None:
         self._arrived.labels(self.contact_center, channel).inc()
@@ -99,3 +107,14 @@ class ContractMetrics:
 
     def bot_turn(self, model_version: str, seconds: float) -> None:
         self._bot_response.labels(self.contact_center, model_version).observe(seconds)
+
+    def bot_model(self, model_version: str) -> None:
+        """Makes the model version's outcome and latency series exist at 0, before anything is
+        counted in them: Prometheus' increase() takes a series' first value as its start, so
+        a count made before the first scrape would be lost to a canary's analysis."""
+        for outcome in get_args(Outcome):
+            self._bot_conversations.labels(self.contact_center, model_version, outcome)
+        self._bot_response.labels(self.contact_center, model_version)
+
+    def bot_active(self, track: str, model_version: str, conversations: int) -> None:
+        self._bot_active.labels(self.contact_center, model_version, track).set(conversations)

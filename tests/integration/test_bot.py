@@ -293,6 +293,40 @@ async def test_a_conversation_contained_by_the_bot(customers: Customers, bot: Ru
     assert bot.metric("switchboard_handle_time_seconds_count", channel="web", handler="bot") == 1
 
 
+async def test_the_bot_reports_its_track_s_active_conversations_on_its_model(
+    customers: Customers, bot: RunningBot
+) -> None:
+    """What the operator drains a retired model by: conversations still with the bot that
+    started on this model, counted from the store, whichever replica holds them."""
+    samples = {"track": TRACK, "model_version": MODEL_VERSION}
+    for outcome in ("contained", "escalated", "failed"):
+        # Series of its version exist from the start, before anything is counted in them.
+        labels = {"contact_center": CONTACT_CENTER, "model_version": MODEL_VERSION}
+        assert (
+            bot.registry.get_sample_value(
+                "switchboard_bot_conversations_total", {**labels, "outcome": outcome}
+            )
+            == 0
+        )
+
+    def active(count: int) -> Callable[[], Awaitable[bool]]:
+        async def reported() -> bool:
+            return bot.metric("switchboard_bot_active_conversations", **samples) == count
+
+        return reported
+
+    await wait_until("no active conversations reported", active(0))
+    first, second = await customers.start(), await customers.start()
+    await customers.start(model_version="1.0.0")  # another model's: not this bot's to count
+    await wait_until("two active conversations", active(2), within=10)
+    hello = await customers.say(first, "hello")
+    await customers.reply_to(hello)
+    bye = await customers.say(first, "thanks, bye")
+    await customers.reply_to(bye)
+    await wait_until("one left once the first ended", active(1), within=10)
+    assert (await customers.conversation(second)).state is State.BOT
+
+
 def _count(items: Callable[[], list[Any]], at_least: int) -> Callable[[], Awaitable[bool]]:
     async def enough() -> bool:
         return len(items()) >= at_least

@@ -93,6 +93,18 @@ class BotRole:
         self._tasks.append(
             asyncio.create_task(slots.keep_beating(store, actor, track, self.bot.concurrency))
         )
+        metrics = runtime.metrics
+        metrics.bot_model(model.version)
+        self._tasks.append(
+            asyncio.create_task(
+                slots.keep_counting(
+                    store,
+                    track,
+                    model.version,
+                    lambda count: metrics.bot_active(track, model.version, count),
+                )
+            )
+        )
         self._tasks.append(asyncio.create_task(self._gate.run()))
         topology, bus, prefetch = runtime.topology, runtime.bus, self.bot.concurrency
         for admitted, handler in ((True, self._admitted_turn), (False, self._new_turn)):

@@ -25,6 +25,7 @@ from switchboard.dataplane.store import Store, append_event
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 3.0
+COUNT_SECONDS = 2.0  # how often a replica reports its track's active conversations
 LIVE_SECONDS = 10.0
 FORGET_SECONDS = 3600.0  # rows of replicas gone this long are deleted
 POLL_SECONDS = 0.5  # how often waiting conversations look for a slot freed elsewhere
@@ -72,6 +73,32 @@ async def keep_beating(store: Store, replica: str, track: str, concurrency: int)
             await beat(store, replica, track, concurrency)
         except (OSError, asyncpg.PostgresError) as error:
             logger.warning("the bot's heartbeat was not stored: %s", error)
+
+
+async def active_conversations(store: Store, track: str, model_version: str) -> int:
+    """Conversations of the track that started on the model version and are still with the
+    bot (admitted or waiting for a slot): what a retired model must serve before it goes."""
+    async with store.pool.acquire() as connection:
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM conversations "
+            "WHERE track = $1 AND model_version = $2 AND state = 'bot'",
+            track,
+            model_version,
+        )
+    return count
+
+
+async def keep_counting(
+    store: Store, track: str, model_version: str, report: Callable[[int], None]
+) -> None:
+    """Reports the track's active conversations on the model version every COUNT_SECONDS
+    (the operator drains a retired model by them)."""
+    while True:
+        try:
+            report(await active_conversations(store, track, model_version))
+        except (OSError, asyncpg.PostgresError) as error:
+            logger.warning("counting the track's active conversations failed: %s", error)
+        await asyncio.sleep(COUNT_SECONDS)
 
 
 async def try_admit(store: Store, conversation_id: uuid.UUID, track: str, actor: str) -> Admission:

@@ -110,6 +110,8 @@ class Conversations:
         )
         if new:
             runtime.metrics.arrived(self.channel.channel)
+            # Its outcome will count under its version: that series must exist from now.
+            runtime.metrics.bot_model(track.version)
         elif conversation.channel != self.channel.channel or conversation.customer != customer:
             raise ProtocolError(
                 Code.CONFLICT, f"conversation {conversation_id} was started by someone else"
