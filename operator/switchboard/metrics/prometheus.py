@@ -66,6 +66,24 @@ class Prometheus:
             f"Prometheus answered a {kind} for {_quoted(promql)}, expected a number"
         )
 
+    async def vector(self, promql: str) -> list[tuple[dict[str, str], float]]:
+        """The (labels, value) of each series of an instant query now; samples that are not
+        finite numbers are left out, and an empty result is an empty list."""
+        data = await self._post(
+            "/api/v1/query", {"query": promql, "timeout": self._query_timeout()}, promql
+        )
+        kind, result = data.get("resultType"), data.get("result")
+        if kind != "vector" or not isinstance(result, list):
+            raise MetricsUnavailable(
+                f"Prometheus answered a {kind} for {_quoted(promql)}, expected a vector"
+            )
+        found = []
+        for series in result:
+            value = _value(series.get("value"), promql)
+            if value is not None:
+                found.append((dict(series.get("metric", {})), value))
+        return found
+
     async def series(
         self, promql: str, start: float, end: float, step: float
     ) -> list[tuple[float, float]]:
