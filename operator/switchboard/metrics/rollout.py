@@ -31,8 +31,6 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
-from prometheus_client.utils import floatToGoString
-
 from switchboard.api.bot import Analysis
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.status import ModelStatus
@@ -59,7 +57,7 @@ def _increase(cc: ContactCenter, metric: str, seconds: float, **labels: str) -> 
 def bucket_bound(seconds: float) -> str:
     """A regular expression matching the `le` label of the bucket bound `seconds`, as Go
     (`1`, `0.5`) and Python (`1.0`, `0.5`) clients write it."""
-    python = floatToGoString(seconds)
+    python = repr(float(seconds))
     go = str(int(seconds)) if float(seconds).is_integer() and seconds < 1e6 else python
     return "|".join(escape_regex(text) for text in dict.fromkeys((go, python)))
 
