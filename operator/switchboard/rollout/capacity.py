@@ -25,7 +25,24 @@ from collections.abc import Mapping
 
 from switchboard.api.bot import Bot
 from switchboard.resources.common import STABLE_TRACK
+from switchboard.resources.decisions import BotTrack
 from switchboard.rollout.machine import CANARY_TRACK, Plan, Track
+
+
+def bot_tracks(
+    plan: Plan,
+    bot: Bot,
+    sized: int,
+    tracks: Mapping[str, Track],
+    running: Mapping[str, int],
+) -> tuple[BotTrack, ...]:
+    """The bot Deployments the plan asks for, each with its model and its replicas
+    (`track_replicas`)."""
+    replicas = track_replicas(plan, bot, sized, tracks, running)
+    models = [(STABLE_TRACK, plan.stable_model), (CANARY_TRACK, plan.canary_model)]
+    return tuple(
+        BotTrack(track, model, replicas[track]) for track, model in models if model is not None
+    )
 
 
 def track_replicas(

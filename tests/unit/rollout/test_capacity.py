@@ -10,8 +10,8 @@ import pytest
 from switchboard.api.bot import Bot, BotModel
 from switchboard.api.status import DrainingModel, ModelStatus, RolloutStatus
 from switchboard.resources.common import STABLE_TRACK
-from switchboard.resources.decisions import Route
-from switchboard.rollout.capacity import track_replicas
+from switchboard.resources.decisions import BotTrack, Route
+from switchboard.rollout.capacity import bot_tracks, track_replicas
 from switchboard.rollout.machine import CANARY_TRACK, Health, Plan, Track
 
 OLD = BotModel(name="router", version="1.0.0", uri="configmap://router-1.0.0/model.yaml")
@@ -143,3 +143,14 @@ def test_a_retired_canary_shrinks_to_its_remaining_conversations() -> None:
 def test_a_bot_scaled_to_zero_runs_no_track() -> None:
     progressing = plan("Progressing", {STABLE_TRACK: 75, CANARY_TRACK: 25}, canary=NEW)
     assert track_replicas(progressing, spec(), 0, {}, {}) == {STABLE_TRACK: 0, CANARY_TRACK: 0}
+
+
+def test_each_deployment_the_plan_asks_for_gets_its_model_and_replicas() -> None:
+    progressing = plan("Progressing", {STABLE_TRACK: 75, CANARY_TRACK: 25}, canary=NEW)
+    assert bot_tracks(progressing, spec(), 8, {}, {}) == (
+        BotTrack(STABLE_TRACK, OLD, 6),
+        BotTrack(CANARY_TRACK, NEW, 2),
+    )
+    assert bot_tracks(plan("Stable", {STABLE_TRACK: 100}), spec(), 8, {}, {}) == (
+        BotTrack(STABLE_TRACK, OLD, 8),
+    )
