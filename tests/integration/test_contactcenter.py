@@ -46,7 +46,10 @@ STANDARD_LABELS = (
     "app.kubernetes.io/part-of",
     "app.kubernetes.io/managed-by",
 )
-CHILD_RESOURCES = ",".join([*(child.plural for child in CHILD_KINDS), "secrets"])
+# Every cluster serves these (an optional kind's API may be missing: kubectl would refuse).
+CHILD_RESOURCES = ",".join(
+    [*(child.plural for child in CHILD_KINDS if not child.optional), "secrets"]
+)
 
 
 def minimal(name: str, **spec: Any) -> dict[str, Any]:

@@ -70,6 +70,10 @@ tests/integration/test_chart.py runs it with exactly these rules and records eve
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [list, watch, create, patch, delete]
+# The bot's HTTPRoute, where the cluster serves the Gateway API (its weights follow a canary).
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes]
+  verbs: [list, watch, create, patch, delete]
 # Secrets: generated credentials created once and re-owned on a deletion policy change;
 # referenced ones read. Never watched, never rewritten, never deleted (owner references do).
 - apiGroups: [""]

@@ -36,6 +36,7 @@ from switchboard.controllers.sla import (
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 from switchboard.metrics.queries import arrival_history, observe
+from switchboard.resources.bot import sized_replicas
 from switchboard.resources.sla_status import (
     forecast_points,
     metrics_condition,
@@ -217,7 +218,8 @@ class Autoscaler:
     def _current_replicas(self, cc: ContactCenter, workload: Workload) -> int:
         live = self.caches.children.get(("Deployment", cc.namespace, f"{cc.name}-{workload}"))
         if live is not None:
-            return int(live.get("spec", {}).get("replicas", 1))
+            # The bot's stable Deployment runs a share of the bot during a rollout.
+            return sized_replicas(live) if workload == "bot" else int(live["spec"]["replicas"])
         outcome = self.outcomes.get((cc.namespace, cc.name))
         if outcome and workload in outcome.replicas:
             return outcome.replicas[workload]

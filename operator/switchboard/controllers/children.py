@@ -1,20 +1,36 @@
 """The children of a ContactCenter: read from the caches (one LIST per namespace, a GET at
 worst), applied only where the live object differs from what was built, and deleted when the
-spec no longer asks for them."""
+spec no longer asks for them.
+
+An optional kind (the Gateway API's HTTPRoute) is listed like the others where the cluster
+serves it; where it does not, its LIST answers 404. The answer is kept for a minute, so
+installing (or removing) the API needs no restart.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import httpx2  # lightkube's HTTP client: a kind the apiserver does not know is a plain 404
+from lightkube import ApiError
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.controllers.caches import Caches, ChildKey, child_key
 from switchboard.controllers.kube import Kube
 from switchboard.resources.common import Manifest
 from switchboard.resources.drift import difference
-from switchboard.resources.kinds import CHILD_KIND_NAMES, CHILD_KINDS, MANAGED_SELECTOR
+from switchboard.resources.kinds import (
+    CHILD_KIND_NAMES,
+    CHILD_KINDS,
+    MANAGED_SELECTOR,
+    ChildKind,
+)
+
+OPTIONAL_RECHECK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -30,16 +46,37 @@ class Children:
     def __init__(self, kube: Kube, caches: Caches) -> None:
         self.kube = kube
         self.caches = caches
+        # Per optional kind: whether the cluster serves it, and when that was found out.
+        self._served: dict[str, tuple[bool, float]] = {}
 
     async def list_namespace(self, namespace: str) -> None:
         """Fills the caches with the namespace's managed children, one LIST per kind, so the
         first reconcile of each of its ContactCenters needs no GET per child."""
         for child in CHILD_KINDS:
+            await self._list(child, namespace)
+
+    async def served(self, child: ChildKind, namespace: str) -> bool:
+        """Whether the cluster serves an optional kind: as last found out, asked again (a
+        LIST in `namespace`, which fills the caches too) once that is a minute old."""
+        known = self._served.get(child.kind)
+        if known is None or time.monotonic() - known[1] >= OPTIONAL_RECHECK_SECONDS:
+            await self._list(child, namespace)
+        return self._served[child.kind][0]
+
+    async def _list(self, child: ChildKind, namespace: str) -> None:
+        try:
             listed = await self.kube.list(
                 child.api_version, child.kind, namespace, MANAGED_SELECTOR
             )
-            for body in listed:
-                self.caches.put_child(body)
+        except (ApiError, httpx2.HTTPStatusError) as error:
+            if child.optional and _not_found(error):
+                self._served[child.kind] = (False, time.monotonic())
+                return
+            raise
+        if child.optional:
+            self._served[child.kind] = (True, time.monotonic())
+        for body in listed:
+            self.caches.put_child(body)
 
     async def live(self, manifest: Mapping[str, Any]) -> Manifest | None:
         """The live object named like `manifest`, from the caches where they know it."""
@@ -93,3 +130,9 @@ class Children:
             self.caches.remove_child(key)
             pruned.append(f"{key[0]} {key[2]}")
         return pruned
+
+
+def _not_found(error: ApiError | httpx2.HTTPStatusError) -> bool:
+    if isinstance(error, ApiError):
+        return error.status.code == 404
+    return error.response.status_code == 404

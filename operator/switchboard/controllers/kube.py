@@ -19,8 +19,13 @@ from lightkube.types import PatchType
 from switchboard import FIELD_MANAGER, GROUP, PLURAL, VERSION
 from switchboard.metrics import operator as metrics
 from switchboard.resources.common import Manifest
+from switchboard.resources.kinds import CHILD_KINDS
 
 ContactCenterResource = create_namespaced_resource(GROUP, VERSION, "ContactCenter", PLURAL)
+for _child in CHILD_KINDS:
+    if _child.optional:  # not among lightkube's own models: known by their API alone
+        _group, _, _version = _child.api_version.rpartition("/")
+        create_namespaced_resource(_group, _version, _child.kind, _child.plural)
 
 
 def named(api_version: str, kind: str, namespace: str, name: str) -> Manifest:

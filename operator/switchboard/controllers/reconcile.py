@@ -20,14 +20,19 @@ from switchboard.controllers.caches import Caches, Key
 from switchboard.controllers.children import Children
 from switchboard.controllers.kube import Kube, named
 from switchboard.controllers.recorder import Recorder
+from switchboard.controllers.rollouts import RolloutOutcome, Rollouts
 from switchboard.controllers.secrets import Secrets
 from switchboard.controllers.sla import autoscaled
 from switchboard.controllers.volumes import grow_volumes
 from switchboard.metrics import operator as metrics
 from switchboard.resources import build_all
-from switchboard.resources.common import Manifest
+from switchboard.resources.bot import bot_name, sized_replicas
+from switchboard.resources.common import STABLE_TRACK, Manifest, desired_replicas
 from switchboard.resources.decisions import Decisions
+from switchboard.resources.kinds import HTTP_ROUTE
 from switchboard.resources.status import Problem
+from switchboard.rollout.capacity import bot_tracks
+from switchboard.rollout.machine import CANARY_TRACK
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +41,16 @@ WAIT_FOR_PREREQUISITES_SECONDS = 5.0
 
 class Reconciler:
     def __init__(
-        self, kube: Kube, caches: Caches, autoscaled: Mapping[Key, AutoscaleOutcome]
+        self,
+        kube: Kube,
+        caches: Caches,
+        autoscaled: Mapping[Key, AutoscaleOutcome],
+        rollouts: Rollouts,
     ) -> None:
         self.kube = kube
         self.caches = caches
         self.autoscaled = autoscaled
+        self.rollouts = rollouts
         self.children = Children(kube, caches)
         self.secrets = Secrets(kube)
         self.recorder = Recorder(kube, caches, autoscaled)
@@ -97,7 +107,8 @@ class Reconciler:
 
         await self._list_namespace(cc.namespace)
         created_secrets, reowned_secrets = await self.secrets.ensure_generated(cc)
-        decisions = await self._decisions(cc)
+        rollout = self.rollouts.current(cc, body)
+        decisions = await self._decisions(cc, rollout)
         desired = build_all(cc, decisions)
         converged = await self.children.converge(desired)
         pruned = await self.children.prune(cc, desired)
@@ -121,7 +132,9 @@ class Reconciler:
         if grown:
             await self.kube.event(body, "Normal", "VolumeExpanding", "; ".join(grown))
         components = self.recorder.components(cc, converged.applied, desired)
-        await self.recorder.record(body, cc, [], components)
+        await self.recorder.record(body, cc, [], components, rollout.plan)
+        for event in self.rollouts.take_events((cc.namespace, cc.name)):
+            await self.kube.event(body, event.type, event.reason, event.message)
         return None
 
     async def _list_namespace(self, namespace: str) -> None:
@@ -133,10 +146,11 @@ class Reconciler:
         await self.secrets.list_namespace(namespace)
         self.caches.listed_namespaces.add(namespace)
 
-    async def _decisions(self, cc: ContactCenter) -> Decisions:
+    async def _decisions(self, cc: ContactCenter, rollout: RolloutOutcome) -> Decisions:
         """What the spec does not say but the cluster does: the claim size an existing
-        StatefulSet was created with (templates are immutable), and the replicas of
-        autoscaled workloads (the autoscaler's to change, not a restart's to reset)."""
+        StatefulSet was created with (templates are immutable), the replicas of autoscaled
+        workloads (the autoscaler's to change, not a restart's to reset), the rollout's bot
+        tracks and routes, and whether the cluster serves the Gateway API."""
         storage = {}
         for component in ("queue", "database"):
             name = f"{cc.name}-{component}"
@@ -153,8 +167,24 @@ class Reconciler:
             name = f"{cc.name}-{workload}"
             live = await self.children.live(named("apps/v1", "Deployment", cc.namespace, name))
             if live is not None and "replicas" in live.get("spec", {}):
-                replicas[workload] = int(live["spec"]["replicas"])
-        return Decisions(replicas=replicas, claim_template_storage=storage)
+                # The bot's stable Deployment runs a share of the bot during a rollout.
+                whole = sized_replicas(live) if workload == "bot" else int(live["spec"]["replicas"])
+                replicas[workload] = whole
+        running = {}
+        for track in (STABLE_TRACK, CANARY_TRACK):
+            name = bot_name(cc, track)
+            live = await self.children.live(named("apps/v1", "Deployment", cc.namespace, name))
+            if live is not None:
+                running[track] = int(live.get("spec", {}).get("replicas", 1))
+        sized = desired_replicas(cc.spec.bot, replicas.get("bot"))
+        plan = rollout.plan
+        return Decisions(
+            replicas=replicas,
+            claim_template_storage=storage,
+            bot_tracks=bot_tracks(plan, cc.spec.bot, sized, rollout.tracks, running),
+            routes=plan.routes,
+            http_route=await self.children.served(HTTP_ROUTE, cc.namespace),
+        )
 
 
 def _namespace_terminating(error: Exception) -> bool:

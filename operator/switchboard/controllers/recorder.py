@@ -16,6 +16,7 @@ from switchboard.resources import build_all
 from switchboard.resources.common import Manifest
 from switchboard.resources.drift import merge_patch
 from switchboard.resources.status import (
+    Assessment,
     ComponentReadiness,
     Problem,
     compute_status,
@@ -26,6 +27,7 @@ from switchboard.resources.status import (
     without_adapter,
     workload_readiness,
 )
+from switchboard.rollout.machine import Plan
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
@@ -67,8 +69,10 @@ class Recorder:
         cc: ContactCenter | None,
         problems: list[Problem],
         components: Mapping[str, ComponentReadiness],
+        rollout: Plan | None = None,
     ) -> None:
-        """Patches status, only when it changed; announces a new problem as an event."""
+        """Patches status, only when it changed; announces a new problem as an event.
+        `rollout`: the plan just applied, whose status and RolloutHealthy are recorded."""
         meta = body["metadata"]
         stored = body.get("status") or {}
         current = ContactCenterStatus.model_validate(stored)
@@ -82,6 +86,11 @@ class Recorder:
             for assessment in outcome.conditions:
                 conditions = set_condition(conditions, assessment, generation, now)
             status = status.model_copy(update={"sla": outcome.sla, "conditions": conditions})
+        if rollout is not None:
+            health = rollout.health
+            healthy = Assessment("RolloutHealthy", health.healthy, health.reason, health.message)
+            conditions = set_condition(status.conditions, healthy, generation, now)
+            status = status.model_copy(update={"rollout": rollout.status, "conditions": conditions})
         patch = merge_patch(stored, status_document(status))
         if not patch:
             return

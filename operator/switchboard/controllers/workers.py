@@ -1,5 +1,5 @@
 """The operator at run time: the caches, the work queue, the workers that drain it and the
-autoscaler loop beside them."""
+autoscaler and rollout loops beside them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from switchboard.controllers.autoscale import Autoscaler
 from switchboard.controllers.caches import Caches, Key
 from switchboard.controllers.kube import Kube
 from switchboard.controllers.reconcile import Reconciler
+from switchboard.controllers.rollouts import Rollouts
 from switchboard.controllers.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)
@@ -25,10 +26,14 @@ class Controller:
         self.queue: WorkQueue[Key] = WorkQueue()
         self.kube = Kube()
         self.autoscaler = Autoscaler(self.caches, self.kube, self.queue.add)
-        self.reconciler = Reconciler(self.kube, self.caches, self.autoscaler.outcomes)
+        self.rollouts = Rollouts(self.caches, self.queue.add)
+        self.reconciler = Reconciler(
+            self.kube, self.caches, self.autoscaler.outcomes, self.rollouts
+        )
         self.failures: dict[Key, int] = {}
         self.tasks = [asyncio.create_task(self._work()) for _ in range(workers)]
         self.tasks.append(asyncio.create_task(self.autoscaler.run()))
+        self.tasks.append(asyncio.create_task(self.rollouts.run()))
 
     async def _work(self) -> None:
         while True:
@@ -58,4 +63,5 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.autoscaler.close()
+        await self.rollouts.close()
         await self.kube.client.close()

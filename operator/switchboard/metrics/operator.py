@@ -40,3 +40,19 @@ PREDICTED_SERVICE_LEVEL = Gauge(
     "Service level the queueing model predicts at the decided replicas.",
     _WORKLOAD,
 )
+_CONTACT_CENTER = ["namespace", "contact_center"]
+ROLLOUT_PHASE = Gauge(
+    "switchboard_rollout_phase",
+    "1 for the phase of status.rollout the ContactCenter is in, 0 for the other phases.",
+    [*_CONTACT_CENTER, "phase"],
+)
+ROLLOUT_WEIGHT = Gauge(
+    "switchboard_rollout_weight",
+    "Percentage of new conversations the canary model takes.",
+    _CONTACT_CENTER,
+)
+ROLLOUT_ANALYSIS = Counter(
+    "switchboard_rollout_analysis",
+    "Verdicts of the canary analysis, by analysis metric and verdict (Pass, Fail, Inconclusive).",
+    [*_CONTACT_CENTER, "metric", "verdict"],
+)

@@ -1,7 +1,9 @@
 """The kinds of children the operator applies, watches for drift and prunes.
 
 One table for the watches, the namespace LIST, pruning and the tests. The generated Secrets
-are not among them: they are created once and never watched.
+are not among them: they are created once and never watched. An optional kind belongs to an
+API a cluster may not serve (the Gateway API's HTTPRoute): the operator finds out at run time
+and, where it is absent, builds, lists and applies none.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ class ChildKind:
     kind: str
     api_version: str  # "v1" for the core group, else "group/version"
     plural: str
+    optional: bool = False
 
     @property
     def resource(self) -> tuple[str, str] | tuple[str, str, str]:
@@ -24,6 +27,8 @@ class ChildKind:
         return (group, version, self.plural) if group else (version, self.plural)
 
 
+HTTP_ROUTE = ChildKind("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes", optional=True)
+"""The bot's HTTPRoute (resources/bot_route.py), where the cluster serves the Gateway API."""
 CHILD_KINDS = (
     ChildKind("ConfigMap", "v1", "configmaps"),
     ChildKind("Service", "v1", "services"),
@@ -31,6 +36,7 @@ CHILD_KINDS = (
     ChildKind("StatefulSet", "apps/v1", "statefulsets"),
     ChildKind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies"),
     ChildKind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets"),
+    HTTP_ROUTE,
 )
 CHILD_KIND_NAMES = frozenset(child.kind for child in CHILD_KINDS)
 # Every child carries it; the watches and LISTs select on it.

@@ -29,14 +29,6 @@ RULES = CHART / "rules" / "switchboard.rules.yaml"
 # (besides job and instance). When one is exported, test_not_yet_exported_is_not_exported
 # fails: remove it from here, and this test then checks the real one.
 NOT_YET_EXPORTED: dict[str, frozenset[str]] = {
-    # The canary rollout (issue 10). phase: 1 for the current phase of
-    # Stable, Progressing, Paused, RolledBack, Aborted and 0 for the others.
-    "switchboard_rollout_phase": frozenset({"namespace", "contact_center", "phase"}),
-    "switchboard_rollout_weight": frozenset({"namespace", "contact_center"}),
-    # verdict: Pass, Fail, Inconclusive; metric: the analysis metric's name.
-    "switchboard_rollout_analysis_total": frozenset(
-        {"namespace", "contact_center", "metric", "verdict"}
-    ),
     # The spec's objectives, so alerts and panels compare against each ContactCenter's own:
     # objective="service_level" (sla.serviceLevel.target), "max_abandon_rate".
     "switchboard_sla_objective": frozenset({"namespace", "contact_center", "objective"}),
