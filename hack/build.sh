@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the local control plane's binaries from Go modules and links them into bin/.
+# Builds the local control plane's binaries from Go modules and links them into bin/, with the
+# Gateway API's standard CRDs (bin/gateway-api-crds.yaml) from its Go module.
 #
 # Binaries are cached outside the repository by version (and by the tools module's
 # content), so only the first run pays for a build; a cold build of the Kubernetes
@@ -14,6 +15,7 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 kubernetes=$(cat "$repo/hack/versions/kubernetes")
 kwok=$(cat "$repo/hack/versions/kwok")
 helm=$(cat "$repo/hack/versions/helm")
+gateway_api=$(cat "$repo/hack/versions/gateway-api")
 
 say() { printf '[build] %s\n' "$*" >&2; }
 
@@ -86,6 +88,20 @@ fi
 helm_dir="$cache/helm-$helm"
 [ -x "$helm_dir/helm" ] || go_install helm "$helm" helm.sh/helm/v3/cmd/helm "$helm_dir"
 
+# The Gateway API's CRDs ship in its Go module (config/crd/standard/): tests install them to
+# see the operator maintain the bot's HTTPRoute. Nothing to build, one file to keep.
+gateway_api_dir="$cache/gateway-api-$gateway_api"
+if [ ! -s "$gateway_api_dir/standard-crds.yaml" ]; then
+	say "downloading the Gateway API $gateway_api CRDs"
+	gateway_api_src=$(go mod download -json "sigs.k8s.io/gateway-api@$gateway_api" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+	mkdir -p "$gateway_api_dir"
+	for crd in "$gateway_api_src"/config/crd/standard/*.yaml; do
+		echo "---"
+		cat "$crd"
+	done >"$gateway_api_dir/standard-crds.yaml.tmp"
+	mv "$gateway_api_dir/standard-crds.yaml.tmp" "$gateway_api_dir/standard-crds.yaml"
+fi
+
 mkdir -p "$repo/bin"
 for role in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 	ln -sfn "$k8s_dir/k8s" "$repo/bin/$role"
@@ -93,3 +109,4 @@ done
 ln -sfn "$kwok_dir/kwok" "$repo/bin/kwok"
 ln -sfn "$kwok_dir/stages.yaml" "$repo/bin/kwok-stages.yaml"
 ln -sfn "$helm_dir/helm" "$repo/bin/helm"
+ln -sfn "$gateway_api_dir/standard-crds.yaml" "$repo/bin/gateway-api-crds.yaml"
