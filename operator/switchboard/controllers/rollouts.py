@@ -82,11 +82,11 @@ class Rollouts:
                     continue  # the bot Deployments are not known until a reconcile lists them
                 if key in running and not running[key].done():
                     continue
-                unchanged = key in self.outcomes and self._inputs(key, body) == self.seen.get(key)
+                unchanged = self._inputs(key, body) == self.seen.get(key)
                 if unchanged and now < self.due.get(key, math.inf):
                     continue
                 running[key] = asyncio.create_task(self._tick_safely(key, body))
-            for key in [k for k in self.outcomes if k not in self.caches.contact_centers]:
+            for key in [k for k in self.seen if k not in self.caches.contact_centers]:
                 self._forget(key)
             await asyncio.sleep(TICK_SECONDS)
 
@@ -117,8 +117,9 @@ class Rollouts:
     async def tick(self, key: Key, body: dict[str, Any]) -> None:
         try:
             cc = ContactCenter.model_validate(body)
-        except ValidationError:
-            return  # the reconciler reports it
+        except ValidationError:  # the reconciler reports it; a new spec comes with a decision
+            self.seen[key], self.due[key] = self._inputs(key, body), math.inf
+            return
         status = self._latest(key, cc)
         url = cc.spec.metrics.prometheus_url
         prometheus = self._client(str(url)) if url is not None else None
