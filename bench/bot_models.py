@@ -2,8 +2,9 @@
 
 For each model: accuracy on the corpus utterances of its own intents (none is a training
 example), containment and resolution with scripted customers (switchboard.dataplane.bot.
-evaluation: one conversation per need utterance, 230 in all) at a grid of handoff settings,
-why conversations were handed off, compile time and time to rank one message.
+evaluation: one conversation per need utterance, 230 in all) at a grid of handoff settings
+(the headline's with clarification too), why conversations were handed off, compile time and
+time to rank one message.
 
     .venv/bin/python -m bench.bot_models [--quick]
 
@@ -42,13 +43,14 @@ def settings(
 
 
 HEADLINE = settings(0.6, 0.1, 2)
+CLARIFYING = settings(0.6, 0.1, 2, clarify=True)
 GRID = (
     settings(0.5, 0.1, 2),
     HEADLINE,
     settings(0.7, 0.1, 2),
     settings(0.6, 0.2, 2),
     settings(0.6, 0.1, 3),
-    settings(0.6, 0.1, 2, clarify=True),
+    CLARIFYING,
 )
 
 
@@ -90,6 +92,11 @@ def main() -> None:
                     "containment": round(result.containment, 3),
                     "resolution": round(result.resolution, 3),
                     "rank_ms": round(rank_ms, 3),
+                }
+            if policy == CLARIFYING:
+                summary[version] |= {
+                    "containment_clarifying": round(result.containment, 3),
+                    "resolution_clarifying": round(result.resolution, 3),
                 }
     print(json.dumps({"settings": HEADLINE.__dict__, "models": summary}))
 
