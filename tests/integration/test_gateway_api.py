@@ -60,7 +60,10 @@ def gateway_operator(gateway_api: None, tmp_path: Path) -> Iterator[Operator]:
 
 def get(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
     found = kubectl("get", kind, name, "-n", namespace, "-o", "json")
-    return json.loads(found.stdout) if found.returncode == 0 else None
+    if found.returncode != 0:
+        return None
+    body: dict[str, Any] = json.loads(found.stdout)
+    return body
 
 
 def backends(namespace: str) -> dict[str, int] | None:

@@ -127,4 +127,18 @@ CREATE INDEX conversations_customer_seen ON conversations (channel, customer_see
     WHERE state IN ('bot', 'queued', 'offered', 'agent') AND customer_seen_at IS NOT NULL;
 """,
     ),
+    (
+        3,
+        """
+-- The bot: what it keeps of a conversation between customer messages besides its failed
+-- turns, so a redelivered message or another replica decides as it would have: the sentiment
+-- of the customer's last message, and the clarification under way (the intent a "did you
+-- mean" asked about).
+ALTER TABLE conversations
+    ADD COLUMN last_sentiment double precision
+        CHECK (last_sentiment BETWEEN -1 AND 1),
+    ADD COLUMN clarification text CHECK (clarification IN ('confirm', 'rephrase')),
+    ADD COLUMN clarification_intent text;
+""",
+    ),
 )

@@ -101,12 +101,19 @@ class Conversation:
     bot_answered_at: datetime | None
     queued_at: datetime | None
     accepted_at: datetime | None
+    last_sentiment: float | None = None
+    """The sentiment of the customer's last message the bot handled."""
+    clarification: str | None = None
+    """The bot's clarification under way: `confirm` or `rephrase`."""
+    clarification_intent: str | None = None
+    """The intent a `confirm` asked about."""
 
 
 _CONVERSATION_COLUMNS = (
     "id, channel, channel_type, customer, state, track, model_version, admitted, next_seq, "
     "bot_cursor, failed_turns, agent_id, attributes, webhook, created_at, admitted_at, "
-    "bot_answered_at, queued_at, accepted_at"
+    "bot_answered_at, queued_at, accepted_at, last_sentiment, clarification, "
+    "clarification_intent"
 )
 
 

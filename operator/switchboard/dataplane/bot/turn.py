@@ -25,8 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from switchboard.dataplane.bot.decision import Action, Turn, Understanding, decide_turn
+from switchboard.dataplane.bot.decision import (
+    Action,
+    Memory,
+    Stage,
+    Turn,
+    Understanding,
+    decide_turn,
+)
 from switchboard.dataplane.bot.model import DialogueModel
+from switchboard.dataplane.bot.sentiment import SentimentScorer
 from switchboard.dataplane.bot.understanding import Line, Understander
 from switchboard.dataplane.conversation import State, Step, reply_id
 from switchboard.dataplane.envelope import CustomerTurn
@@ -81,6 +89,8 @@ class TurnResult:
     turn: Turn | None = None
     """What the bot decided, if it answered the message now."""
     timings: Timings | None = None
+    sentiment: float | None = None
+    """The score of the customer message, if the bot answered it now."""
 
 
 class Turns:
@@ -91,13 +101,15 @@ class Turns:
         store: Store,
         model: DialogueModel,
         understander: Understander,
-        settings: HandoffWiring,
+        scorer: SentimentScorer,
+        handoff: HandoffWiring,
         actor: str,
     ) -> None:
         self.store = store
         self.model = model
         self.understander = understander
-        self.settings = settings
+        self.scorer = scorer
+        self.handoff = handoff
         self.actor = actor
 
     async def take(self, work: CustomerTurn) -> TurnResult:
@@ -128,7 +140,8 @@ class Turns:
             understanding = await self.understander.understand(
                 message.body, work.conversation, await self._history(message)
             )
-            result = await self._answer(position.bot_cursor, message, understanding)
+            sentiment = self.scorer.score(message.body)
+            result = await self._answer(position.bot_cursor, message, understanding, sentiment)
             if result is not None:
                 return result
             # the conversation moved while the message was being understood: look again
@@ -152,7 +165,11 @@ class Turns:
         return _Position(State(row["state"]), row["bot_cursor"], message)
 
     async def _answer(
-        self, cursor: int, message: Message, understanding: Understanding | None
+        self,
+        cursor: int,
+        message: Message,
+        understanding: Understanding | None,
+        sentiment: float,
     ) -> TurnResult | None:
         """Decides and stores the turn, if the conversation is still with the bot at `cursor`."""
         async with self.store.transaction() as connection:
@@ -165,7 +182,15 @@ class Turns:
                 or conversation.bot_cursor != cursor
             ):
                 return None
-            turn = decide_turn(understanding, conversation.failed_turns, self.settings, self.model)
+            turn = decide_turn(
+                message.body,
+                sentiment,
+                understanding,
+                remembered(conversation),
+                self.handoff.policy(conversation.channel),
+                self.model,
+            )
+            memory = turn.memory
             stored = await add_message(
                 connection,
                 conversation.id,
@@ -179,20 +204,25 @@ class Turns:
             # the cursor and the event in one statement: one round trip less per turn
             await connection.execute(
                 "WITH answered AS (UPDATE conversations SET bot_cursor = $2, failed_turns = $3, "
-                "last_intent = $4, bot_answered_at = coalesce(bot_answered_at, now()) "
+                "last_intent = $4, last_sentiment = $5, clarification = $6, "
+                "clarification_intent = $7, bot_answered_at = coalesce(bot_answered_at, now()) "
                 "WHERE id = $1 RETURNING id) "
                 "INSERT INTO events (conversation_id, type, actor, data) "
-                "SELECT id, 'bot_answered', $5, $6 FROM answered",
+                "SELECT id, 'bot_answered', $8, $9 FROM answered",
                 conversation.id,
                 message.seq,
-                turn.failed_turns,
+                memory.failed_turns,
                 turn.intent,
+                memory.sentiment,
+                memory.stage,
+                memory.asked,
                 self.actor,
                 {
                     "seq": message.seq,
                     "reply": reply.seq,
                     "intent": turn.intent,
                     "confidence": turn.confidence,
+                    "sentiment": sentiment,
                     "action": turn.action.value,
                     "model_version": self.model.version,
                 },
@@ -202,8 +232,11 @@ class Turns:
             conversation,
             next_seq=reply.seq,
             bot_cursor=message.seq,
-            failed_turns=turn.failed_turns,
+            failed_turns=memory.failed_turns,
             bot_answered_at=conversation.bot_answered_at or now,
+            last_sentiment=memory.sentiment,
+            clarification=memory.stage,
+            clarification_intent=memory.asked,
         )
         first_wait = None
         if conversation.bot_answered_at is None:
@@ -212,7 +245,7 @@ class Turns:
         if turn.outcome is not None:
             with_bot = (now - (conversation.admitted_at or conversation.created_at)).total_seconds()
         timings = Timings((now - message.created_at).total_seconds(), first_wait, with_bot)
-        return TurnResult(after, (reply,), turn, timings)
+        return TurnResult(after, (reply,), turn, timings, sentiment)
 
     async def _leave_bot(
         self, connection: Connection, conversation: Conversation, turn: Turn, now: datetime
@@ -281,3 +314,14 @@ class Turns:
                 wanted,
             )
         return [Line(row["sender"], row["body"]) for row in reversed(rows)]
+
+
+def remembered(conversation: Conversation) -> Memory:
+    """What the bot kept of `conversation` after its last turn."""
+    stage = None if conversation.clarification is None else Stage(conversation.clarification)
+    return Memory(
+        conversation.failed_turns,
+        conversation.last_sentiment,
+        stage,
+        conversation.clarification_intent,
+    )
