@@ -28,7 +28,7 @@ from switchboard.metrics import operator as metrics
 from switchboard.resources import build_all
 from switchboard.resources.bot import bot_name, sized_replicas
 from switchboard.resources.common import STABLE_TRACK, Manifest, desired_replicas
-from switchboard.resources.decisions import Decisions
+from switchboard.resources.decisions import BotTrack, Decisions
 from switchboard.resources.kinds import HTTP_ROUTE
 from switchboard.resources.status import Problem
 from switchboard.rollout.capacity import bot_tracks
@@ -170,21 +170,27 @@ class Reconciler:
                 # The bot's stable Deployment runs a share of the bot during a rollout.
                 whole = sized_replicas(live) if workload == "bot" else int(live["spec"]["replicas"])
                 replicas[workload] = whole
+        return Decisions(
+            replicas=replicas,
+            claim_template_storage=storage,
+            bot_tracks=await self._bot_tracks(cc, rollout, replicas.get("bot")),
+            routes=rollout.plan.routes,
+            http_route=await self.children.served(HTTP_ROUTE, cc.namespace),
+        )
+
+    async def _bot_tracks(
+        self, cc: ContactCenter, rollout: RolloutOutcome, decided: int | None
+    ) -> tuple[BotTrack, ...]:
+        """The plan's bot Deployments with the bot's replicas shared between them (a
+        draining one by what it runs now)."""
         running = {}
         for track in (STABLE_TRACK, CANARY_TRACK):
             name = bot_name(cc, track)
             live = await self.children.live(named("apps/v1", "Deployment", cc.namespace, name))
             if live is not None:
                 running[track] = int(live.get("spec", {}).get("replicas", 1))
-        sized = desired_replicas(cc.spec.bot, replicas.get("bot"))
-        plan = rollout.plan
-        return Decisions(
-            replicas=replicas,
-            claim_template_storage=storage,
-            bot_tracks=bot_tracks(plan, cc.spec.bot, sized, rollout.tracks, running),
-            routes=plan.routes,
-            http_route=await self.children.served(HTTP_ROUTE, cc.namespace),
-        )
+        sized = desired_replicas(cc.spec.bot, decided)
+        return bot_tracks(rollout.plan, cc.spec.bot, sized, rollout.tracks, running)
 
 
 def _namespace_terminating(error: Exception) -> bool:
