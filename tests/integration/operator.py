@@ -39,15 +39,12 @@ def free_port() -> int:
         return port
 
 
-def install_crd() -> None:
-    applied = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+def install_crd(path: Path = CRD, served: str = "contactcenters.switchboard.io") -> None:
+    """Applies the CRDs of `path` (the ContactCenter's by default) and waits until the
+    apiserver serves the one named `served`."""
+    applied = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
     assert applied.returncode == 0, applied.stderr
-    established = kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=30s",
-        "crd/contactcenters.switchboard.io",
-    )
+    established = kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{served}")
     assert established.returncode == 0, established.stderr
 
 

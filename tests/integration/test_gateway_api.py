@@ -29,15 +29,7 @@ def gateway_api(kubeconfig: Path) -> None:
     install_crd()
     if not CRDS.exists():
         pytest.fail("bin/gateway-api-crds.yaml is missing: run `make binaries`", pytrace=False)
-    applied = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
-    assert applied.returncode == 0, applied.stderr
-    established = kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=30s",
-        "crd/httproutes.gateway.networking.k8s.io",
-    )
-    assert established.returncode == 0, established.stderr
+    install_crd(CRDS, served="httproutes.gateway.networking.k8s.io")
 
 
 @pytest.fixture
