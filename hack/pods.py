@@ -482,6 +482,8 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s [pods] %(message)s", stream=sys.stderr
     )
+    # httpx logs every request at INFO: several per pod every second, drowning what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(main_async(args))
     return 0
 
