@@ -14,13 +14,16 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from base64 import b64decode
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
@@ -152,6 +155,31 @@ class Operated:
 
         wait_until(f"the pods of {self.namespace}/{self.name} to serve", serving, timeout=timeout)
 
+    async def stored(self, conversation: uuid.UUID) -> dict[str, Any]:
+        """The conversation's row, its messages and its event log, from the store."""
+        connection = await asyncpg.connect(self.database_uri)
+        try:
+            row = await connection.fetchrow(
+                "SELECT * FROM conversations WHERE id = $1", conversation
+            )
+            messages = await connection.fetch(
+                "SELECT seq, id, sender, author, body FROM messages WHERE conversation_id = $1"
+                " ORDER BY seq",
+                conversation,
+            )
+            events = await connection.fetch(
+                "SELECT type, actor, at, data FROM events WHERE conversation_id = $1 ORDER BY id",
+                conversation,
+            )
+        finally:
+            await connection.close()
+        assert row is not None, f"conversation {conversation} is not in the store"
+        return {
+            "row": dict(row),
+            "messages": [dict(m) for m in messages],
+            "events": [dict(e) | {"data": json.loads(e["data"])} for e in events],
+        }
+
     async def metric(self, component: str, name: str, **labels: str) -> float:
         """A series summed over the component's running pods (0 when none has it)."""
         total = 0.0
@@ -168,6 +196,35 @@ class Operated:
                         and all(sample.labels.get(k) == v for k, v in labels.items())
                     )
         return total
+
+
+def assert_one_consistent_log(found: dict[str, Any], kinds: list[str]) -> None:
+    """The event log is `kinds` in order and in time; the messages are seq 1..n; every bot
+    turn answers a customer message with a bot message; the row's timestamps follow the
+    log."""
+    row, messages, events = found["row"], found["messages"], found["events"]
+    assert [e["type"] for e in events] == kinds
+    times = [e["at"] for e in events]
+    assert times == sorted(times), "events are logged in the order they happened"
+    assert [m["seq"] for m in messages] == list(range(1, len(messages) + 1))
+    assert row["next_seq"] == len(messages)
+    sender = {m["seq"]: m["sender"] for m in messages}
+    for turn in (e["data"] for e in events if e["type"] == "bot_answered"):
+        assert (sender[turn["seq"]], sender[turn["reply"]]) == ("customer", "bot"), turn
+    milestones: list[datetime] = [
+        row[column]
+        for column in (
+            "created_at",
+            "admitted_at",
+            "bot_answered_at",
+            "queued_at",
+            "offered_at",
+            "accepted_at",
+            "ended_at",
+        )
+        if row[column] is not None
+    ]
+    assert milestones == sorted(milestones), row
 
 
 @pytest.fixture

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
 from typing import Any
 
 import aiohttp
-import asyncpg
 import yaml
 
 from tests.integration.contactcenters import EXAMPLES
-from tests.integration.operated import Operated, quickstart
+from tests.integration.operated import Operated, assert_one_consistent_log, quickstart
 
 MODEL = yaml.safe_load((EXAMPLES / "models" / "telco-support-2.0.0.yaml").read_text())
 SAYS = {intent["name"]: intent.get("response") for intent in MODEL["intents"]}
@@ -157,62 +155,6 @@ class Agent:
         return list((await self.call("GET", path))["messages"])
 
 
-# --- what the store says ---------------------------------------------------------------------
-
-
-async def stored(database_uri: str, conversation: uuid.UUID) -> dict[str, Any]:
-    """The conversation's row, its messages and its event log, from the store."""
-    connection = await asyncpg.connect(database_uri)
-    try:
-        row = await connection.fetchrow("SELECT * FROM conversations WHERE id = $1", conversation)
-        messages = await connection.fetch(
-            "SELECT seq, id, sender, author, body FROM messages WHERE conversation_id = $1"
-            " ORDER BY seq",
-            conversation,
-        )
-        events = await connection.fetch(
-            "SELECT type, actor, at, data FROM events WHERE conversation_id = $1 ORDER BY id",
-            conversation,
-        )
-    finally:
-        await connection.close()
-    assert row is not None, f"conversation {conversation} is not in the store"
-    return {
-        "row": dict(row),
-        "messages": [dict(m) for m in messages],
-        "events": [dict(e) | {"data": json.loads(e["data"])} for e in events],
-    }
-
-
-def assert_one_consistent_log(found: dict[str, Any], kinds: list[str]) -> None:
-    """The event log is `kinds` in order and in time; the messages are seq 1..n; every bot
-    turn answers a customer message with a bot message; the row's timestamps follow the
-    log."""
-    row, messages, events = found["row"], found["messages"], found["events"]
-    assert [e["type"] for e in events] == kinds
-    times = [e["at"] for e in events]
-    assert times == sorted(times), "events are logged in the order they happened"
-    assert [m["seq"] for m in messages] == list(range(1, len(messages) + 1))
-    assert row["next_seq"] == len(messages)
-    sender = {m["seq"]: m["sender"] for m in messages}
-    for turn in (e["data"] for e in events if e["type"] == "bot_answered"):
-        assert (sender[turn["seq"]], sender[turn["reply"]]) == ("customer", "bot"), turn
-    milestones: list[datetime] = [
-        row[column]
-        for column in (
-            "created_at",
-            "admitted_at",
-            "bot_answered_at",
-            "queued_at",
-            "offered_at",
-            "accepted_at",
-            "ended_at",
-        )
-        if row[column] is not None
-    ]
-    assert milestones == sorted(milestones), row
-
-
 def texts(messages: list[dict[str, Any]], key: str = "text") -> list[tuple[str, str]]:
     return [(m["sender"], m[key]) for m in messages]
 
@@ -283,17 +225,17 @@ async def test_the_bot_contains_one_customer_and_an_agent_resolves_two_it_handed
         assert state == "resolved"
 
     # The store: one consistent log per conversation.
-    first = await stored(center.database_uri, contained.conversation)
+    first = await center.stored(contained.conversation)
     assert_one_consistent_log(
         first, ["entered", "admitted", "bot_answered", "bot_answered", "resolved"]
     )
     assert first["events"][-1]["data"]["contained"] is True
     handed = ["handed_off", "offered", "accepted", "resolved"]
-    second = await stored(center.database_uri, unsure.conversation)
+    second = await center.stored(unsure.conversation)
     assert_one_consistent_log(
         second, ["entered", "admitted", "bot_answered", "bot_answered", *handed]
     )
-    third = await stored(center.database_uri, partner.conversation)
+    third = await center.stored(partner.conversation)
     assert_one_consistent_log(third, ["entered", "admitted", "bot_answered", *handed])
     for found in (second, third):
         assert found["row"]["agent_id"] == "alice"
