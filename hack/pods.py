@@ -161,7 +161,9 @@ class ClusterSource:
     async def deployments(self, selector: Mapping[str, str]) -> list[dict[str, Any]]:
         return [
             d.to_dict()
-            async for d in self.client.list(Deployment, namespace=self.namespace, labels=selector)
+            async for d in self.client.list(
+                Deployment, namespace=self.namespace, labels=dict(selector)
+            )
         ]
 
     async def config_map(self, name: str) -> dict[str, str]:

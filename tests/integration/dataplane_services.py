@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.integration.hack_scripts import hack, running
 from tests.integration.kube import REPO
 
 STATE_DIR = REPO / ".cluster"
@@ -35,13 +35,7 @@ class LocalServer:
         self.state_dir = state_dir
 
     def command(self, *args: str) -> subprocess.CompletedProcess[str]:
-        script = REPO / "hack" / f"{self.name}.py"
-        return subprocess.run(
-            [sys.executable, str(script), "--state-dir", str(self.state_dir), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return hack(f"{self.name}.py", "--state-dir", str(self.state_dir), *args)
 
     def run(self, *args: str) -> str:
         """Runs a command that must succeed; what it said (on stderr)."""
@@ -95,16 +89,8 @@ class LocalServer:
 
 def _session_server(name: str) -> Iterator[LocalServer]:
     server = LocalServer(name)
-    started_here = not server.running()
-    if started_here:
-        result = server.command("up")
-        if result.returncode != 0:
-            pytest.fail(f"{name} did not start:\n{result.stderr}", pytrace=False)
-    try:
+    with running(name, server.command):
         yield server
-    finally:
-        if started_here:
-            server.down()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""What a data-plane role is told by the operator: the wiring it renders, read from environment.
+"""What a data-plane role is told by the operator: the wiring it renders, read from environment
+(pure: the environment is an argument).
 
 The operator renders the wiring ConfigMap (as environment), the connection URIs (from Secrets),
 each role's own variables and its mounted files; `read_wiring` turns that environment into one
@@ -9,8 +10,6 @@ reads the environment.
 from __future__ import annotations
 
 import math
-import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -43,7 +42,8 @@ class Wiring:
     service_level: ServiceLevel
     routing_file: str | None
     replica: str
-    """This process's name among its role's replicas (the pod's name in a cluster)."""
+    """This process's name among its role's replicas: the pod's name in a cluster; outside one,
+    the command names the process (`process_environment`)."""
 
     @property
     def prefix(self) -> str:
@@ -143,7 +143,7 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
             max_abandon_rate=_number(env, "SWITCHBOARD_SLA_MAX_ABANDON_RATE"),
         ),
         routing_file=_optional(env, "SWITCHBOARD_ROUTING_FILE"),
-        replica=_optional(env, "SWITCHBOARD_POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
+        replica=_text(env, "SWITCHBOARD_POD_NAME"),
     )
 
 

@@ -24,6 +24,7 @@ from switchboard.commandline import (
     positive_number,
     positive_or_infinite,
     quantile,
+    service_target_arguments,
 )
 from switchboard.simulator.capacity import CapacitySource, CapacityUnavailable, FixedCapacity
 from switchboard.simulator.contacts import ContactModel, Exponential, LogNormal
@@ -125,15 +126,7 @@ def register(subparsers: SubParsers) -> None:
         metavar="SECONDS",
         help="mean handle time of contacts the bot finishes (default: 90)",
     )
-    sla = parser.add_argument_group("service target")
-    sla.add_argument("--target", type=fraction, default=0.8, help="service level (default: 0.8)")
-    sla.add_argument(
-        "--within",
-        type=non_negative_number,
-        default=20.0,
-        metavar="SECONDS",
-        help="answer within (default: 20)",
-    )
+    sla = service_target_arguments(parser)
     sla.add_argument(
         "--max-abandon",
         type=fraction,

@@ -1,7 +1,10 @@
 """The wiring a role reads: what the operator renders, and a one-line error for what is missing."""
 
+import os
+
 import pytest
 
+from switchboard.dataplane.service import process_environment
 from switchboard.dataplane.wiring import (
     WiringError,
     read_agents_wiring,
@@ -47,9 +50,13 @@ def test_a_missing_or_malformed_variable_is_named(name: str, value: str, complai
         read_wiring({**COMMON, name: value})
 
 
-def test_a_replica_without_a_pod_name_still_has_a_name_of_its_own() -> None:
+def test_a_replica_without_a_pod_name_is_named_after_its_host_and_process() -> None:
     env = {key: value for key, value in COMMON.items() if key != "SWITCHBOARD_POD_NAME"}
-    assert read_wiring(env).replica
+    with pytest.raises(WiringError, match="SWITCHBOARD_POD_NAME is not set"):
+        read_wiring(env)
+    first, second = (read_wiring(process_environment(env)).replica for _ in range(2))
+    assert first == second and first.endswith(f"-{os.getpid()}")
+    assert read_wiring(process_environment(COMMON)).replica == "acme-web-5d8f-abcde"
 
 
 def test_bot_concurrency_must_be_a_positive_whole_number() -> None:
