@@ -104,6 +104,16 @@ def transcript(driver: WebDriver, script: str) -> list[dict[str, Any]]:
     return shown
 
 
+def stored_messages(script: str, count: int) -> Callable[[WebDriver], list[dict[str, Any]] | None]:
+    """A probe: the page's transcript once it shows at least `count` messages, all stored."""
+
+    def probe(driver: WebDriver) -> list[dict[str, Any]] | None:
+        shown = transcript(driver, script)
+        return shown if len(shown) >= count and all(m["seq"] for m in shown) else None
+
+    return probe
+
+
 def write(driver: WebDriver, field: str, text: str, button: str) -> None:
     driver.find_element(By.ID, field).send_keys(text)
     driver.find_element(By.ID, button).click()
@@ -130,9 +140,7 @@ async def test_a_customer_and_an_agent_complete_a_conversation_in_chromium(
     asked = until(
         customer,
         "the bot's handoff on the customer page",
-        lambda d: (
-            len(shown := transcript(d, CUSTOMER_TRANSCRIPT)) >= 2 and shown[1]["seq"] and shown
-        ),
+        stored_messages(CUSTOMER_TRANSCRIPT, 2),
     )
     assert [(m["seq"], m["sender"]) for m in asked] == [("1", "customer"), ("2", "bot")]
     assert HANDOFF in asked[1]["text"]
@@ -168,9 +176,7 @@ async def test_a_customer_and_an_agent_complete_a_conversation_in_chromium(
         ),
     )
     # The agent sees the whole transcript: what the customer wrote and the bot answered.
-    seen = until(
-        agent, "the transcript", lambda d: len(s := transcript(d, AGENT_TRANSCRIPT)) >= 2 and s
-    )
+    seen = until(agent, "the transcript", stored_messages(AGENT_TRANSCRIPT, 2))
     assert [(m["seq"], m["id"], m["sender"]) for m in seen[:2]] == [
         (m["seq"], m["id"], m["sender"]) for m in asked
     ]
