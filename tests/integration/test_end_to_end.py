@@ -7,18 +7,35 @@ agent works through the workspace's REST API.
 What the customers are told is checked against the model file (what the bot should say),
 what the agent sees against what the customers saw, and the store's event log and every
 tier's metrics against the conversations the test played.
+
+Then the loop the operator exists for: `switchboard loadgen` steps the traffic up, the pods'
+metrics reach a real Prometheus, the operator scales the bot Deployment, pods.py runs the bot
+processes it asks for, and the service level the customers get recovers. The peak replicas
+are compared with Erlang C from an independent implementation (pyworkforce), fed with the
+arrival rate and the bot's handle time measured in the store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+import subprocess
+import time
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import yaml
+from lightkube.resources.apps_v1 import Deployment
+from pyworkforce.queuing import ErlangC
 
-from tests.integration.contactcenters import EXAMPLES
+from tests.integration.contactcenters import EXAMPLES, contact_center
+from tests.integration.kube import REPO, kubectl
 from tests.integration.operated import Operated, assert_one_consistent_log, quickstart
 
 MODEL = yaml.safe_load((EXAMPLES / "models" / "telco-support-2.0.0.yaml").read_text())
@@ -265,3 +282,214 @@ async def test_the_bot_contains_one_customer_and_an_agent_resolves_two_it_handed
     assert (
         await center.metric("agents", "switchboard_handle_time_seconds_count", handler="agent") == 2
     )
+
+
+# --- the autoscaler on loadgen traffic -------------------------------------------------------
+
+SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
+SLOTS = 2  # spec.bot.concurrency: conversations one bot replica serves at once
+WITHIN = 2  # seconds: the service level is 80% of first answers within 2 s
+TARGET = 0.8
+QUIET_RATE, BUSY_RATE = 0.2, 2.0  # conversations per second
+QUIET_SECONDS, BUSY_SECONDS = 20, 100
+SLOT_SECONDS = 10
+LATE_SECONDS = 30  # the end of the busy phase, where the service level must have recovered
+THINK_SECONDS = 3.0  # a customer's mean time to write the next message
+
+
+def step_trace(path: Path) -> None:
+    """Arrivals per 10 s slot: quiet, then busy (one bot replica cannot keep up)."""
+    rows = ["start,arrivals"]
+    phases = ((QUIET_RATE, QUIET_SECONDS), (BUSY_RATE, BUSY_SECONDS))
+    slots = [rate for rate, seconds in phases for _ in range(seconds // SLOT_SECONDS)]
+    for i, rate in enumerate(slots):
+        at = i * SLOT_SECONDS
+        rows.append(f"09:{at // 60:02d}:{at % 60:02d},{rate * SLOT_SECONDS:g}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def autoscaled(prometheus_url: str) -> dict[str, Any]:
+    """The quickstart with its bot autoscaled on a short, time-compressed objective."""
+    manifest = quickstart(
+        sla={"serviceLevel": {"target": TARGET, "answerWithinSeconds": WITHIN}},
+        metrics={
+            "prometheusURL": prometheus_url,
+            "interval": "5s",
+            "rateWindow": "20s",
+            "recentWindow": "10s",
+            "handleTimeWindow": "30s",
+        },
+        forecast={"enabled": False},  # a fresh Prometheus has no history: react only
+    )
+    manifest["spec"]["bot"] |= {
+        "concurrency": SLOTS,
+        "autoscaling": {
+            "minReplicas": 1,
+            "maxReplicas": 12,
+            "scaleUp": {"stabilizationWindow": "0s", "maxReplicasPerStep": 10},
+            "scaleDown": {"stabilizationWindow": "10m"},  # this test watches the way up
+        },
+    }
+    return manifest
+
+
+@dataclass
+class Sample:
+    at: float  # seconds since the load began
+    replicas: int  # the bot Deployment's spec.replicas, as the operator set it
+    running: int  # bot processes pods.py runs, ready
+    slots: int  # bot slots the data plane counts (live bot_replicas x concurrency)
+
+
+async def live_slots(database: asyncpg.Connection) -> int:
+    """The bot capacity the data plane itself admits against (docs/dataplane.md, "Bot
+    capacity"): the concurrency of the replicas with a recent heartbeat."""
+    slots = await database.fetchval(
+        "SELECT coalesce(sum(concurrency), 0) FROM bot_replicas"
+        " WHERE seen_at > now() - interval '10 seconds'"
+    )
+    return int(slots)
+
+
+async def measured(
+    database: asyncpg.Connection, origin: datetime, start: float, end: float
+) -> dict[str, float]:
+    """From the store, on the database's clock, for the conversations that arrived between
+    `start` and `end` seconds after `origin`: arrivals per second, the bot's mean
+    handle time (admission to leaving it: contained, handed off or gone) and the share of
+    first answers within the objective."""
+    row = await database.fetchrow(
+        """
+        WITH window_ AS (
+            SELECT * FROM conversations
+            WHERE created_at >= $1::timestamptz + make_interval(secs => $2)
+              AND created_at < $1::timestamptz + make_interval(secs => $3)
+        )
+        SELECT count(*) AS arrived,
+               avg(extract(epoch FROM coalesce(queued_at, ended_at) - admitted_at))
+                   FILTER (WHERE coalesce(queued_at, ended_at) IS NOT NULL) AS handle_time,
+               count(*) FILTER (WHERE bot_answered_at - created_at
+                                      <= make_interval(secs => $4)) AS within
+        FROM window_
+        """,
+        origin,
+        start,
+        end,
+        WITHIN,
+    )
+    assert row is not None and row["arrived"], f"no conversations arrived in [{start}, {end}) s"
+    return {
+        "rate": row["arrived"] / (end - start),
+        "handle_time": float(row["handle_time"]),
+        "service_level": row["within"] / row["arrived"],
+    }
+
+
+def erlang_c_servers(rate: float, handle_time: float) -> int:
+    """Servers for TARGET of contacts answered within WITHIN seconds, from pyworkforce."""
+    erlang = ErlangC(transactions=rate, aht=handle_time, asa=WITHIN, interval=1, shrinkage=0.0)
+    servers: int = erlang.required_positions(service_level=TARGET, max_occupancy=1.0)[
+        "raw_positions"
+    ]
+    return servers
+
+
+def start_loadgen(center: Operated, directory: Path, report: Path) -> subprocess.Popen[bytes]:
+    """`switchboard loadgen` playing the step's customers on the webchat channel, and agents
+    for the conversations the bot hands off; its output in `directory`/loadgen.log."""
+    trace, token, models = directory / "step.csv", directory / "token", EXAMPLES / "models"
+    step_trace(trace)
+    token.write_text(center.token("agents-token"))
+    with open(directory / "loadgen.log", "wb") as log:
+        return subprocess.Popen(
+            [
+                str(SWITCHBOARD),
+                "loadgen",
+                f"--webchat={center.url('web')}",
+                f"--agents-url={center.url('agents')}",
+                f"--agents-token-file={token}",
+                f"--trace={trace}",
+                f"--think={THINK_SECONDS}",
+                f"--corpus={models / 'telco-corpus.yaml'}",
+                f"--model={models / 'telco-support-2.0.0.yaml'}",
+                f"--within={WITHIN}",
+                "--patience=300",  # nobody leaves: Erlang C, as the operator sizes it
+                "--agents=4",
+                "--agent-capacity=3",
+                "--aht=5",
+                "--agent-reply=1",
+                "--drain=20",
+                f"--report={report}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def test_loadgen_traffic_makes_the_operator_scale_the_bot_and_the_service_level_recovers(
+    operate: Any, prometheus: Any, tmp_path: Path
+) -> None:
+    center: Operated = operate(autoscaled(prometheus.url), scrape=True)
+    report = tmp_path / "report.json"
+    database = await asyncpg.connect(center.database_uri)
+    origin = await database.fetchval("SELECT now()")
+    loadgen = start_loadgen(center, tmp_path, report)
+    try:
+        began = time.monotonic()
+        samples: list[Sample] = []
+        while loadgen.poll() is None:
+            deployment = center.client.get(
+                Deployment, f"{center.name}-bot", namespace=center.namespace
+            )
+            assert deployment.spec is not None and deployment.spec.replicas is not None
+            samples.append(
+                Sample(
+                    at=time.monotonic() - began,
+                    replicas=deployment.spec.replicas,
+                    running=len(center.pods.ready(f"{center.name}-bot")),
+                    slots=await live_slots(database),
+                )
+            )
+            await asyncio.sleep(1)
+        assert loadgen.returncode == 0, (tmp_path / "loadgen.log").read_text()[-3000:]
+        busy_end = QUIET_SECONDS + BUSY_SECONDS
+        early = await measured(database, origin, QUIET_SECONDS, QUIET_SECONDS + 15)
+        late = await measured(database, origin, busy_end - LATE_SECONDS, busy_end)
+        steady = await measured(database, origin, QUIET_SECONDS + 30, busy_end)
+    finally:
+        if loadgen.poll() is None:
+            loadgen.kill()
+            loadgen.wait()
+        await database.close()
+
+    done = json.loads(report.read_text())
+    assert (done["lost_messages"], done["duplicated_messages"]) == (0, 0)
+    assert done["conversations"]["abandoned"] == 0
+
+    # The step overwhelmed one replica; the operator scaled the bot; pods.py ran what it asked
+    # for, and the data plane admitted conversations against that capacity.
+    quiet = [s.replicas for s in samples if s.at < QUIET_SECONDS]
+    peak = max(s.replicas for s in samples)
+    assert set(quiet) == {1}, f"one replica keeps up with the quiet phase: {quiet}"
+    assert early["service_level"] < TARGET, f"one replica should fall behind: {early}"
+    assert max(s.running for s in samples) == peak
+    assert max(s.slots for s in samples) == peak * SLOTS
+
+    # The peak against Erlang C for what the store measured over the busy phase's steady part.
+    # Tolerance: rates over the operator's 20 s window (about 40 arrivals) carry +-16% Poisson
+    # noise, about one replica here, and the operator adds servers to drain the backlog that
+    # built before its new capacity was ready: one replica below to two above.
+    needed = math.ceil(erlang_c_servers(steady["rate"], steady["handle_time"]) / SLOTS)
+    assert needed - 1 <= peak <= needed + 2, (
+        f"peak {peak} replicas; Erlang C needs {needed} for {steady['rate']:.2f}/s with a "
+        f"{steady['handle_time']:.1f} s handle time: {[(round(s.at), s.replicas) for s in samples]}"
+    )
+
+    # And the customers got the service level back.
+    assert late["service_level"] >= TARGET, f"late in the busy phase: {late}"
+    sla = contact_center(center.client, center.namespace, center.name)["status"]["sla"]
+    assert f"servers for {TARGET * 100:g}/{WITHIN}" in sla["lastDecision"], sla
+    events = kubectl(
+        "get", "events", "-n", center.namespace, "--field-selector", "reason=Scaled", "-o", "json"
+    )
+    assert json.loads(events.stdout)["items"], "every scaling decision is an event"
