@@ -126,8 +126,10 @@ serving() {
 import json, sys
 state = json.load(open(sys.argv[1]))
 pods = state["pods"]
-every = {p["deployment"] for p in pods} == set(state["services"])
-sys.exit(0 if pods and every and all(p["ready"] for p in pods) else 1)
+# One ready pod per Deployment (each wants one until the autoscaler says otherwise), and no
+# pod of an older template left: a roll is over.
+one_each = sorted(p["deployment"] for p in pods) == sorted(state["services"])
+sys.exit(0 if pods and one_each and all(p["ready"] for p in pods) else 1)
 PY
 }
 for _ in $(seq 60); do
@@ -146,6 +148,78 @@ PY
 step "a conversation: the bot answers, hands off, an agent replies"
 .venv/bin/python hack/demo_conversation.py "$namespace" "$name" --channel web --database "$database_uri"
 
+# --- SLA autoscaling on real traffic --------------------------------------------------------
+prometheus_url=$(cat .cluster/prometheus-url)
+step "SLA autoscaling on real traffic: the load generator ramps, the operator scales the bot"
+cat <<TXT
+Autoscaling goes on, time-compressed so it shows in two minutes: 80% of conversations answered
+by the bot within 2 s, 2 conversations per bot replica, the metrics contract read from a real
+Prometheus ($prometheus_url; pods.py registered every pod's metrics port) every 5 s. Then
+switchboard loadgen plays customers on the web chat (and agents for the handoffs): 20 s quiet
+(0.2 conversations/s), a 40 s ramp to 2/s, a minute at 2/s. One replica cannot keep up with
+the ramp: the service level falls, the operator sizes the bot with Erlang C on what it
+measures, pods.py starts the bot processes it asks for, and the service level recovers.
+TXT
+patch=$(cat <<JSON
+{"spec": {
+  "bot": {"concurrency": 2, "autoscaling": {"minReplicas": 1, "maxReplicas": 10,
+          "scaleUp": {"stabilizationWindow": "0s", "maxReplicasPerStep": 10},
+          "scaleDown": {"stabilizationWindow": "10m"}}},
+  "sla": {"serviceLevel": {"target": 0.8, "answerWithinSeconds": 2}},
+  "metrics": {"prometheusURL": "$prometheus_url", "interval": "5s", "rateWindow": "20s",
+              "recentWindow": "10s", "handleTimeWindow": "30s"},
+  "forecast": {"enabled": false}}}
+JSON
+)
+echo "kubectl patch contactcenter $name --type merge -p '$(echo "$patch" | tr -s ' \n' ' ')'"
+$kubectl patch contactcenter "$name" -n "$namespace" --type merge -p "$patch"
+echo "(the wiring changed: pods.py rolls the pods, as a Deployment would)"
+sleep 3
+for _ in $(seq 60); do
+	serving 2>/dev/null && break
+	sleep 1
+done
+cat >"$pids/ramp.csv" <<CSV
+start,arrivals
+09:00:00,2
+09:00:10,2
+09:00:20,6.5
+09:00:30,11
+09:00:40,15.5
+09:00:50,20
+09:01:00,20
+09:01:10,20
+09:01:20,20
+09:01:30,20
+09:01:40,20
+09:01:50,20
+CSV
+$kubectl get secret "$name-agents-token" -n "$namespace" -o jsonpath='{.data.token}' | base64 -d >"$pids/agents-token"
+services=$(.venv/bin/python -c 'import json, sys; s = json.load(open(sys.argv[1]))["services"]; print(s[sys.argv[2] + "-web"], s[sys.argv[2] + "-agents"])' "$pods_state" "$name")
+read -r web_port agents_port <<<"$services"
+loadgen_log=.cluster/logs/demo-loadgen.log
+setsid .venv/bin/switchboard loadgen --webchat "http://127.0.0.1:$web_port" \
+	--agents-url "http://127.0.0.1:$agents_port" --agents-token-file "$pids/agents-token" \
+	--agents 4 --agent-capacity 3 --aht 5 --agent-reply 1 \
+	--trace "$pids/ramp.csv" --think 3 --patience 300 --within 2 --drain 20 \
+	--corpus examples/models/telco-corpus.yaml --model examples/models/telco-support-2.0.0.yaml \
+	>"$loadgen_log" 2>&1 </dev/null &
+echo $! >"$pids/loadgen.pid"
+.venv/bin/python hack/demo_watch.py "$namespace" "$name" --while-running "$(cat "$pids/loadgen.pid")"
+rm -f "$pids/loadgen.pid"
 echo
-echo "The cluster, Prometheus and the operator keep running: KUBECONFIG=.cluster/kubeconfig bin/kubectl get cc -A"
-echo "Stop the demo's operator with: hack/demo.sh stop (make test does it first); everything with: make cluster-down"
+echo "the load generator's summary (log: $loadgen_log):"
+sed -n '/^elapsed/,$p' "$loadgen_log" | sed 's/^/  /'
+echo
+echo "the scaling events:"
+$kubectl get events -n "$namespace" --field-selector reason=Scaled --sort-by=.lastTimestamp \
+	-o custom-columns=TIME:.lastTimestamp,MESSAGE:.message | tail -6
+
+echo
+echo "Talk to it yourself: the customer page http://127.0.0.1:$web_port/ and the agent"
+echo "workspace http://127.0.0.1:$agents_port/ (token: $(cat "$pids/agents-token"))."
+echo
+echo "The cluster, Prometheus, RabbitMQ, PostgreSQL, the operator and the pods keep running:"
+echo "  KUBECONFIG=.cluster/kubeconfig bin/kubectl get cc -A"
+echo "Stop the demo's processes with: hack/demo.sh stop (make test does it first); everything"
+echo "with: make cluster-down"
