@@ -49,6 +49,8 @@ $kubectl wait --for=condition=Established --timeout=30s crd/contactcenters.switc
 
 step "start the operator, watching namespace $namespace (log: $operator_log)"
 stop_demo
+# A run before this one left its contact center autoscaled and scaled: begin in a new namespace.
+$kubectl delete namespace "$namespace" --ignore-not-found --timeout=120s
 setsid .venv/bin/switchboard run --namespace "$namespace" --metrics-port 18080 --health-port 18081 \
 	>>"$operator_log" 2>&1 </dev/null &
 echo $! >"$operator_pid"
@@ -76,8 +78,8 @@ asyncio.run(fresh(sys.argv[1]))
 print(sys.argv[1].rpartition("/")[0] + "/demo")
 PY
 )
-$kubectl create namespace "$namespace" --dry-run=client -o yaml | $kubectl apply -f - >/dev/null
-$kubectl label namespace "$namespace" --overwrite pod-security.kubernetes.io/enforce=restricted >/dev/null
+$kubectl create namespace "$namespace"
+$kubectl label namespace "$namespace" pod-security.kubernetes.io/enforce=restricted
 for secret in queue:"$(cat .cluster/rabbitmq-uri)" database:"$database_uri"; do
 	$kubectl create secret generic "contact-${secret%%:*}" -n "$namespace" --from-literal=uri="${secret#*:}" \
 		--dry-run=client -o yaml | $kubectl apply -f -

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import time
@@ -62,12 +61,12 @@ def main() -> None:
         time.sleep(EVERY_SECONDS)
         sla = read("contactcenter", args.name, args.namespace).get("status", {}).get("sla", {})
         replicas = read("deployment", f"{args.name}-bot", args.namespace)["spec"]["replicas"]
-        rate = sla.get("arrivalRate", math.nan)
-        level = sla.get("serviceLevel", math.nan)
+        rate = f"{sla['arrivalRate']:.2f}/s" if "arrivalRate" in sla else "-"
+        level = f"{sla['serviceLevel']:.0%}" if "serviceLevel" in sla else "-"
         reason = (sla.get("lastDecision") or "").removeprefix("bot: ")
         pods = f"{replicas} ({running_bots(args.namespace, args.name)} run)"
         elapsed = f"{time.monotonic() - started:.0f}s"
-        print(f"{elapsed:>5}  {rate:6.2f}/s  {pods:>12}  {level:7.0%}  {reason}", flush=True)
+        print(f"{elapsed:>5}  {rate:>8}  {pods:>12}  {level:>7}  {reason}", flush=True)
 
 
 if __name__ == "__main__":
