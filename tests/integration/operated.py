@@ -153,7 +153,10 @@ class Operated:
                 len(self.pods.ready(d.metadata.name)) == d.spec.replicas for d in deployments
             )
 
-        wait_until(f"the pods of {self.namespace}/{self.name} to serve", serving, timeout=timeout)
+        logs = f"pods.py's log {self.pods.log_path}, the pods' under {self.pods.state_path.parent}"
+        wait_until(
+            f"the pods of {self.namespace}/{self.name} to serve ({logs})", serving, timeout=timeout
+        )
 
     async def stored(self, conversation: uuid.UUID) -> dict[str, Any]:
         """The conversation's row, its messages and its event log, from the store."""
