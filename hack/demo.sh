@@ -203,7 +203,7 @@ loadgen_log=.cluster/logs/demo-loadgen.log
 setsid .venv/bin/switchboard loadgen --webchat "http://127.0.0.1:$web_port" \
 	--agents-url "http://127.0.0.1:$agents_port" --agents-token-file "$pids/agents-token" \
 	--agents 4 --agent-capacity 3 --aht 5 --agent-reply 1 \
-	--trace "$pids/ramp.csv" --think 3 --patience 300 --within 2 --drain 20 \
+	--trace "$pids/ramp.csv" --think 3 --patience inf --within 2 --drain 20 \
 	--corpus examples/models/telco-corpus.yaml --model examples/models/telco-support-2.0.0.yaml \
 	>"$loadgen_log" 2>&1 </dev/null &
 echo $! >"$pids/loadgen.pid"
