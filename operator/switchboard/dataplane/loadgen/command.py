@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from switchboard.commandline import (
+    Bounded,
     SubParsers,
     UsageError,
     fraction_or_zero,
@@ -70,7 +71,7 @@ def register(subparsers: SubParsers) -> None:
     when = parser.add_argument_group("time")
     when.add_argument(
         "--start",
-        type=_time_of_day,
+        type=time_of_day,
         metavar="HH:MM",
         help="time of day of the profile to start at (default: its start)",
     )
@@ -155,12 +156,15 @@ def register(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _time_of_day(text: str) -> float:
+def _seconds_of_day(text: str) -> float:
     try:
         moment = time.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a time of day (HH:MM), got {text!r}") from None
     return moment.hour * HOUR + moment.minute * 60.0 + moment.second
+
+
+time_of_day = Bounded(_seconds_of_day, lambda _: True, "a time of day")
 
 
 def _token(path: Path | None, flag: str, needed_for: str) -> str:
