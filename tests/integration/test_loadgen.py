@@ -8,11 +8,8 @@ bot's messages; what it counted as contained, handed off and abandoned is what t
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -20,76 +17,20 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from switchboard.dataplane.conversation import reply_id
-from tests.integration.kube import REPO
+from tests.integration.loadgen_runs import check_store, contact_center, run_loadgen
 from tests.integration.local_data_plane import LocalDataPlane
-
-SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
-MODELS = REPO / "examples" / "models"
-
-
-def contact_center(namespace: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "switchboard.io/v1alpha1",
-        "kind": "ContactCenter",
-        "metadata": {"name": "load", "namespace": namespace},
-        "spec": {
-            "channels": [{"name": "web", "type": "webchat"}, {"name": "partners", "type": "api"}],
-            "bot": {
-                "model": {
-                    "name": "telco-support",
-                    "version": "2.0.0",
-                    "uri": "configmap://telco-support-2.0.0/model.yaml",
-                }
-            },
-            "agents": {"offerTimeout": "10s"},
-        },
-    }
 
 
 @pytest.fixture
 def plane(
     database_uri: str, queue_uri: str, prefix: str, tmp_path: Path
 ) -> Iterator[LocalDataPlane]:
-    running = LocalDataPlane(
-        contact_center(prefix), queue_uri=queue_uri, database_uri=database_uri, directory=tmp_path
-    )
-    running.start()
-    try:
+    manifest = contact_center(prefix)
+    with LocalDataPlane(
+        manifest, queue_uri=queue_uri, database_uri=database_uri, directory=tmp_path
+    ) as running:
         running.wait_ready(timeout=90)
         yield running
-    finally:
-        running.stop()
-
-
-async def loadgen(
-    plane: LocalDataPlane, directory: Path, *args: str
-) -> tuple[int, dict[str, Any], str]:
-    """Runs `switchboard loadgen` against the plane's gateways and workspace; its exit code,
-    its report and what it printed."""
-    (directory / "api-token").write_text(plane.api_token("partners"))
-    (directory / "agents-token").write_text(plane.agents_token)
-    report = directory / "report.json"
-    process = await asyncio.create_subprocess_exec(
-        str(SWITCHBOARD),
-        "loadgen",
-        "--webchat", plane.url("web"),
-        "--api", plane.url("partners"),
-        "--api-token-file", str(directory / "api-token"),
-        "--agents-url", plane.url("agents"),
-        "--agents-token-file", str(directory / "agents-token"),
-        "--corpus", str(MODELS / "telco-corpus.yaml"),
-        "--model", str(MODELS / "telco-support-2.0.0.yaml"),
-        "--profile", "flat",
-        "--report", str(report),
-        "--progress", "10",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await process.communicate()
-    text = output.decode()
-    assert process.returncode in (0, 1), f"loadgen failed ({process.returncode}):\n{text}"
-    return process.returncode, json.loads(report.read_text()), text
 
 
 async def arrivals(plane: LocalDataPlane) -> float:
@@ -110,7 +51,7 @@ async def arrivals(plane: LocalDataPlane) -> float:
 async def test_a_load_run_counts_what_the_store_and_the_metrics_saw(
     plane: LocalDataPlane, database_uri: str, tmp_path: Path
 ) -> None:
-    code, report, output = await loadgen(
+    finished = await run_loadgen(
         plane,
         tmp_path,
         "--peak-rate", "1",
@@ -124,6 +65,7 @@ async def test_a_load_run_counts_what_the_store_and_the_metrics_saw(
         "--aht-cv", "0.5",
         "--drain", "60",
     )  # fmt: skip
+    code, report, output = finished.code, finished.report, finished.output
     assert code == 0, output
     conversations, messages = report["conversations"], report["messages"]
     assert report["lost_messages"] == report["duplicated_messages"] == 0, output
@@ -168,12 +110,13 @@ async def test_a_load_run_counts_what_the_store_and_the_metrics_saw(
     finally:
         await store.close()
     assert await arrivals(plane) == conversations["started"]
+    await check_store(database_uri, finished)
 
 
 async def test_customers_waiting_for_nobody_lose_patience_and_abandon(
     plane: LocalDataPlane, database_uri: str, tmp_path: Path
 ) -> None:
-    code, report, output = await loadgen(
+    finished = await run_loadgen(
         plane,
         tmp_path,
         "--peak-rate", "1.5",
@@ -183,6 +126,7 @@ async def test_customers_waiting_for_nobody_lose_patience_and_abandon(
         "--agents", "0",
         "--drain", "30",
     )  # fmt: skip
+    code, report, output = finished.code, finished.report, finished.output
     assert code == 0, output
     conversations = report["conversations"]
     assert conversations["abandoned"] > 0, output

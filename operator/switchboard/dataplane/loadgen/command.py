@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import math
 import random
@@ -13,7 +15,7 @@ import signal
 import sys
 from datetime import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from switchboard.commandline import (
     Bounded,
@@ -153,6 +155,13 @@ def register(subparsers: SubParsers) -> None:
         help="a progress line on stderr this often; 0: none (default: 5)",
     )
     parser.add_argument("--report", type=Path, metavar="FILE", help="write the summary as JSON")
+    parser.add_argument(
+        "--conversations",
+        type=Path,
+        metavar="FILE",
+        help="write each conversation's acknowledged and shown messages (seq, id) as a JSON "
+        "line, to check against the store",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -245,8 +254,16 @@ def run(args: argparse.Namespace) -> int:
         progress_seconds=args.progress,
         drain_seconds=args.drain,
     )
-    load = LoadRun(plan, endpoints, say=lambda line: print(line, file=sys.stderr, flush=True))
-    report = asyncio.run(_run(load))
+    say = functools.partial(print, file=sys.stderr, flush=True)
+    with contextlib.ExitStack() as stack:
+        record = None
+        if args.conversations is not None:
+            try:
+                lines = stack.enter_context(args.conversations.open("w"))
+            except OSError as error:
+                raise UsageError(f"cannot write {args.conversations}: {error.strerror}") from None
+            record = functools.partial(_write_line, lines)
+        report = asyncio.run(_run(LoadRun(plan, endpoints, say=say, record=record)))
     print(summary_table(report))
     if args.report is not None:
         try:
@@ -262,6 +279,10 @@ async def _run(load: LoadRun) -> dict[str, Any]:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, load.interrupted.set)
     return await load.run()
+
+
+def _write_line(lines: TextIO, document: dict[str, Any]) -> None:
+    lines.write(json.dumps(document) + "\n")
 
 
 def _clock(seconds: float) -> str:

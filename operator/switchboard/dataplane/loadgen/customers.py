@@ -9,7 +9,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from switchboard.dataplane.loadgen.ledger import Ledger, Shown
@@ -26,6 +26,7 @@ T = TypeVar("T")
 class Line(Protocol):
     """One conversation with a gateway, kept up across drops."""
 
+    conversation: uuid.UUID
     ledger: Ledger
     inbox: asyncio.Queue[Shown]
     """Messages of others, each the first time it is shown."""
@@ -71,8 +72,10 @@ async def play(
     rng: random.Random,
     tally: Tally,
     stop: asyncio.Event,
+    record: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """One customer's visit; at `stop` (the run is over) they leave, unfinished."""
+    """One customer's visit; at `stop` (the run is over) they leave, unfinished. `record`
+    gets what they were acknowledged and shown, at the end."""
     visit = Visit()
     patience = people.patience.sample(rng) if people.patience is not None else None
     try:
@@ -112,6 +115,15 @@ async def play(
         tally.conversation_finished(
             visit, handed_off=script.handed_off, ledger=line.ledger, lost=lost
         )
+        if record is not None:
+            record(
+                {
+                    "conversation": str(line.conversation),
+                    "ended": visit.ended,
+                    "lost": lost,
+                    **line.ledger.record(),
+                }
+            )
     except Exception as error:
         tally.failures[type(error).__name__] += 1
         logger.exception("customer %s failed", script.need)

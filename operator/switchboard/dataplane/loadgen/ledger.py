@@ -149,6 +149,15 @@ class Ledger:
         self._ids[message_id] = seq
         self._client.has(seq)
 
+    def record(self) -> dict[str, list[tuple[int, str]]]:
+        """What was acknowledged and what was shown, as (seq, id): to check against the store."""
+        return {
+            "acknowledged": sorted(
+                (m.seq, str(key)) for key, m in self.own.items() if m.seq is not None
+            ),
+            "shown": sorted((seq, str(key)) for seq, key in self.seqs.items()),
+        }
+
     def unanswered(self) -> list[Own]:
         """Acknowledged messages no one answered: the transcript must hold them."""
         return [m for m in self.own.values() if m.seq is not None and m.answered_at is None]

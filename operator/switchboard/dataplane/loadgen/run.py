@@ -78,11 +78,18 @@ class Plan:
 
 class LoadRun:
     def __init__(
-        self, plan: Plan, endpoints: Endpoints, say: Callable[[str], None] = print
+        self,
+        plan: Plan,
+        endpoints: Endpoints,
+        say: Callable[[str], None] = print,
+        record: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
+        """`say` gets the progress lines; `record` each conversation's acknowledged and
+        shown messages, once its customer is done."""
         self.plan = plan
         self.endpoints = endpoints
         self.say = say
+        self.record = record
         self.tally = Tally(plan.within_seconds)
         self.interrupted = asyncio.Event()
         """Set it to end the arrivals now (the drain still follows)."""
@@ -157,7 +164,7 @@ class LoadRun:
                 assert endpoints.webchat is not None
                 line = WebchatLine(http, endpoints.webchat, conversation, customer, self.tally)
             task = asyncio.create_task(
-                play(line, script, plan.people, rng, self.tally, self._leave)
+                play(line, script, plan.people, rng, self.tally, self._leave, self.record)
             )
             self._customers.add(task)
             task.add_done_callback(self._customers.discard)

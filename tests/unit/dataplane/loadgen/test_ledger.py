@@ -126,3 +126,17 @@ def test_a_seq_taken_by_another_message_loses_the_acknowledged_one() -> None:
     ledger.acknowledged(mine, 1, now=0)
     assert ledger.duplicated == 1
     assert ledger.lost([(1, other)]) == 1
+
+
+def test_the_record_lists_what_was_acknowledged_and_shown() -> None:
+    ledger = Ledger()
+    ledger.connected(0)
+    mine, reply, unacknowledged = ids(3)
+    ledger.sent(mine, "hi", now=0)
+    ledger.sent(unacknowledged, "still there?", now=0)
+    ledger.acknowledged(mine, 1, now=0)
+    ledger.received(2, reply, "bot", "hello", now=0)
+    assert ledger.record() == {
+        "acknowledged": [(1, str(mine))],
+        "shown": [(1, str(mine)), (2, str(reply))],
+    }
