@@ -8,7 +8,9 @@ a connection that resumed after the client's cursor. The ledger keeps:
   ones included (what it resumes after);
 - the cursor of the current connection, as the server must keep it: it starts at the `after`
   the client resumed with and moves with every message pushed and every acknowledgement. A
-  message at or below it was sent twice (`duplicated`); one past a gap came out of order;
+  message at or below it was sent twice (`duplicated`). A message may come past a gap only
+  when the gap is the client's own message, stored but not acknowledged yet (its
+  acknowledgement waits for the broker): a gap filled by anything else came out of order;
 - what each seq and id was shown as: a seq shown with two ids, or an id under two seqs, is a
   duplicate in the store;
 - the customer's own messages: when each was sent, acknowledged (its seq) and answered (a
@@ -80,6 +82,8 @@ class Ledger:
     out_of_order: int = 0
     _client: _Cursor = field(default_factory=_Cursor)
     _connection: _Cursor = field(default_factory=_Cursor)
+    _skipped: set[int] = field(default_factory=set)
+    """Seqs the current connection passed over: only the client's own may fill them."""
     _ids: dict[uuid.UUID, int] = field(default_factory=dict)
 
     @property
@@ -94,6 +98,7 @@ class Ledger:
     def connected(self, after: int) -> None:
         """A connection (or a read) starts: the server sends what follows `after`."""
         self._connection = _Cursor(position=after)
+        self._skipped = set()
 
     def sent(self, message_id: uuid.UUID, text: str, now: float) -> None:
         self.own.setdefault(message_id, Own(text, now))
@@ -105,6 +110,7 @@ class Ledger:
         if message is None:
             return None
         self._connection.has(seq)
+        self._skipped.discard(seq)
         if message.seq is not None:
             if message.seq != seq:
                 self.duplicated += 1  # one message stored twice
@@ -123,8 +129,13 @@ class Ledger:
         if self._connection.holds(seq):
             self.duplicated += 1
             return None
-        if seq > self._connection.position + 1:
+        if seq in self._skipped:
             self.out_of_order += 1
+            self._skipped.discard(seq)
+        first_missing = self._connection.position + 1
+        self._skipped.update(
+            missing for missing in range(first_missing, seq) if not self._connection.holds(missing)
+        )
         self._connection.has(seq)
         known = self.seqs.get(seq)
         if known is not None:

@@ -58,12 +58,25 @@ def test_own_messages_acknowledged_past_a_gap_may_come_again_after_a_resume() ->
     assert (ledger.duplicated, ledger.out_of_order) == (0, 0)
 
 
-def test_a_message_past_a_gap_is_out_of_order() -> None:
+def test_a_gap_filled_by_someone_elses_message_was_out_of_order() -> None:
     ledger = Ledger()
     ledger.connected(0)
     assert ledger.received(2, uuid.uuid4(), "bot", "two", now=0) is not None
-    assert ledger.out_of_order == 1
     assert ledger.cursor == 0  # it still lacks seq 1
+    assert ledger.out_of_order == 0  # seq 1 may be the client's own, on its way
+    assert ledger.received(1, uuid.uuid4(), "agent", "one", now=0) is not None
+    assert ledger.out_of_order == 1
+    assert ledger.cursor == 2
+
+
+def test_a_gap_the_clients_own_message_fills_is_in_order() -> None:
+    ledger = Ledger()
+    ledger.connected(0)
+    mine = uuid.uuid4()
+    ledger.sent(mine, "hi", now=0)
+    ledger.received(2, uuid.uuid4(), "agent", "hello", now=0)  # its ack waits for the broker
+    ledger.acknowledged(mine, 1, now=0)
+    assert (ledger.out_of_order, ledger.cursor) == (0, 2)
 
 
 def test_one_seq_shown_as_two_messages_is_a_duplicate() -> None:
