@@ -6,9 +6,10 @@ effect: `bot_cursor` is the last customer `seq` the bot handled. A message at or
 redelivery (its stored reply is announced again); a message with an earlier customer message
 still unanswered waits for it, briefly, then goes back to the queue; a conversation no longer
 with the bot only moves the cursor (an agent has it: the bot stays silent). Otherwise the bot
-understands the message outside any transaction (a remote model may take a while), then, with
-the conversation's row locked and its state and cursor unchanged, decides, stores the reply,
-moves the cursor and, on a handoff or a goodbye, moves the conversation, in one transaction.
+understands the message outside any transaction (a remote model may take a while), decides, and
+stores the reply, moves the cursor and, on a handoff or a goodbye, moves the conversation, in
+one statement (`switchboard_bot_turn`) whose compare-and-set on the state and the cursor makes
+a turn decided on a conversation that moved meanwhile store nothing (it is taken again).
 
 Durations come from the database's clock: `now()` of the transaction, which is also the reply's
 `created_at`.
@@ -22,23 +23,20 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from switchboard.dataplane.bot.decision import Action, Turn, Understanding, decide_turn
 from switchboard.dataplane.bot.model import DialogueModel
 from switchboard.dataplane.bot.understanding import Line, Understander
-from switchboard.dataplane.conversation import State, Step, reply_id
+from switchboard.dataplane.conversation import State, Step, reply_id, target
 from switchboard.dataplane.envelope import CustomerTurn
 from switchboard.dataplane.store import (
-    Connection,
     Conversation,
     Message,
     Store,
-    add_message,
-    fetch_conversation,
+    conversation_columns,
+    conversation_from_row,
     message_from_row,
-    move,
 )
 from switchboard.dataplane.wiring import HandoffWiring
 
@@ -66,8 +64,7 @@ class Timings:
 
 @dataclass(frozen=True)
 class _Position:
-    state: State
-    bot_cursor: int
+    conversation: Conversation
     next_message: Message | None
     """The first customer message after the cursor."""
 
@@ -107,9 +104,10 @@ class Turns:
             if position is None:
                 logger.warning("a turn of conversation %s, which is not stored", work.conversation)
                 return TurnResult(None)
-            if work.seq <= position.bot_cursor:
+            conversation = position.conversation
+            if work.seq <= conversation.bot_cursor:
                 return await self._replay(work)
-            if position.state is not State.BOT:
+            if conversation.state is not State.BOT:
                 await self._pass(work)
                 return TurnResult(None)
             message = position.next_message
@@ -128,19 +126,20 @@ class Turns:
             understanding = await self.understander.understand(
                 message.body, work.conversation, await self._history(message)
             )
-            result = await self._answer(position.bot_cursor, message, understanding)
+            result = await self._answer(conversation, message, understanding)
             if result is not None:
                 return result
             # the conversation moved while the message was being understood: look again
 
     async def _position(self, conversation_id: uuid.UUID) -> _Position | None:
-        """The conversation's state, cursor and first customer message after the cursor, in
-        one round trip."""
+        """The conversation and its first customer message after the cursor, in one round
+        trip."""
         async with self.store.pool.acquire() as connection:
             row = await connection.fetchrow(
-                "SELECT c.state, c.bot_cursor, m.seq, m.id, m.sender, m.author, m.body, "
-                "m.created_at FROM conversations c LEFT JOIN LATERAL ("
-                "  SELECT seq, id, sender, author, body, created_at FROM messages"
+                f"SELECT {conversation_columns('c')}, m.seq AS m_seq, m.id AS m_id, "
+                "m.author AS m_author, m.body AS m_body, m.created_at AS m_created_at "
+                "FROM conversations c LEFT JOIN LATERAL ("
+                "  SELECT seq, id, author, body, created_at FROM messages"
                 "  WHERE conversation_id = c.id AND sender = 'customer' AND seq > c.bot_cursor"
                 "  ORDER BY seq LIMIT 1"
                 ") m ON true WHERE c.id = $1",
@@ -148,62 +147,71 @@ class Turns:
             )
         if row is None:
             return None
-        message = message_from_row(conversation_id, row) if row["seq"] is not None else None
-        return _Position(State(row["state"]), row["bot_cursor"], message)
+        values = dict(row)
+        conversation = conversation_from_row(
+            {key: value for key, value in values.items() if not key.startswith("m_")}
+        )
+        message = None
+        if values["m_seq"] is not None:
+            message = Message(
+                conversation_id,
+                values["m_seq"],
+                values["m_id"],
+                "customer",
+                values["m_author"],
+                values["m_body"],
+                values["m_created_at"],
+            )
+        return _Position(conversation, message)
 
     async def _answer(
-        self, cursor: int, message: Message, understanding: Understanding | None
+        self, conversation: Conversation, message: Message, understanding: Understanding | None
     ) -> TurnResult | None:
-        """Decides and stores the turn, if the conversation is still with the bot at `cursor`."""
-        async with self.store.transaction() as connection:
-            conversation = await fetch_conversation(
-                connection, message.conversation_id, for_update=True
-            )
-            if (
-                conversation is None
-                or conversation.state is not State.BOT
-                or conversation.bot_cursor != cursor
-            ):
-                return None
-            turn = decide_turn(understanding, conversation.failed_turns, self.settings, self.model)
-            stored = await add_message(
-                connection,
+        """Decides the turn and stores it (switchboard_bot_turn, one round trip) if the
+        conversation is still with the bot at the cursor it was read at: only the bot's own
+        turns move the cursor and the failed turns the decision counts on."""
+        turn = decide_turn(understanding, conversation.failed_turns, self.settings, self.model)
+        step, step_data = self._leaving(turn)
+        reply_key = reply_id(message.id)
+        async with self.store.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                "SELECT reply_seq, reply_at FROM switchboard_bot_turn("
+                "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 conversation.id,
-                reply_id(message.id),
-                "bot",
+                conversation.bot_cursor,
+                message.seq,
+                reply_key,
                 self.model.name,
                 turn.reply,
-            )
-            reply = stored.message
-            now = reply.created_at  # now() of this transaction
-            # the cursor and the event in one statement: one round trip less per turn
-            await connection.execute(
-                "WITH answered AS (UPDATE conversations SET bot_cursor = $2, failed_turns = $3, "
-                "last_intent = $4, bot_answered_at = coalesce(bot_answered_at, now()) "
-                "WHERE id = $1 RETURNING id) "
-                "INSERT INTO events (conversation_id, type, actor, data) "
-                "SELECT id, 'bot_answered', $5, $6 FROM answered",
-                conversation.id,
-                message.seq,
                 turn.failed_turns,
                 turn.intent,
                 self.actor,
                 {
                     "seq": message.seq,
-                    "reply": reply.seq,
                     "intent": turn.intent,
                     "confidence": turn.confidence,
                     "action": turn.action.value,
                     "model_version": self.model.version,
                 },
+                None if step is None else step.value,
+                None if step is None else target(step).value,
+                None if turn.reason is None else turn.reason.value,
+                step_data,
             )
-            after = await self._leave_bot(connection, conversation, turn, now)
-        after = after or dataclasses.replace(
+        if row is None:
+            return None
+        now = row["reply_at"]  # now() of the turn's transaction: the reply's created_at
+        reply = Message(
+            conversation.id, row["reply_seq"], reply_key, "bot", self.model.name, turn.reply, now
+        )
+        after = dataclasses.replace(
             conversation,
+            state=conversation.state if step is None else target(step),
             next_seq=reply.seq,
             bot_cursor=message.seq,
             failed_turns=turn.failed_turns,
             bot_answered_at=conversation.bot_answered_at or now,
+            queued_at=now if step is Step.HAND_OFF else conversation.queued_at,
         )
         first_wait = None
         if conversation.bot_answered_at is None:
@@ -214,34 +222,16 @@ class Turns:
         timings = Timings((now - message.created_at).total_seconds(), first_wait, with_bot)
         return TurnResult(after, (reply,), turn, timings)
 
-    async def _leave_bot(
-        self, connection: Connection, conversation: Conversation, turn: Turn, now: datetime
-    ) -> Conversation | None:
-        """Hands the conversation off or ends it, if the turn says so; returns it then."""
-        assignments: dict[str, Any]
+    def _leaving(self, turn: Turn) -> tuple[Step | None, dict[str, Any] | None]:
+        """The step a turn takes the conversation out of the bot's hands with, if it does,
+        and its event's data."""
         data: dict[str, Any] = {"model_version": self.model.version, "intent": turn.intent}
         if turn.action is Action.HAND_OFF:
             assert turn.reason is not None
-            step = Step.HAND_OFF
-            assignments = {"queued_at": now, "handoff_reason": turn.reason.value}
-            data["reason"] = turn.reason.value
-        elif turn.action is Action.END:
-            step = Step.RESOLVE
-            assignments = {"ended_at": now}
-            data["contained"] = True
-        else:
-            return None
-        moved = await move(
-            connection,
-            conversation.id,
-            step,
-            actor=self.actor,
-            assignments=assignments,
-            data=data,
-        )
-        if moved is None:  # the row is locked and in state bot: every step from bot is allowed
-            raise RuntimeError(f"conversation {conversation.id} could not be {step}")
-        return moved
+            return Step.HAND_OFF, {**data, "reason": turn.reason.value}
+        if turn.action is Action.END:
+            return Step.RESOLVE, {**data, "contained": True}
+        return None, None
 
     async def _pass(self, work: CustomerTurn) -> None:
         """Moves the cursor past a message someone else answers (the bot stays silent)."""
