@@ -30,7 +30,8 @@ MAX_BACKOFF_SECONDS = 5.0
 RESEND_GAP_SECONDS = 0.25
 """Between resent messages after a reconnect, as the page does (the gateway allows bursts of
 10 frames, then 5 a second)."""
-TRANSCRIPT_QUIET_SECONDS = 1.0
+TRANSCRIPT_QUIET_SECONDS = 3.0
+"""After the fill of an open conversation, or before `started` from a busy gateway."""
 TRANSCRIPT_ATTEMPTS = 5
 # A connection that could not be made or broke: try again.
 DROPS = (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionResetError)
@@ -112,17 +113,25 @@ class WebchatLine:
         return None
 
     async def _read_transcript(self) -> list[tuple[int, uuid.UUID]]:
-        stored = []
+        stored: list[tuple[int, uuid.UUID]] = []
+        started = False
         async with self.http.ws_connect(self.url, autoping=True) as socket:
             await socket.send_str(
                 json.dumps({"type": "resume", "conversation": str(self.conversation), "after": 0})
             )
             while True:
-                frame = await socket.receive(timeout=TRANSCRIPT_QUIET_SECONDS)
+                try:
+                    frame = await socket.receive(timeout=TRANSCRIPT_QUIET_SECONDS)
+                except TimeoutError:
+                    if started:
+                        return stored  # an open conversation: its fill is over
+                    raise
                 if frame.type is not aiohttp.WSMsgType.TEXT:
                     raise aiohttp.ClientError(f"the transcript's connection closed ({frame})")
                 body = json.loads(frame.data)
-                if body["type"] == "message":
+                if body["type"] == "started":
+                    started = True
+                elif body["type"] == "message":
                     stored.append((int(body["seq"]), uuid.UUID(body["id"])))
                 elif body["type"] == "ended":
                     return stored
