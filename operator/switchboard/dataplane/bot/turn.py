@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 ORDER_PATIENCE_SECONDS = 5.0
 ORDER_POLL_SECONDS = 0.05
+MAX_ORDER_POLL_SECONDS = 0.4
 
 
 class OutOfOrder(Exception):
@@ -96,9 +97,31 @@ class Turns:
         self.understander = understander
         self.settings = settings
         self.actor = actor
+        self._taking: dict[uuid.UUID, dict[int, asyncio.Event]] = {}
+        """The turns being taken here, by conversation and seq."""
 
     async def take(self, work: CustomerTurn) -> TurnResult:
+        """The turn of `work`, once the turns of its conversation up to its seq being taken
+        here are done (a redelivery waits for the original): a customer who writes again
+        before the answer (or a backlog) does not make the later turn poll the store."""
+        while True:
+            taking = self._taking.setdefault(work.conversation, {})
+            before = [done for seq, done in taking.items() if seq <= work.seq]
+            if not before:
+                break
+            await before[0].wait()
+        done = taking[work.seq] = asyncio.Event()
+        try:
+            return await self._take(work)
+        finally:
+            del taking[work.seq]
+            if not taking:
+                del self._taking[work.conversation]
+            done.set()
+
+    async def _take(self, work: CustomerTurn) -> TurnResult:
         deadline = time.monotonic() + ORDER_PATIENCE_SECONDS
+        poll = ORDER_POLL_SECONDS
         while True:
             position = await self._position(work.conversation)
             if position is None:
@@ -121,7 +144,8 @@ class Turns:
             if message.seq < work.seq:
                 if time.monotonic() > deadline:
                     raise OutOfOrder(f"seq {message.seq} of {work.conversation} is unanswered")
-                await asyncio.sleep(ORDER_POLL_SECONDS)
+                await asyncio.sleep(poll)  # the earlier turn is another replica's
+                poll = min(poll * 2, MAX_ORDER_POLL_SECONDS)
                 continue
             understanding = await self.understander.understand(
                 message.body, work.conversation, await self._history(message)
