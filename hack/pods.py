@@ -484,6 +484,10 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s [pods] %(message)s", stream=sys.stderr
     )
+    # The HTTP clients (httpx here, httpx2 in lightkube) log every request at INFO: several per
+    # pod every second, drowning what matters.
+    for client in ("httpx", "httpx2"):
+        logging.getLogger(client).setLevel(logging.WARNING)
     asyncio.run(main_async(args))
     return 0
 
