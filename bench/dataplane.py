@@ -52,13 +52,13 @@ from tests.integration.dataplane_services import LocalServer
 from tests.integration.local_data_plane import LocalDataPlane
 
 from switchboard.dataplane.bot.classifier import compile_model
-from switchboard.dataplane.bot.decision import Action, Understanding, decide_turn
+from switchboard.dataplane.bot.decision import Action, Memory, Understanding, decide_turn
 from switchboard.dataplane.bot.model import parse_model
 from switchboard.dataplane.loadgen.latency import Histogram
 from switchboard.dataplane.loadgen.tally import Tally
 from switchboard.dataplane.loadgen.webchat import WebchatLine
 from switchboard.dataplane.topology import Topology
-from switchboard.dataplane.wiring import HandoffWiring
+from switchboard.dataplane.wiring import HandoffPolicy
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = REPO / "examples" / "models" / "telco-support-2.0.0.yaml"
@@ -262,13 +262,21 @@ def answered_texts() -> list[str]:
     examples of its other intents, each checked through the bot's own decision."""
     model = parse_model(MODEL.read_text(), str(MODEL))
     classifier = compile_model(model)
-    settings = HandoffWiring(confidence_threshold=0.6, ambiguity_margin=0.1, max_failed_turns=2)
+    policy = HandoffPolicy(
+        confidence_threshold=0.6,
+        ambiguity_margin=0.1,
+        max_failed_turns=2,
+        sentiment_threshold=-1.0,  # no handoff on sentiment: the texts are chosen on intent
+        sentiment_drop=2.0,
+        clarify=False,
+    )
     texts = []
     for intent in model.intents:
         if intent.handoff or intent.ends or intent.negative:
             continue
         for text in intent.examples:
-            turn = decide_turn(Understanding(classifier.rank(text)), 0, settings, model)
+            understanding = Understanding(classifier.rank(text))
+            turn = decide_turn(text, None, understanding, Memory(), policy, model)
             if turn.action is Action.ANSWER and turn.intent == intent.name:
                 texts.append(text)
     return texts

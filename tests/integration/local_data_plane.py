@@ -253,11 +253,9 @@ class LocalDataPlane:
 
     def url(self, part: str) -> str:
         """The part's Service, as http://127.0.0.1:PORT."""
-        services = wait_until(
-            f"the Service of {self.deployment(part)}",
-            lambda: self.deployment(part) in self.state()["services"] and self.state()["services"],
-        )
-        return f"http://127.0.0.1:{services[self.deployment(part)]}"
+        name = self.deployment(part)
+        port: int = wait_until(f"the Service of {name}", lambda: self.state()["services"].get(name))
+        return f"http://127.0.0.1:{port}"
 
     def kill(self, part: str) -> dict[str, Any]:
         """SIGKILL to a running pod of the part (its whole process group), as a crash;

@@ -78,9 +78,12 @@ async def test_a_load_run_counts_what_the_store_and_the_metrics_saw(
 
     store = await asyncpg.connect(database_uri)
     try:
-        by_channel = dict(
-            await store.fetch("SELECT channel, count(*) FROM conversations GROUP BY channel")
-        )
+        by_channel: dict[str, int] = {
+            row["channel"]: row["count"]
+            for row in await store.fetch(
+                "SELECT channel, count(*) FROM conversations GROUP BY channel"
+            )
+        }
         assert sum(by_channel.values()) == conversations["started"]
         assert set(by_channel) == {"web", "partners"}  # both channels were played
         customer = await store.fetch(

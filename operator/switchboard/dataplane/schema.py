@@ -147,8 +147,9 @@ ALTER TABLE conversations
 -- The bot's answer to one customer message, in one round trip: a compare-and-set on the
 -- conversation (still with the bot, at the cursor the answer was decided on) that stores the
 -- reply with the next seq, moves the cursor and what the bot keeps (migration 3), logs
--- `bot_answered` and, when the turn ends the bot's part, moves the conversation (p_state: queued or resolved) and logs that step. No row:
--- the conversation moved meanwhile; nothing is stored.
+-- `bot_answered` and, when the turn ends the bot's part, moves the conversation (p_state:
+-- queued or resolved) and logs that step. No row: the conversation moved meanwhile; nothing
+-- is stored.
 CREATE FUNCTION switchboard_bot_turn(
     p_conversation uuid, p_cursor integer, p_seq integer,
     p_reply uuid, p_author text, p_body text,
