@@ -48,7 +48,7 @@ from switchboard.sizing.decision import ServiceTarget
 SLOTS_PER_DAY = 169  # fpp2/calls: 5-minute slots from 07:00 to 21:05
 SLOT_SECONDS = 300.0
 REAL_DAY = 150  # a weekday among the last 40 of the series (index from 0)
-HISTORY_DAYS = 7  # the operator's default forecast.lookbackDays
+HISTORY_DAYS = 7  # the operator's default forecast.lookbackWeeks
 CALLS_SCALE = 0.5  # the bank peaks near 1.5 calls/s; half of it needs about 130 servers
 SURGE_PEAK_RATE = 0.6  # contacts/s at the synthetic day's normal peak, before the surge
 

@@ -117,7 +117,12 @@ _CONVERSATION_COLUMNS = (
 )
 
 
-def conversation_from_row(row: asyncpg.Record) -> Conversation:
+def conversation_columns(table: str) -> str:
+    """The columns of a Conversation, of `table` (an alias in a query that joins others)."""
+    return ", ".join(f"{table}.{column}" for column in _CONVERSATION_COLUMNS.split(", "))
+
+
+def conversation_from_row(row: asyncpg.Record | Mapping[str, Any]) -> Conversation:
     values = dict(row)
     values["state"] = State(values["state"])
     return Conversation(**values)
@@ -142,6 +147,13 @@ async def _init_connection(connection: asyncpg.Connection[asyncpg.Record]) -> No
         )
 
 
+async def _keep_session(connection: asyncpg.Connection[asyncpg.Record]) -> None:
+    """What a connection going back to the pool needs beyond asyncpg's own rollback of an
+    unfinished transaction: nothing. The data plane leaves no session state behind (its
+    advisory locks are transaction-scoped; no LISTEN, no SET), and asyncpg's default reset
+    (unlock all, close cursors, unlisten, reset settings) costs a round trip per use."""
+
+
 class Store:
     """A pool of connections to the contact center's database."""
 
@@ -151,7 +163,11 @@ class Store:
     @classmethod
     async def connect(cls, uri: str, *, min_size: int = 2, max_size: int = 10) -> Store:
         pool = await asyncpg.create_pool(
-            uri, min_size=min_size, max_size=max_size, init=_init_connection
+            uri,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            reset=_keep_session,
         )
         return cls(pool)
 
