@@ -98,13 +98,14 @@ def healthy(running: Operated) -> dict[str, Any] | None:
 
 
 def reasons(running: Operated) -> list[str]:
-    """The reasons of the ContactCenter's events, oldest first."""
+    """The reasons of the ContactCenter's events in the order the operator created them: its
+    timestamps have whole seconds, the apiserver's revisions (etcd's) do not tie."""
     events = [
         e
         for e in running.client.list(Event, namespace=running.namespace)
         if e.involvedObject.kind == "ContactCenter" and e.involvedObject.name == running.name
     ]
-    events.sort(key=lambda e: (e.firstTimestamp or e.metadata.creationTimestamp, e.metadata.name))
+    events.sort(key=lambda e: int(e.metadata.resourceVersion))
     return [e.reason or "" for e in events]
 
 
