@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 
 from switchboard.api.types import ApiModel
 
@@ -17,5 +19,19 @@ class DataProtection(ApiModel):
             "addresses and phone numbers in customers' messages shown to agents and in every "
             "log line of the gateways, bot and agent workspace. The store keeps the "
             "conversation as the customer wrote it."
+        ),
+    )
+    classification: Annotated[
+        str,
+        StringConstraints(
+            min_length=1, max_length=63, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+        ),
+    ] = Field(
+        "confidential",
+        description=(
+            "The data classification of the queue and the database, which hold customers' "
+            "messages: the label `switchboard.io/data-classification` on their StatefulSets, "
+            "pods and Services, for policy engines and backup tools to select by. A label "
+            "value. Changing it restarts their pods (the label is on the pod template)."
         ),
     )
