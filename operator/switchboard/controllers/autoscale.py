@@ -43,7 +43,7 @@ from switchboard.resources.sla_status import (
     sla_status,
 )
 from switchboard.resources.status import Assessment
-from switchboard.sizing.decision import Decision, ScalingState, decide
+from switchboard.sizing.decision import Decision, Recommendation, ScalingState, decide
 from switchboard.sizing.forecast import Forecast
 from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
 from switchboard.sizing.workloads import Observation, Workload
@@ -162,7 +162,7 @@ class Autoscaler:
         for workload, observed in observations.items():
             current = self._current_replicas(cc, workload)
             state = self.states.get((key, workload)) or ScalingState(
-                recommendations=((now, current),)
+                recommendations=(Recommendation(now, current),)
             )
             outlook = outlooks.get(workload)
             rate = rate_to_size_for(
