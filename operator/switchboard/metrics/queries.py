@@ -11,17 +11,23 @@ Prometheus Operator's ServiceMonitors and PodMonitors) label every target with i
 two ContactCenters of the same name in different namespaces stay apart; a Prometheus that
 scrapes without that label (a static or file-based target list) still finds the series by name.
 
-**Per workload.** Every contact starts with the bot, so the bot's arrivals are all contacts
-offered (`switchboard_contacts_arrived_total`); the agents' arrivals are the contacts the bot
-hands over (`switchboard_bot_conversations_total{outcome="escalated"}`, 0 while the bot has
-conversations but none escalated). The handle time is the mean of
-`switchboard_handle_time_seconds{handler="bot"}` or `{handler="agent"}`. Service level,
-abandonment and backlog are the contact center's (the contract has one queue):
+**Per workload, its tier.** Every contact meets the bot first, and the agents the contacts the
+bot hands over (docs/metrics.md); each workload is sized from its own tier's series, labelled
+`handler="bot"` or `handler="agent"`:
 
-- service level = answered within the objective (`within_sla="true"`) / offered;
-- abandonment = abandoned / offered;
-- backlog = offered - answered - abandoned (contacts waiting now, from the counters' totals;
-  a workload restart that resets only some counters skews it until the others reset too);
+- offered: the bot's are all contacts (`switchboard_contacts_arrived_total`); the agents' are
+  the handoffs (`switchboard_bot_conversations_total{outcome="escalated"}`, 0 while the bot has
+  conversations but none escalated). The arrival rate is the offered rate;
+- handle time: the mean of `switchboard_handle_time_seconds{handler}`;
+- service level = the tier's answers within the objective
+  (`switchboard_contacts_answered_total{handler, within_sla="true"}`) / its offered;
+- abandonment = the tier's abandoned (`switchboard_contacts_abandoned_total{handler}`) / its
+  offered;
+- backlog = offered - answered - abandoned of the tier (contacts waiting for it now, from the
+  counters' totals; a workload restart that resets only some counters skews it until the
+  others reset too);
+- contacts in the system = offered - completed (`switchboard_handle_time_seconds_count`) -
+  abandoned of the tier;
 - patience is not derivable from the contract (the waits of contacts that abandoned are not
   exported), so it is None unless a query override gives it; the spec's `sla.patienceSeconds`
   applies then.
@@ -42,21 +48,22 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.sla import MetricQueries
+from switchboard.contract import (
+    ABANDONED,
+    ANSWERED,
+    ARRIVED,
+    BOT_CONVERSATIONS,
+    HANDLE_TIME,
+    HANDLERS,
+    Handler,
+)
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 from switchboard.sizing.workloads import Observation, Workload
-
-HANDLERS: Mapping[Workload, str] = {"bot": "bot", "agents": "agent"}
-
-ARRIVED = "switchboard_contacts_arrived_total"
-ANSWERED = "switchboard_contacts_answered_total"
-ABANDONED = "switchboard_contacts_abandoned_total"
-HANDLE_TIME = "switchboard_handle_time_seconds"
-BOT_CONVERSATIONS = "switchboard_bot_conversations_total"
 
 DEFAULT_WINDOW_SECONDS = 900.0
 DEFAULT_RECENT_WINDOWS = (60.0, 300.0)
@@ -117,7 +124,7 @@ class Target:
         return cls(cc.name, cc.namespace, workload, cc.spec.metrics.queries)
 
     @property
-    def handler(self) -> str:
+    def handler(self) -> Handler:
         return HANDLERS[self.workload]
 
     def series(self, metric: str, **labels: str) -> str:
@@ -139,16 +146,29 @@ def _sum_rate(target: Target, metric: str, seconds: float, **labels: str) -> str
     return f"sum(rate({target.series(metric, **labels)}[{window(seconds)}]))"
 
 
+def _offered(target: Target, total: Callable[..., str]) -> str:
+    """What the workload's tier is offered, with `total(metric, **labels)` summing a counter
+    (as a rate or as its total)."""
+    if target.workload == "bot":
+        return total(ARRIVED)
+    escalated = total(BOT_CONVERSATIONS, outcome="escalated")
+    # No escalation series yet while the bot converses: none escalated, 0 (not "no data").
+    return f"{escalated} or ({total(BOT_CONVERSATIONS)} * 0)"
+
+
+def _offered_rate(target: Target, seconds: float) -> str:
+    return _offered(target, lambda metric, **labels: _sum_rate(target, metric, seconds, **labels))
+
+
+def _offered_total(target: Target) -> str:
+    return _offered(target, lambda metric, **labels: f"sum({target.series(metric, **labels)})")
+
+
 def arrival_rate_query(target: Target, window_seconds: float) -> str:
-    """Contacts per second reaching the workload, over the window."""
+    """Contacts per second offered to the workload's tier, over the window."""
     if target.overrides.arrival_rate is not None:
         return target.substitute(target.overrides.arrival_rate, window_seconds)
-    if target.workload == "bot":
-        return _sum_rate(target, ARRIVED, window_seconds)
-    escalated = _sum_rate(target, BOT_CONVERSATIONS, window_seconds, outcome="escalated")
-    # No escalation series yet while the bot converses: none escalated, 0 (not "no data").
-    conversing = _sum_rate(target, BOT_CONVERSATIONS, window_seconds)
-    return f"{escalated} or ({conversing} * 0)"
+    return _offered_rate(target, window_seconds)
 
 
 def handle_time_query(target: Target, window_seconds: float) -> str:
@@ -162,40 +182,43 @@ def handle_time_query(target: Target, window_seconds: float) -> str:
 
 
 def abandon_rate_query(target: Target, window_seconds: float) -> str:
-    """Share of offered contacts abandoned, over the window (NaN: nothing offered)."""
+    """Share of the tier's offered contacts that left waiting for it, over the window (NaN:
+    nothing offered)."""
     if target.overrides.abandon_rate is not None:
         return target.substitute(target.overrides.abandon_rate, window_seconds)
-    abandoned = _sum_rate(target, ABANDONED, window_seconds)
-    offered = _sum_rate(target, ARRIVED, window_seconds)
-    return f"({abandoned} or vector(0)) / {offered}"
+    abandoned = _sum_rate(target, ABANDONED, window_seconds, handler=target.handler)
+    return f"({abandoned} or vector(0)) / ({_offered_rate(target, window_seconds)})"
 
 
 def service_level_query(target: Target, window_seconds: float) -> str:
-    """Share of offered contacts answered within the objective, over the window."""
+    """Share of the tier's offered contacts it answered within the objective, over the
+    window."""
     if target.overrides.service_level is not None:
         return target.substitute(target.overrides.service_level, window_seconds)
-    within = _sum_rate(target, ANSWERED, window_seconds, within_sla="true")
-    offered = _sum_rate(target, ARRIVED, window_seconds)
-    # Over a short window, answers to contacts that arrived before it can outnumber arrivals.
-    return f"clamp_max(({within} or vector(0)) / {offered}, 1)"
+    within = _sum_rate(target, ANSWERED, window_seconds, handler=target.handler, within_sla="true")
+    offered = _offered_rate(target, window_seconds)
+    # Over a short window, answers to contacts offered before it can outnumber the offered.
+    return f"clamp_max(({within} or vector(0)) / ({offered}), 1)"
+
+
+def _waiting_or_served(target: Target, gone: str) -> str:
+    """The tier's offered total less its `gone` total and its abandoned, never below 0."""
+    handler = target.handler
+    left = f"(sum({target.series(gone, handler=handler)}) or vector(0))"
+    abandoned = f"(sum({target.series(ABANDONED, handler=handler)}) or vector(0))"
+    return f"clamp_min(({_offered_total(target)}) - {left} - {abandoned}, 0)"
 
 
 def queue_backlog_query(target: Target, window_seconds: float) -> str:
-    """Contacts waiting now: offered - answered - abandoned, never below 0."""
+    """Contacts waiting for the tier now: offered - answered - abandoned."""
     if target.overrides.queue_backlog is not None:
         return target.substitute(target.overrides.queue_backlog, window_seconds)
-    offered = f"sum({target.series(ARRIVED)})"
-    answered = f"(sum({target.series(ANSWERED)}) or vector(0))"
-    abandoned = f"(sum({target.series(ABANDONED)}) or vector(0))"
-    return f"clamp_min({offered} - {answered} - {abandoned}, 0)"
+    return _waiting_or_served(target, ANSWERED)
 
 
 def in_system_query(target: Target, window_seconds: float) -> str:
-    """Contacts in service or waiting now: offered - completed - abandoned, never below 0."""
-    offered = f"sum({target.series(ARRIVED)})"
-    completed = f"(sum({target.series(f'{HANDLE_TIME}_count')}) or vector(0))"
-    abandoned = f"(sum({target.series(ABANDONED)}) or vector(0))"
-    return f"clamp_min({offered} - {completed} - {abandoned}, 0)"
+    """Contacts waiting for or with the tier now: offered - completed - abandoned."""
+    return _waiting_or_served(target, f"{HANDLE_TIME}_count")
 
 
 def patience_query(target: Target, window_seconds: float) -> str | None:

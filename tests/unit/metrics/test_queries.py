@@ -74,23 +74,37 @@ def test_handle_time_is_the_workload_s_handler_mean() -> None:
         assert f'handler="{handler}"' in denominator
 
 
-def test_ratios_divide_by_offered_contacts_and_count_missing_numerators_as_zero() -> None:
-    queries = workload_queries(contact_center(), "agents")
-    within, offered = queries.service_level.split(" / ")
-    assert 'within_sla="true"' in within
-    assert within.endswith("or vector(0))")
-    assert offered.startswith("sum(rate(switchboard_contacts_arrived_total{")
-    abandoned, offered = queries.abandon_rate.split(" / ")
-    assert "switchboard_contacts_abandoned_total" in abandoned
-    assert offered.startswith("sum(rate(switchboard_contacts_arrived_total{")
+def test_ratios_are_the_tier_s_over_what_the_tier_was_offered() -> None:
+    cc = contact_center()
+    for workload, handler, offered_metric in (
+        ("bot", "bot", "switchboard_contacts_arrived_total{"),
+        ("agents", "agent", "switchboard_bot_conversations_total{"),
+    ):
+        queries = workload_queries(cc, workload)
+        within, offered = queries.service_level.split(" / ")
+        assert 'within_sla="true"' in within and f'handler="{handler}"' in within
+        assert within.endswith("or vector(0))")
+        assert offered.startswith(f"(sum(rate({offered_metric}")
+        abandoned, offered = queries.abandon_rate.split(" / ")
+        assert "switchboard_contacts_abandoned_total" in abandoned
+        assert f'handler="{handler}"' in abandoned
+        assert offered.startswith(f"(sum(rate({offered_metric}")
+    escalated = workload_queries(cc, "agents").service_level.split(" / ")[1]
+    assert 'outcome="escalated"' in escalated
 
 
-def test_backlog_is_offered_minus_answered_minus_abandoned() -> None:
-    promql = workload_queries(contact_center(), "bot").backlog
-    assert promql.startswith("clamp_min(sum(switchboard_contacts_arrived_total{")
-    assert " - (sum(switchboard_contacts_answered_total{" in promql
-    assert " - (sum(switchboard_contacts_abandoned_total{" in promql
-    assert "rate(" not in promql
+def test_backlog_is_the_tier_s_offered_minus_answered_minus_abandoned() -> None:
+    cc = contact_center()
+    bot = workload_queries(cc, "bot").backlog
+    assert bot.startswith("clamp_min((sum(switchboard_contacts_arrived_total{")
+    assert " - (sum(switchboard_contacts_answered_total{" in bot
+    assert " - (sum(switchboard_contacts_abandoned_total{" in bot
+    assert bot.count('handler="bot"') == 2
+    agents = workload_queries(cc, "agents").backlog
+    assert agents.startswith("clamp_min((sum(switchboard_bot_conversations_total{")
+    assert 'outcome="escalated"' in agents
+    assert agents.count('handler="agent"') == 2
+    assert "rate(" not in bot + agents
 
 
 def test_windows_long_for_the_mean_short_for_recent_arrivals_longest_for_handle_time() -> None:
@@ -112,11 +126,13 @@ def test_windows_long_for_the_mean_short_for_recent_arrivals_longest_for_handle_
         assert "[60s]" not in promql
 
 
-def test_contacts_in_the_system_are_offered_minus_completed_minus_abandoned() -> None:
-    promql = workload_queries(contact_center(), "bot").in_system
-    assert promql.startswith("clamp_min(sum(switchboard_contacts_arrived_total{")
-    assert " - (sum(switchboard_handle_time_seconds_count{" in promql
-    assert " - (sum(switchboard_contacts_abandoned_total{" in promql
+def test_contacts_in_the_system_are_the_tier_s_offered_minus_completed_minus_abandoned() -> None:
+    for workload, handler in (("bot", "bot"), ("agents", "agent")):
+        promql = workload_queries(contact_center(), workload).in_system
+        assert promql.startswith("clamp_min((sum(switchboard_")
+        assert " - (sum(switchboard_handle_time_seconds_count{" in promql
+        assert " - (sum(switchboard_contacts_abandoned_total{" in promql
+        assert promql.count(f'handler="{handler}"') == 2
 
 
 def test_window_ranges() -> None:
