@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,6 +38,7 @@ from switchboard.metrics.queries import arrival_history, observe
 from switchboard.resources.sla_status import (
     forecast_points,
     metrics_condition,
+    scaling_state,
     sla_condition,
     sla_status,
 )
@@ -161,8 +161,10 @@ class Autoscaler:
         events: list[str] = []
         for workload, observed in observations.items():
             current = self._current_replicas(cc, workload)
-            state = self.states.get((key, workload)) or ScalingState(
-                recommendations=(Recommendation(now, current),)
+            state = (
+                self.states.get((key, workload))
+                or self._stored_state(key, workload)
+                or ScalingState(recommendations=(Recommendation(now, current),))
             )
             outlook = outlooks.get(workload)
             rate = rate_to_size_for(
@@ -192,13 +194,6 @@ class Autoscaler:
             if decision.replicas != current:
                 events.append(f"{workload} {current} -> {decision.replicas}: {decision.reason}")
 
-        first = next(iter(observations.values()), None)
-        last_scale: datetime | None
-        if events:
-            last_scale = datetime.fromtimestamp(now, UTC)
-        else:
-            previous = self.outcomes.get(key)
-            last_scale = (previous.sla if previous else self._stored_sla(key)).last_scale_time
         # Status shows the bot's forecast (every contact reaches the bot first), else the agents'.
         shown = outlooks.get("bot") or next(iter(outlooks.values()), None)
         points = (
@@ -206,8 +201,11 @@ class Autoscaler:
         )
         self.outcomes[key] = AutoscaleOutcome(
             replicas=replicas,
-            sla=sla_status(first, decisions, points, last_scale),
-            conditions=(metrics_condition(unavailable, decisions), sla_condition(first, target)),
+            sla=sla_status(observations, decisions, points),
+            conditions=(
+                metrics_condition(unavailable, decisions),
+                sla_condition(observations, target),
+            ),
         )
         self.enqueue(key)
         body = self.caches.contact_centers.get(key)
@@ -263,10 +261,11 @@ class Autoscaler:
                 forecasts[workload] = _Outlook(start, forecast)
         return forecasts
 
-    def _stored_sla(self, key: Key) -> SLAStatus:
-        """status.sla as stored: what a restarted operator carries on from."""
+    def _stored_state(self, key: Key, workload: Workload) -> ScalingState | None:
+        """The scaling state kept in status: what a restarted operator carries on from."""
         stored = self.caches.contact_centers.get(key, {}).get("status", {}).get("sla")
-        return SLAStatus.model_validate(stored or {})
+        sla = SLAStatus.model_validate(stored or {})
+        return scaling_state(sla.bot if workload == "bot" else sla.agents)
 
     def _client(self, url: str) -> Prometheus:
         if url not in self.clients:
