@@ -100,6 +100,11 @@ class Autoscaler:
                 cc = self._spec(key, body)
                 if cc is None or not autoscaled(cc) or cc.spec.metrics.prometheus_url is None:
                     continue
+                if key[0] not in self.caches.listed_namespaces:
+                    # The replicas running are not known until a reconcile has listed the
+                    # namespace's children (just after a restart): sizing from a guess would
+                    # scale, and write, for nothing.
+                    continue
                 self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
                 running[key] = asyncio.create_task(self._tick_safely(key, cc))
             for key in [k for k in self.specs if k not in self.caches.contact_centers]:
@@ -135,12 +140,12 @@ class Autoscaler:
         prometheus = self._client(str(cc.spec.metrics.prometheus_url))
         target = service_target(cc)
         now = time.time()
-        observations: dict[Workload, Observation | None] = {}
-        unavailable: str | None = None
         rate_window, recent_windows, aht_window = metric_windows(cc)
-        for workload in autoscaled(cc):
-            try:
-                observations[workload] = await observe(
+        workloads = autoscaled(cc)
+        # Both tiers in one loop, read at once.
+        results = await asyncio.gather(
+            *(
+                observe(
                     prometheus,
                     cc,
                     workload,
@@ -148,9 +153,19 @@ class Autoscaler:
                     recent_windows=recent_windows,
                     aht_window_seconds=aht_window,
                 )
-            except MetricsUnavailable as error:
-                observations[workload] = None
-                unavailable = str(error)
+                for workload in workloads
+            ),
+            return_exceptions=True,
+        )
+        observations: dict[Workload, Observation | None] = {}
+        unavailable: str | None = None
+        for workload, result in zip(workloads, results, strict=True):
+            if isinstance(result, MetricsUnavailable):
+                observations[workload], unavailable = None, str(result)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                observations[workload] = result
         outlooks: dict[Workload, _Outlook] = {}
         if unavailable is None:
             with contextlib.suppress(MetricsUnavailable):  # the present is enough to size by

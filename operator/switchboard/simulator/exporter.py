@@ -12,15 +12,24 @@ latency is the bot's own and is not scaled.
 
 `switchboard_simulator_*` gauges show the simulator's own state per tier (not part of the
 contract).
+
+A scrape is a snapshot of one moment: the driver changes the metrics only inside `updating()`,
+and the endpoint collects under the same lock. (Collected family by family while the queues
+move on, the agents' handoffs could be read later than their answers, and the backlog computed
+from them would show contacts that never waited.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from threading import Thread
+from threading import Lock, Thread
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from switchboard.contract import HANDLERS, ContractMetrics
 from switchboard.simulator.engine import Counters, Visit
@@ -43,6 +52,7 @@ class MetricsExporter:
         if not time_scale > 0:
             raise ValueError(f"time scale must be positive, got {time_scale}")
         self.registry = CollectorRegistry()
+        self._lock = Lock()
         self._labels = labels
         self._within = within_seconds / time_scale
         self._time_scale = time_scale
@@ -92,10 +102,30 @@ class MetricsExporter:
         self._servers.labels(center, workload).set(counters.ready_servers)
         self._queue_length.labels(center, workload).set(counters.queue_length)
 
+    @contextmanager
+    def updating(self) -> Iterator[None]:
+        """Hold scrapes off while the queues move on."""
+        with self._lock:
+            yield
+
     def serve(self, port: int, address: str) -> MetricsServer:
         """Serve /metrics on a background thread (port 0 picks a free port)."""
-        server, thread = start_http_server(port, addr=address, registry=self.registry)
+        served = CollectorRegistry()
+        served.register(_Snapshot(self.registry, self._lock))
+        server, thread = start_http_server(port, addr=address, registry=served)
         return MetricsServer(server, thread)
+
+
+class _Snapshot(Collector):
+    """Every metric of `registry`, collected at one moment."""
+
+    def __init__(self, registry: CollectorRegistry, lock: Lock) -> None:
+        self._registry = registry
+        self._lock = lock
+
+    def collect(self) -> Iterable[Metric]:
+        with self._lock:
+            return list(self._registry.collect())
 
 
 class MetricsServer:

@@ -46,15 +46,17 @@ async def run_live(
                     log.warning("capacity unknown, keeping %s: %s", _servers(queue), error)
                 unavailable = True
             else:
-                for workload, count in servers.items():
-                    queue.set_servers(workload, count)
+                with exporter.updating():  # new servers answer waiting contacts at once
+                    for workload, count in servers.items():
+                        queue.set_servers(workload, count)
                 if unavailable:
                     log.warning("capacity known again: %s", _servers(queue))
                 unavailable = False
         simulated = simulated_start + (clock() - wall_start) * speed
-        queue.run_until(simulated if until is None else min(simulated, until))
-        for workload in WORKLOADS:
-            exporter.record_state(workload, queue.counters(workload))
+        with exporter.updating():
+            queue.run_until(simulated if until is None else min(simulated, until))
+            for workload in WORKLOADS:
+                exporter.record_state(workload, queue.counters(workload))
         await asyncio.sleep(tick_seconds)
 
 
