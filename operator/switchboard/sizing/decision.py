@@ -121,9 +121,10 @@ class ScalingState:
     """Carried from one decision to the next by the caller (the operator keeps it in status).
 
     The windows' contents are kept as changes: a recommendation is added only when it differs
-    from the latest, so a steady one leaves the state as it is (and the operator's status with
-    it). A recommendation was last made one `interval_seconds` before the next one's `since`
-    (the latest: now); it counts in a window while that is within the window.
+    from the latest (and those out of the windows are dropped then), so the state changes only
+    when the recommendation does, and the operator's status with it. A recommendation was last
+    made one `interval_seconds` before the next one's `since` (the latest: now); it counts in a
+    window while that is within the window.
     """
 
     recommendations: tuple[Recommendation, ...] = ()
@@ -174,10 +175,8 @@ def decide(
         if _known(forecast_rate) is not None
         else None
     )
-    recommendations = _recent(
-        _recorded(state.recommendations, Recommendation(now, recommendation, for_rate)),
-        now,
-        limits,
+    recommendations = _recorded(
+        state.recommendations, Recommendation(now, recommendation, for_rate), limits
     )
     replicas, why = _stabilized(now, current_replicas, recommendation, recommendations, limits)
     if not why and recommendation != sizing.replicas:
@@ -299,7 +298,7 @@ def _hold(
         reason=f"no {' or '.join(missing)} metric: holding {replicas} replicas",
         metrics_available=False,
         state=ScalingState(
-            _recent(state.recommendations, now, limits),
+            state.recommendations,
             _last_scale_time(now, current_replicas, replicas, state),
         ),
     )
@@ -371,15 +370,23 @@ def _rate_recommendation(
 
 
 def _recorded(
-    recommendations: tuple[Recommendation, ...], latest: Recommendation
+    recommendations: tuple[Recommendation, ...], latest: Recommendation, limits: ScalingLimits
 ) -> tuple[Recommendation, ...]:
-    """The recommendations with `latest` added, unless it is what the latest one says."""
+    """The recommendations with `latest` added, unless it is what the latest one says. Those
+    out of both windows are dropped then, and only then: they no longer count, and dropping
+    them as they age would change the state (and the operator's status) with nothing else
+    changing."""
     if recommendations and (recommendations[-1].replicas, recommendations[-1].for_rate) == (
         latest.replicas,
         latest.for_rate,
     ):
         return recommendations
-    return (*recommendations, latest)
+    window = max(limits.scale_up_window_seconds, limits.scale_down_window_seconds)
+    added = (*recommendations, latest)
+    last_made = _last_made(added, latest.since, limits)
+    return tuple(
+        r for r, made in zip(added, last_made, strict=True) if latest.since - made <= window
+    )
 
 
 def _last_made(
@@ -389,16 +396,6 @@ def _last_made(
     for the latest."""
     following = [r.since - limits.interval_seconds for r in recommendations[1:]]
     return [*following, now][: len(recommendations)]
-
-
-def _recent(
-    recommendations: tuple[Recommendation, ...], now: float, limits: ScalingLimits
-) -> tuple[Recommendation, ...]:
-    window = max(limits.scale_up_window_seconds, limits.scale_down_window_seconds)
-    last_made = _last_made(recommendations, now, limits)
-    return tuple(
-        r for r, made in zip(recommendations, last_made, strict=True) if now - made <= window
-    )
 
 
 def _released(recommendations: tuple[Recommendation, ...]) -> list[int]:

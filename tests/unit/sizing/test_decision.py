@@ -334,11 +334,18 @@ def test_patience_uses_erlang_a_and_the_abandonment_cap() -> None:
     assert "abandonment" in decision.reason
 
 
-def test_old_recommendations_are_forgotten() -> None:
+def test_old_recommendations_are_forgotten_when_a_new_one_is_recorded() -> None:
     # 30 was last made at 70 (one interval before 20 replaced it), out of the window at 400.
     state = ScalingState(recommendations=(Recommendation(0.0, 30), Recommendation(100.0, 20)))
     decision = _decide(CLASSIC, current=20, now=400.0, state=state)
+    assert decision.replicas == 20  # made until 370, one interval ago
     assert [r.since for r in decision.state.recommendations] == [100.0, 400.0]
+    # A recommendation that does not change keeps the state as it is, old ones included:
+    # they no longer count, and nothing else changed to write.
+    same = ScalingState(recommendations=(Recommendation(0.0, 30), Recommendation(100.0, 14)))
+    steady = _decide(CLASSIC, current=20, now=400.0, state=same)
+    assert steady.replicas == 14
+    assert steady.state.recommendations == same.recommendations
 
 
 def test_a_steady_recommendation_leaves_the_state_as_it_is() -> None:
