@@ -30,21 +30,17 @@ from switchboard.simulator.capacity import CapacitySource, CapacityUnavailable, 
 from switchboard.simulator.contacts import ContactModel, ContactStream, Exponential, LogNormal
 from switchboard.simulator.engine import ContactCenterQueue
 from switchboard.simulator.exporter import ExportLabels, MetricsExporter
-from switchboard.simulator.hindsight import hindsight_day
 from switchboard.simulator.live import run_live
-from switchboard.simulator.offline import DaySettings, day_contacts, simulate_day
+from switchboard.simulator.offline import day_contacts
 from switchboard.simulator.policies import (
     POLICIES,
     DayPolicy,
     FixedPolicy,
     PolicySettings,
     ReplicaBounds,
-    TierTraffic,
-    build_erlang_at_mean,
-    build_policy,
     tier_traffic,
 )
-from switchboard.simulator.report import DayReport
+from switchboard.simulator.runs import HINDSIGHT, simulate
 from switchboard.simulator.traffic import (
     PROFILES,
     ArrivalProfile,
@@ -54,8 +50,6 @@ from switchboard.simulator.traffic import (
 )
 from switchboard.sizing.decision import ServiceTarget
 from switchboard.sizing.workloads import WORKLOADS, Workload
-
-HINDSIGHT = "hindsight"
 
 
 def register(subparsers: SubParsers) -> None:
@@ -322,17 +316,15 @@ def _run_offline(
         "bot": ReplicaBounds(args.min_replicas, args.max_replicas, args.bot_concurrency),
         "agents": ReplicaBounds(args.min_replicas, args.max_replicas, args.seats_per_replica),
     }
-    traffic = tier_traffic(trace, contacts, args.seed)
     report = simulate(
-        args.policy or "switchboard",
+        _fixed(args, bounds) or args.policy or "switchboard",
         trace.day,
         day_contacts(trace.day, contacts, args.seed),
-        traffic,
+        tier_traffic(trace, contacts, args.seed),
         contacts,
         target,
         bounds,
         _policy_settings(args),
-        fixed=_fixed(args, bounds),
     )
     if args.output == "json":
         print(json.dumps(report.to_json()))
@@ -348,36 +340,6 @@ def _run_offline(
         except OSError as error:
             raise UsageError(f"cannot write {args.plot}: {error.strerror}") from None
     return 0
-
-
-def simulate(
-    policy: str,
-    day: ArrivalProfile,
-    contacts: ContactStream,
-    traffic: Mapping[Workload, TierTraffic],
-    model: ContactModel,
-    target: ServiceTarget,
-    bounds: Mapping[Workload, ReplicaBounds],
-    settings: PolicySettings,
-    fixed: DayPolicy | None = None,
-) -> DayReport:
-    """The day under one policy (or `hindsight`, or a fixed capacity), every policy starting
-    with the capacity erlang-at-mean gives the first slot."""
-    opening = {
-        w: build_erlang_at_mean(traffic[w], model, target, bounds[w], settings) for w in WORKLOADS
-    }
-    day_settings = DaySettings(
-        bounds=bounds,
-        initial_replicas={w: opening[w].replicas_at(day.start) for w in WORKLOADS},
-        readiness_delay=settings.readiness_delay,
-        target_service_level=target.target,
-        within_seconds=target.within_seconds,
-    )
-    if policy == HINDSIGHT and fixed is None:
-        guesses = {w: opening[w].replicas_at for w in WORKLOADS}
-        return hindsight_day(day, contacts, target, day_settings, guesses)
-    chosen = fixed or build_policy(policy, traffic, model, target, bounds, settings)
-    return simulate_day(day, contacts, chosen, day_settings)
 
 
 def _fixed(args: argparse.Namespace, bounds: Mapping[Workload, ReplicaBounds]) -> DayPolicy | None:
