@@ -203,6 +203,13 @@ def register(subparsers: SubParsers) -> None:
         help="quantile of the forecast switchboard sizes for (default: %(default)s)",
     )
     offline.add_argument(
+        "--scale-down-window",
+        type=non_negative_number,
+        default=PolicySettings.scale_down_window_seconds,
+        metavar="SECONDS",
+        help="switchboard's scale-down stabilization window (default: %(default)g)",
+    )
+    offline.add_argument(
         "--hpa-utilisation",
         type=fraction,
         default=0.75,
@@ -360,6 +367,7 @@ def _policy_settings(args: argparse.Namespace) -> PolicySettings:
         readiness_delay=args.readiness_delay,
         interval_seconds=args.interval,
         forecast_quantile=args.forecast_quantile,
+        scale_down_window_seconds=args.scale_down_window,
         hpa_utilisation=args.hpa_utilisation,
         keda_messages_per_server=args.keda_messages_per_server,
     )

@@ -375,8 +375,9 @@ class PolicySettings:
     switchboard and erlang-at-mean decide every `interval_seconds`. switchboard reads the
     arrival rate over `window_seconds` (15 minutes) and over the last 1 and 5 minutes (`decide`
     takes a measured rate over the forecast when it departs beyond Poisson noise), the handle
-    time over an hour, and sizes for the `forecast_quantile` of the forecast (the spec's
-    `forecast.demandQuantile`, 0.5 by default: its mean).
+    time over an hour, sizes for the `forecast_quantile` of the forecast (the spec's
+    `forecast.demandQuantile`, 0.5 by default: its mean), and scales down to the highest
+    recommendation of `scale_down_window_seconds` (the spec's default, 5 minutes).
     hpa: target utilisation of the servers (0.75: within the usual 0.7-0.8). keda: contacts
     (waiting + in service) per replica, as a multiple of the servers per replica (0.75: without
     a queue it settles at the same utilisation as hpa).
@@ -386,6 +387,7 @@ class PolicySettings:
     interval_seconds: float = 30.0
     window_seconds: float = 900.0
     forecast_quantile: float = 0.5
+    scale_down_window_seconds: float = 300.0
     hpa_utilisation: float = 0.75
     keda_messages_per_server: float = 0.75
 
@@ -436,6 +438,7 @@ def _switchboard(
         bounds.min_replicas,
         bounds.max_replicas,
         bounds.servers_per_replica,
+        scale_down_window_seconds=settings.scale_down_window_seconds,
         readiness_seconds=settings.readiness_delay,
         interval_seconds=settings.interval_seconds,
     )

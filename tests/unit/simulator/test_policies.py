@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from switchboard.api.common import ScaleDown
+from switchboard.api.types import duration_seconds
 from switchboard.simulator.contacts import ContactModel, Exponential
 from switchboard.simulator.engine import Counters
 from switchboard.simulator.policies import (
@@ -13,6 +15,7 @@ from switchboard.simulator.policies import (
     PolicySettings,
     ReplicaBounds,
     SlotForecast,
+    SwitchboardPolicy,
     Telemetry,
     TierTraffic,
     build_erlang_at_mean,
@@ -174,3 +177,18 @@ def test_erlang_at_mean_has_capacity_ready_when_the_slot_starts() -> None:
     assert busy > 5 * quiet
     assert policy.replicas_at(600.0 - 60.0 - 30.0) == quiet  # the request after this is in time
     assert policy.replicas_at(600.0 - 60.0) == busy
+
+
+def test_switchboard_scales_down_as_the_spec_says_by_default() -> None:
+    """The twin decides as the operator does: the spec's default scale-down window, unless a
+    setting says otherwise."""
+    default = duration_seconds(ScaleDown().stabilization_window)
+    assert PolicySettings().scale_down_window_seconds == default
+    trace = Trace(ArrivalProfile(0.0, 300.0, (0.5,) * 12), ())
+    traffic = tier_traffic(trace, CONTACTS, seed=1)
+    bounds = {"bot": BOUNDS, "agents": BOUNDS}
+    shorter = replace(PolicySettings(), scale_down_window_seconds=60.0)
+    policy = build_policy("switchboard", traffic, CONTACTS, TARGET, bounds, shorter)
+    for tier in policy.tiers.values():
+        assert isinstance(tier, SwitchboardPolicy)
+        assert tier.limits.scale_down_window_seconds == 60.0
