@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 from annotated_types import Le
 
-from switchboard.api.contactcenter import Forecast as ForecastSpec
+from switchboard.api.sla import Forecast as ForecastSpec
 from switchboard.sizing.forecast import forecast_arrivals
 
 SLOTS_PER_DAY = 169
@@ -75,6 +75,7 @@ def history_weeks() -> tuple[int, int]:
     """`spec.forecast.lookbackDays`: its default and the CRD's maximum."""
     lookback = ForecastSpec.model_fields["lookback_days"]
     (maximum,) = (limit.le for limit in lookback.metadata if isinstance(limit, Le))
+    assert isinstance(lookback.default, int) and isinstance(maximum, int)
     return lookback.default, maximum
 
 
@@ -142,7 +143,9 @@ class Scores:
         return max(by_day, key=lambda day: fmean(by_day[day]))
 
 
-def library_forecaster(past_days: Sequence[Sequence[float]], horizon: int) -> Method:
+def library_forecaster(
+    past_days: Sequence[Sequence[float]], horizon: int
+) -> Callable[[Sequence[float]], Sequence[float]]:
     """statsforecast's AutoTheta with the daily season, fitted on the past days one after the
     other, then applied with its fitted parameters to the past days and today so far."""
     try:

@@ -105,11 +105,11 @@ def remove_bench_namespaces(client: Client) -> None:
     """Deletes the bench's namespaces (an interrupted run's too) and waits until they are gone:
     an operator started amid the deletion of a 200-ContactCenter fleet first works through
     thousands of events of dying objects, which would be timed as its reconcile."""
-    for namespace in client.list(Namespace, labels=BENCH_NAMESPACE):
+    for namespace in client.list(Namespace, labels=dict(BENCH_NAMESPACE)):
         if namespace.status is None or namespace.status.phase != "Terminating":
             client.delete(Namespace, namespace.metadata.name)
     deadline = time.monotonic() + CLEAN_UP_SECONDS
-    while list(client.list(Namespace, labels=BENCH_NAMESPACE)):
+    while list(client.list(Namespace, labels=dict(BENCH_NAMESPACE))):
         if time.monotonic() > deadline:
             say(f"bench namespaces still terminating after {CLEAN_UP_SECONDS} s")
             return
@@ -138,7 +138,7 @@ def create_namespace(client: Client, prefix: str) -> str:
 
 def existing(client: Client, namespace: str, objects: list[dict[str, Any]]) -> bool:
     for obj in objects:
-        resource = type(codecs.from_dict(obj))
+        resource: Any = type(codecs.from_dict(obj))  # known only at run time
         try:
             client.get(resource, obj["metadata"]["name"], namespace=namespace)
         except ApiError:

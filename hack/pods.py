@@ -161,7 +161,9 @@ class ClusterSource:
     async def deployments(self, selector: Mapping[str, str]) -> list[dict[str, Any]]:
         return [
             d.to_dict()
-            async for d in self.client.list(Deployment, namespace=self.namespace, labels=selector)
+            async for d in self.client.list(
+                Deployment, namespace=self.namespace, labels=dict(selector)
+            )
         ]
 
     async def config_map(self, name: str) -> dict[str, str]:
@@ -369,11 +371,10 @@ class Kubelet:
                 env |= await self.secret(source["secretRef"]["name"])
         for variable in container.get("env", []):
             env[variable["name"]] = await self.value(pod, variable)
-        mounts = self.mount_paths(pod, template, container)
+        root = self.file_system(pod)
         for key, value in env.items():
-            for path, local in mounts.items():
-                if value == path or value.startswith(path.rstrip("/") + "/"):
-                    env[key] = str(local) + value[len(path.rstrip("/")) :]
+            if value.startswith("/") and (root / value.lstrip("/")).exists():
+                env[key] = str(root / value.lstrip("/"))
         env["SWITCHBOARD_HTTP_PORT"] = str(pod.http_port)
         env["SWITCHBOARD_METRICS_PORT"] = str(pod.metrics_port)
         return env
@@ -393,30 +394,23 @@ class Kubelet:
             return {"metadata.name": pod.name, "metadata.namespace": self.namespace}[path]
         raise ValueError(f"cannot resolve {variable['name']}: {source}")
 
-    def mount_paths(
-        self, pod: Pod, template: Mapping[str, Any], container: Mapping[str, Any]
-    ) -> dict[str, Path]:
-        """Mount path -> local directory, for the ConfigMap volumes this runner writes (and
-        for emptyDir volumes, a fresh directory of the pod's own)."""
-        volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
-        mounts = {}
-        for mount in container.get("volumeMounts", []):
-            volume = volumes.get(mount["name"], {})
-            if "configMap" in volume or "emptyDir" in volume:
-                local = pod.directory / mount["name"]
-                local.mkdir(parents=True, exist_ok=True)
-                mounts[mount["mountPath"]] = local
-        return mounts
+    @staticmethod
+    def file_system(pod: Pod) -> Path:
+        """The pod's own file system: its volumes are mounted (written) at their mount paths
+        below it, and absolute paths in its environment that exist there point there."""
+        return pod.directory / "root"
 
     async def write_volumes(self, pod: Pod, template: Mapping[str, Any]) -> None:
-        """Writes (or refreshes) the pod's mounted ConfigMaps, each file replaced atomically."""
-        for volume in template["spec"].get("volumes", []):
+        """Creates the pod's emptyDir mounts and writes (or refreshes) its mounted ConfigMaps,
+        each file replaced atomically, as the kubelet keeps them in sync."""
+        volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
+        for mount in template["spec"]["containers"][0].get("volumeMounts", []):
+            volume = volumes.get(mount["name"], {})
+            directory = self.file_system(pod) / mount["mountPath"].lstrip("/")
+            directory.mkdir(parents=True, exist_ok=True)
             if "configMap" not in volume:
                 continue
-            directory = pod.directory / volume["name"]
-            directory.mkdir(parents=True, exist_ok=True)
-            data = await self.config_map(volume["configMap"]["name"])
-            for key, text in data.items():
+            for key, text in (await self.config_map(volume["configMap"]["name"])).items():
                 target = directory / key
                 if target.exists() and target.read_text() == text:
                     continue
@@ -490,6 +484,10 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s [pods] %(message)s", stream=sys.stderr
     )
+    # The HTTP clients (httpx here, httpx2 in lightkube) log every request at INFO: several per
+    # pod every second, drowning what matters.
+    for client in ("httpx", "httpx2"):
+        logging.getLogger(client).setLevel(logging.WARNING)
     asyncio.run(main_async(args))
     return 0
 

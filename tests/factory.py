@@ -31,7 +31,7 @@ def valid_manifest(name: str = "valid") -> Manifest:
                 "model": {
                     "name": "intent-router",
                     "version": "3.2.0",
-                    "uri": "s3://models/intent-router/3.2.0",
+                    "uri": "https://models.example/intent-router/3.2.0.yaml",
                 }
             },
         },

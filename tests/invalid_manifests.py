@@ -139,9 +139,56 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "rollout.analysis.metrics names must be unique",
     ),
     _cel(
+        "analysis-rate-bound-in-percent",
+        {"spec.bot.rollout": {"analysis": {"metrics": [{"name": "containment-rate", "min": 70}]}}},
+        "analysis metric bounds of a rate are shares",
+    ),
+    _cel(
+        "analysis-rate-margin-beyond-one",
+        {
+            "spec.bot.rollout": {
+                "analysis": {"metrics": [{"name": "error-rate", "maxRelative": 2.0}]}
+            }
+        },
+        "analysis metric bounds of a rate are shares",
+    ),
+    _cel(
+        "analysis-latency-relative-without-query",
+        {
+            "spec.bot.rollout": {
+                "analysis": {"metrics": [{"name": "latency-p95", "maxRelative": 0.1}]}
+            }
+        },
+        "analysis metric latency-p95 is bounded by maxSeconds alone",
+    ),
+    _cel(
+        "analysis-seconds-on-a-rate",
+        {
+            "spec.bot.rollout": {
+                "analysis": {"metrics": [{"name": "error-rate", "maxSeconds": 0.8}]}
+            }
+        },
+        "analysis metric maxSeconds applies to latency-p95 or a custom query",
+    ),
+    _cel(
+        "handoff-override-of-unknown-channel",
+        {"spec.bot.handoff": {"channels": [{"name": "phone", "sentimentThreshold": -0.5}]}},
+        "bot.handoff.channels may only name channels of spec.channels",
+    ),
+    _cel(
+        "handoff-overrides-repeat-a-channel",
+        {"spec.bot.handoff": {"channels": [{"name": "web"}, {"name": "web", "clarify": True}]}},
+        "bot.handoff.channels must name each channel at most once",
+    ),
+    _cel(
         "analysis-interval-too-short",
         {"spec.bot.rollout": {"analysis": {"interval": "5s"}}},
         "rollout.analysis.interval must be at least 10s",
+    ),
+    _cel(
+        "offer-timeout-too-short",
+        {"spec.agents": {"offerTimeout": "4s"}},
+        "agents.offerTimeout must be at least 5s",
     ),
     _cel(
         "metrics-interval-too-short",
@@ -224,6 +271,26 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
     _schema("duration-not-a-duration", {"spec.metrics": {"interval": "soon"}}, "should match"),
     _schema("bot-missing", {"spec.bot": DELETE}, "Required value"),
     _schema("model-uri-missing", {"spec.bot.model.uri": DELETE}, "Required value"),
+    _schema(
+        "model-uri-unreadable-scheme",
+        {"spec.bot.model.uri": "s3://models/telco/2.0.0"},
+        "should match",
+    ),
+    _schema(
+        "handoff-threshold-above-one",
+        {"spec.bot.handoff": {"confidenceThreshold": 1.5}},
+        "should be less than or equal to 1",
+    ),
+    _schema(
+        "handoff-sentiment-threshold-below-minus-one",
+        {"spec.bot.handoff": {"sentimentThreshold": -1.5}},
+        "should be greater than or equal to -1",
+    ),
+    _schema(
+        "handoff-sentiment-drop-zero",
+        {"spec.bot.handoff": {"channels": [{"name": "web", "sentimentDrop": 0}]}},
+        "should be greater than 0",
+    ),
     _schema("channels-empty", {"spec.channels": []}, "should have at least 1 items"),
     _schema(
         "too-many-channels",

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from switchboard.api.bot import BUILT_IN_ANALYSIS_METRICS
+from switchboard.api.bot import BUILT_IN_ANALYSIS_METRICS, LATENCY_METRIC
 from switchboard.api.channels import CHANNEL_TYPES, MAX_CHANNELS, RESERVED_CHANNEL_NAMES
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import parse_quantity
@@ -119,9 +119,12 @@ def rollouts(draw: st.DrawFn) -> dict[str, Any]:
     )
     metrics = []
     for name in metric_names:
-        metric: dict[str, Any] = {"name": name, "max": draw(st.floats(0, 1))}
+        metric: dict[str, Any] = {"name": name}
         if name not in BUILT_IN_ANALYSIS_METRICS or draw(st.booleans()):
             metric["query"] = 'sum(rate(custom_total{model_version="$version"}[5m]))'
+        # latency-p95 without a query is bounded by seconds; the rates by shares.
+        bound = "maxSeconds" if name == LATENCY_METRIC and "query" not in metric else "max"
+        metric[bound] = draw(st.floats(0, 1))
         metrics.append(metric)
     analysis = {"interval": f"{draw(st.integers(10, 300))}s", "metrics": metrics}
     return _drop_none(
@@ -130,6 +133,7 @@ def rollouts(draw: st.DrawFn) -> dict[str, Any]:
             "steps": draw(_optional(st.just(steps))),
             "analysis": draw(_optional(st.just(analysis))),
             "progressDeadline": draw(_optional(durations)),
+            "drainTimeout": draw(_optional(durations)),
         }
     )
 
@@ -180,7 +184,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
                 "model": {
                     "name": draw(channel_names),
                     "version": version,
-                    "uri": f"s3://models/bot/{version}",
+                    "uri": f"https://models.example/bot/{version}",
                 },
                 "concurrency": draw(_optional(st.integers(1, 500))),
                 "replicas": draw(_optional(st.integers(0, 5))),

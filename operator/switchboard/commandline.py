@@ -1,4 +1,5 @@
-"""What every `switchboard` subcommand shares: the usage error, the one-line parser, value types.
+"""What every `switchboard` subcommand shares: the usage error, the one-line parser, value types,
+and the flags of a service target.
 
 A leaf module: it imports nothing from switchboard, so each subcommand's `command.py` can use it
 while `cli.py` imports the subcommands.
@@ -108,3 +109,23 @@ port = Bounded(_integer, lambda value: 1 <= value <= 65535, "a port number in 1.
 port_or_any = Bounded(
     _integer, lambda value: 0 <= value <= 65535, "a port number in 0..65535 (0: any free port)"
 )
+
+
+def service_target_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The "service target" group, with `--target` of contacts answered within `--within`
+    seconds (80/20 unless given, as in the API); a command adds its own caps to it."""
+    group = parser.add_argument_group("service target")
+    group.add_argument(
+        "--target",
+        type=fraction,
+        default=0.8,
+        help="share of contacts answered within --within (default: %(default)g)",
+    )
+    group.add_argument(
+        "--within",
+        type=non_negative_number,
+        default=20.0,
+        metavar="SECONDS",
+        help="answer within (default: %(default)g)",
+    )
+    return group

@@ -7,11 +7,11 @@ fails the tests.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,33 +27,18 @@ from tests.integration.dataplane_services import (  # noqa: F401 (fixtures)
     queue_uri,
     rabbitmq,
 )
+from tests.integration.hack_scripts import hack, running
 from tests.integration.kube import KUBECONFIG, REPO, restricted_namespace, wait_until
+from tests.integration.operated import operate  # noqa: F401 (fixture)
 from tests.integration.operator import Operator, install_crd
-
-
-def _cluster(command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "hack" / "cluster.py"), command],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="session")
 def kubeconfig() -> Iterator[Path]:
     """The admin kubeconfig of a running local cluster; stops the cluster afterwards only
     if this session started it."""
-    started_here = _cluster("status").returncode != 0
-    if started_here:
-        result = _cluster("up")
-        if result.returncode != 0:
-            pytest.fail(f"the local cluster did not start:\n{result.stderr}", pytrace=False)
-    try:
+    with running("the local cluster", functools.partial(hack, "cluster.py")):
         yield KUBECONFIG
-    finally:
-        if started_here:
-            _cluster("down")
 
 
 @pytest.fixture(scope="session")
@@ -87,15 +72,6 @@ def operator(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 # --- Prometheus (hack/prometheus.py) and simulators it scrapes ------------------------------
 
 
-def _prometheus(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "hack" / "prometheus.py"), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 class LocalPrometheus:
     """The session's Prometheus: its URL, and its scrape targets, changed while it runs."""
 
@@ -104,11 +80,11 @@ class LocalPrometheus:
 
     def add_target(self, address: str, labels: dict[str, str] | None = None) -> None:
         pairs = [f"{name}={value}" for name, value in (labels or {}).items()]
-        result = _prometheus("targets", "add", address, "--labels", *pairs)
+        result = hack("prometheus.py", "targets", "add", address, "--labels", *pairs)
         assert result.returncode == 0, result.stderr
 
     def remove_target(self, address: str) -> None:
-        result = _prometheus("targets", "remove", address)
+        result = hack("prometheus.py", "targets", "remove", address)
         assert result.returncode == 0, result.stderr
 
     def active_targets(self) -> list[dict[str, Any]]:
@@ -128,17 +104,8 @@ class LocalPrometheus:
 def prometheus() -> Iterator[LocalPrometheus]:
     """A running local Prometheus (scrape interval 2 s); stopped afterwards only if this
     session started it. A missing binary or a failed start fails the tests."""
-    started_here = _prometheus("status").returncode != 0
-    if started_here:
-        result = _prometheus("up")
-        if result.returncode != 0:
-            pytest.fail(f"Prometheus did not start:\n{result.stderr}", pytrace=False)
-    url = (REPO / ".cluster" / "prometheus-url").read_text().strip()
-    try:
-        yield LocalPrometheus(url)
-    finally:
-        if started_here:
-            _prometheus("down")
+    with running("Prometheus", functools.partial(hack, "prometheus.py")):
+        yield LocalPrometheus((REPO / ".cluster" / "prometheus-url").read_text().strip())
 
 
 SWITCHBOARD = str(REPO / ".venv" / "bin" / "switchboard")

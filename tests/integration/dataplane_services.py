@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.integration.hack_scripts import hack, running
 from tests.integration.kube import REPO
 
 STATE_DIR = REPO / ".cluster"
@@ -35,13 +35,7 @@ class LocalServer:
         self.state_dir = state_dir
 
     def command(self, *args: str) -> subprocess.CompletedProcess[str]:
-        script = REPO / "hack" / f"{self.name}.py"
-        return subprocess.run(
-            [sys.executable, str(script), "--state-dir", str(self.state_dir), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return hack(f"{self.name}.py", "--state-dir", str(self.state_dir), *args)
 
     def run(self, *args: str) -> str:
         """Runs a command that must succeed; what it said (on stderr)."""
@@ -95,16 +89,8 @@ class LocalServer:
 
 def _session_server(name: str) -> Iterator[LocalServer]:
     server = LocalServer(name)
-    started_here = not server.running()
-    if started_here:
-        result = server.command("up")
-        if result.returncode != 0:
-            pytest.fail(f"{name} did not start:\n{result.stderr}", pytrace=False)
-    try:
+    with running(name, server.command):
         yield server
-    finally:
-        if started_here:
-            server.down()
 
 
 @pytest.fixture(scope="session")
@@ -124,11 +110,16 @@ async def database_uri(postgres: LocalServer) -> AsyncIterator[str]:
     """A fresh, empty database of the session's PostgreSQL, dropped after the test."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     base, _, _ = postgres.uri.rpartition("/")
+    await _admin(postgres, f'CREATE DATABASE "{name}"')
+    yield f"{base}/{name}"
+    # A connection of its own: the test may have crashed the server in between.
+    await _admin(postgres, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+async def _admin(postgres: LocalServer, statement: str) -> None:
     admin = await asyncpg.connect(postgres.uri)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"{base}/{name}"
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.execute(statement)
     finally:
         await admin.close()
 

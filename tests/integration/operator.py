@@ -105,7 +105,8 @@ class Operator:
         with urllib.request.urlopen(
             f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
         ) as r:
-            return r.read().decode()
+            text: bytes = r.read()
+        return text.decode()
 
 
 def metric_sum(text: str, name: str, **labels: str) -> float:
@@ -128,7 +129,8 @@ def apiserver_metrics() -> str:
     context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
     server = json.loads(KUBECONFIG.read_text())["clusters"][0]["cluster"]["server"]
     with urllib.request.urlopen(f"{server}/metrics", context=context, timeout=10) as response:
-        return response.read().decode()
+        text: bytes = response.read()
+    return text.decode()
 
 
 def operator_kind_writes_by_request() -> Counter[str]:

@@ -16,9 +16,9 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -29,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from switchboard.contract import ContractMetrics
 from switchboard.dataplane.announce import announce
 from switchboard.dataplane.bus import Bus
-from switchboard.dataplane.conversation import Step
+from switchboard.dataplane.conversation import Sender, Step
 from switchboard.dataplane.envelope import AgentNudge, Delivery
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import Message, Store, move
@@ -37,7 +37,6 @@ from switchboard.dataplane.topology import Topology, agent_deliveries, customer_
 from switchboard.dataplane.wiring import ServiceLevel, Wiring
 from tests.integration.kube import REPO
 
-T = TypeVar("T")
 SWITCHBOARD = str(REPO / ".venv" / "bin" / "switchboard")
 TOKEN = "open-sesame"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -165,7 +164,7 @@ class Center:
             model_version="1.0.0",
         )
         for index, text in enumerate(texts):
-            sender = "customer" if index % 2 == 0 else "bot"
+            sender: Sender = "customer" if index % 2 == 0 else "bot"
             await self.store.add_message(conversation, uuid.uuid4(), sender=sender, body=text)
         async with self.store.transaction() as connection:
             now = await connection.fetchval("SELECT now()")
@@ -228,17 +227,15 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def eventually(
-    what: str, probe: Callable[[], T | Awaitable[T | None] | None], within: float = 20.0
-) -> T:
-    """Polls `probe` until it returns something truthy, and returns that."""
+async def eventually(what: str, probe: Callable[[], object], within: float = 20.0) -> Any:
+    """Polls `probe` (plain or async) until it returns something truthy, and returns that."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         value = probe()
         if asyncio.iscoroutine(value):
             value = await value
         if value:
-            return value  # type: ignore[return-value]
+            return value
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
 
@@ -442,7 +439,8 @@ async def test_a_reconnect_keeps_an_agents_place_in_line_and_a_resolve_or_a_brea
             state, agent = await center.state(conversation)
             return agent if state == "offered" else None
 
-        return await eventually(f"{conversation} to be offered", agent)
+        offered: str = await eventually(f"{conversation} to be offered", agent)
+        return offered
 
     async def handle(agent: str, conversation: uuid.UUID) -> None:
         worker = RestAgent(http, replica, agent)
@@ -691,13 +689,14 @@ async def test_unauthenticated_and_malformed_requests_are_refused_and_store_noth
     wrong = {"Authorization": "Bearer open-sesam"}
     code, answer = await status("POST", "/agents/eve/sign-in", wrong, json=sign_in)
     assert (code, answer["error"]) == (401, "unauthorized")
-    for body, complaint in [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"data": b"{not json"}, "not JSON"),
         ({"json": {"name": "Eve"}}, "capacity: Field required"),
         ({"json": {**sign_in, "capacity": {"fax": 1}}}, "capacity.fax"),
         ({"json": {**sign_in, "role": "admin"}}, "role: Extra inputs"),
         ({"data": b"x" * (70 * 1024)}, "Too Large"),
-    ]:
+    ]
+    for body, complaint in refusals:
         code, answer = await status("POST", "/agents/eve/sign-in", AUTH, **body)
         assert code in (400, 413) and complaint in answer["message"], (body, code, answer)
     code, answer = await status("POST", "/agents/eve%20x/sign-in", AUTH, json=sign_in)

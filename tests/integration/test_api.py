@@ -55,6 +55,8 @@ def test_allowed_update_is_accepted(case: tuple[str, Any, Any], namespace: str, 
 def test_example_reaches_ready(
     example: str, client: Client, namespace: str, operator: Operator
 ) -> None:
+    models = kubectl("apply", "-k", str(EXAMPLES / "models"), "-n", namespace)
+    assert models.returncode == 0, models.stderr
     manifests = documents(EXAMPLES / example)
     apply(namespace, manifests)
     for manifest in manifests:

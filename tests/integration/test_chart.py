@@ -319,7 +319,9 @@ def assert_exactly_what_was_used(
 def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any) -> None:
     """The quickstart and its lifecycle, a missing Secret, and autoscaling, with kstatus and
     Argo CD's health judged at each step."""
-    # The quickstart, as the README applies it.
+    # The quickstart, as the README applies it: its model first.
+    models = kubectl("apply", "-k", str(EXAMPLES / "models"), "-n", namespace)
+    assert models.returncode == 0, models.stderr
     quickstart = documents(EXAMPLES / "quickstart.yaml")[0]
     apply(namespace, quickstart)
     body = wait_current(client, namespace, "quickstart")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from lightkube import ApiError, Client
+from lightkube.core.dictmixin import DictMixin
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Pod
@@ -24,6 +26,15 @@ RESTRICTED_CONTAINER_SECURITY = {
     "runAsUser": 1000,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
+
+Model = TypeVar("Model", bound=DictMixin)
+
+
+def from_dict(model: type[Model], body: dict[str, Any]) -> Model:
+    """`model.from_dict(body)`, typed as the model it makes (lightkube says its base class)."""
+    made = model.from_dict(body)
+    assert isinstance(made, model)
+    return made
 
 
 def deployment(name: str, replicas: int) -> dict[str, Any]:
@@ -52,7 +63,7 @@ def deployment(name: str, replicas: int) -> dict[str, Any]:
 
 
 def test_three_replica_deployment_becomes_available(client: Client, namespace: str) -> None:
-    client.create(Deployment.from_dict(deployment("web", 3)), namespace=namespace)
+    client.create(from_dict(Deployment, deployment("web", 3)), namespace=namespace)
 
     def available() -> bool:
         status = client.get(Deployment, "web", namespace=namespace).status
@@ -66,7 +77,8 @@ def test_three_replica_deployment_becomes_available(client: Client, namespace: s
 
 
 def privileged_pod() -> Pod:
-    return Pod.from_dict(
+    return from_dict(
+        Pod,
         {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -80,7 +92,7 @@ def privileged_pod() -> Pod:
                     }
                 ],
             },
-        }
+        },
     )
 
 
@@ -103,7 +115,8 @@ def test_privileged_pod_is_admitted_without_pod_security_label(client: Client) -
 def test_crd_with_cel_rule_is_enforced(client: Client) -> None:
     message = "minReplicas must not exceed maxReplicas"
     group = f"t{uuid.uuid4().hex[:8]}.example.io"
-    crd = CustomResourceDefinition.from_dict(
+    crd = from_dict(
+        CustomResourceDefinition,
         {
             "apiVersion": "apiextensions.k8s.io/v1",
             "kind": "CustomResourceDefinition",
@@ -140,7 +153,7 @@ def test_crd_with_cel_rule_is_enforced(client: Client) -> None:
                     }
                 ],
             },
-        }
+        },
     )
     client.create(crd)
     try:
@@ -155,9 +168,9 @@ def test_crd_with_cel_rule_is_enforced(client: Client) -> None:
         )
 
         widget = create_namespaced_resource(group, "v1", "Widget", "widgets")
-        good = widget({"metadata": {"name": "good"}, "spec": {"minReplicas": 1, "maxReplicas": 2}})
+        good = widget(metadata=ObjectMeta(name="good"), spec={"minReplicas": 1, "maxReplicas": 2})
         client.create(good, namespace="default")
-        bad = widget({"metadata": {"name": "bad"}, "spec": {"minReplicas": 3, "maxReplicas": 2}})
+        bad = widget(metadata=ObjectMeta(name="bad"), spec={"minReplicas": 3, "maxReplicas": 2})
         with pytest.raises(ApiError) as rejected:
             client.create(bad, namespace="default")
         assert rejected.value.status.code == 422

@@ -31,7 +31,7 @@ from tests.integration.contactcenters import (
     contact_center,
     wait_for_condition,
 )
-from tests.integration.kube import kubectl, wait_until
+from tests.integration.kube import REPO, kubectl, wait_until
 from tests.integration.operator import (
     SWITCHBOARD,
     Operator,
@@ -200,6 +200,25 @@ def test_a_missing_secret_degrades_then_recovers_when_it_appears(
         item["kind"] == "StatefulSet" and item["metadata"]["name"] == "ext-queue"
         for item in children(namespace, "ext")
     )
+
+
+def test_a_model_config_map_is_waited_for_then_mounted_into_the_bot(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    model = {"name": "telco-support", "version": "2.0.0"}
+    uri = "configmap://telco-support-2.0.0/model.yaml"
+    apply(namespace, minimal("mod", bot={"model": {**model, "uri": uri}}))
+    body = wait_for_condition(client, namespace, "mod", "Degraded", reason="ModelConfigMapNotFound")
+    degraded = next(c for c in body["status"]["conditions"] if c["type"] == "Degraded")
+    assert f"ConfigMap {namespace}/telco-support-2.0.0" in degraded["message"]
+    assert children(namespace, "mod") == []
+
+    models = kubectl("apply", "-k", str(REPO / "examples" / "models"), "-n", namespace)
+    assert models.returncode == 0, models.stderr
+    wait_for_condition(client, namespace, "mod", "Ready", timeout=60)
+    bot = client.get(Deployment, "mod-bot", namespace=namespace).spec.template.spec
+    volumes = {volume.name: volume for volume in bot.volumes}
+    assert volumes["model"].configMap.name == "telco-support-2.0.0"
 
 
 @pytest.mark.parametrize("policy", ["Retain", "Delete"])
@@ -389,3 +408,32 @@ def test_the_database_credentials_follow_the_deletion_policy_when_it_changes(
         "the credentials to outlive the ContactCenter again", lambda: owners() == [], timeout=10
     )
     assert client.get(Secret, secret, namespace=namespace).data["password"] == password
+
+
+def test_a_contact_center_made_again_under_its_old_name_gets_its_generated_tokens_anew(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    apply(namespace, minimal("again"))
+    wait_for_condition(client, namespace, "again", "Ready", timeout=60)
+    first = client.get(Secret, "again-agents-token", namespace=namespace)
+    kubectl("delete", "contactcenter", "again", "-n", namespace, "--wait=true")
+    # Owned by the ContactCenter, the token goes with it (the garbage collector's work).
+    wait_until(
+        "the old token to be collected",
+        lambda: (
+            not [
+                s
+                for s in client.list(Secret, namespace=namespace)
+                if s.metadata.name == "again-agents-token"
+            ]
+        ),
+        timeout=60,
+    )
+    apply(namespace, minimal("again"))
+    wait_for_condition(client, namespace, "again", "Ready", timeout=60)
+    second = wait_until(
+        "a new token",
+        lambda: client.get(Secret, "again-agents-token", namespace=namespace),
+        timeout=30,
+    )
+    assert second.metadata.uid != first.metadata.uid

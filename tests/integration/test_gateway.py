@@ -127,7 +127,7 @@ async def start_gateway(
     started: list[Gateway] = []
 
     async def start(
-        channel_type: str = "webchat", *, channel: str = "web", ready: bool = True, **extra: str
+        channel_type: str = "webchat", *, channel: str = "web", **extra: str
     ) -> Gateway:
         http_port, metrics_port = _free_port(), _free_port()
         env = {
@@ -167,10 +167,7 @@ async def start_gateway(
             log,
         )
         started.append(gateway)
-        if ready:
-            await wait_for(
-                "the gateway to be ready", lambda: _readyz(gateway, 200), gateway=gateway
-            )
+        await wait_for("the gateway to be ready", lambda: _readyz(gateway, 200), gateway=gateway)
         return gateway
 
     yield start
@@ -1006,17 +1003,15 @@ async def test_new_conversations_follow_the_routing_weights_and_each_stays_on_it
     assert bot.turns[0][0] == bot.runtime.topology.bot_queue("stable", admitted=False)
 
 
-async def test_a_channel_type_without_an_adapter_is_alive_but_not_ready(
+async def test_a_channel_type_without_an_adapter_is_ready_and_refuses_customers_saying_why(
     start_gateway: Callable[..., Awaitable[Gateway]], http: aiohttp.ClientSession
 ) -> None:
-    gateway = await start_gateway("sms", channel="texts", ready=False)
-    await wait_for(
-        "/healthz", lambda: _status(http, gateway.url + "/healthz", 200), gateway=gateway
-    )
-    await asyncio.sleep(1.0)
-    assert await _status(http, gateway.url + "/readyz", 503)
+    gateway = await start_gateway("sms", channel="texts")
+    assert await _status(http, gateway.url + "/readyz", 200)
     assert "sms, which has no provider adapter yet" in gateway.log.read_text()
-    assert await _status(http, gateway.url + "/ws", 404)
+    async with http.post(gateway.url + "/api/v1/conversations", json={}) as response:
+        assert response.status == 501
+        assert "sms provider adapter is not built yet" in (await response.json())["message"]
 
 
 async def _status(http: aiohttp.ClientSession, url: str, status: int) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from switchboard.api.sla import ServiceLevel
 from switchboard.commandline import (
     OneLineParser,
     ParseError,
@@ -21,6 +22,7 @@ from switchboard.commandline import (
     positive_number,
     positive_or_infinite,
     quantile,
+    service_target_arguments,
 )
 
 Type = Callable[[str], float]
@@ -123,3 +125,17 @@ def test_argparse_words_its_own_errors_as_before() -> None:
 def test_values_within_bounds_reach_the_namespace() -> None:
     args = _parser().parse_args(["-r", "2.5", "--mode", "a", "--count", "3"])
     assert (args.rate, args.mode, args.count) == (2.5, "a", 3)
+
+
+def test_a_service_target_is_the_api_s_default_unless_given() -> None:
+    parser = OneLineParser(prog="tool")
+    service_target_arguments(parser)
+    default = ServiceLevel()
+    assert vars(parser.parse_args([])) == {
+        "target": default.target,
+        "within": default.answer_within_seconds,
+    }
+    given = parser.parse_args(["--target", "0.9", "--within", "15"])
+    assert (given.target, given.within) == (0.9, 15.0)
+    with pytest.raises(ParseError, match=r"^--target must be in \(0, 1\], got 0 "):
+        parser.parse_args(["--target", "0"])

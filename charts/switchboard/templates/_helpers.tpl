@@ -75,6 +75,11 @@ tests/integration/test_chart.py runs it with exactly these rules and records eve
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, create, patch]
+# The ConfigMap holding the bot's model (`configmap://` model URIs), waited for before
+# anything is applied; read, never written.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get]
 # Data volumes grown when the spec asks for more storage.
 - apiGroups: [""]
   resources: [persistentvolumeclaims]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from switchboard.api.common import MAX_REPLICAS, Autoscaling, Resources
-from switchboard.api.types import ApiModel, Image
+from switchboard.api.types import ApiModel, Duration, Image, duration_at_least
 
 
 class Agents(ApiModel):
@@ -29,6 +31,14 @@ class Agents(ApiModel):
         ),
         ge=1,
         le=10000,
+    )
+    offer_timeout: Annotated[Duration, duration_at_least("5s", "agents.offerTimeout")] = Field(
+        "30s",
+        description=(
+            "How long an agent has to accept a contact offered to them; then it goes back to "
+            "the queue, first in line, for another agent. At least 5s. Format: a duration "
+            "such as `30s`, `1m`."
+        ),
     )
     autoscaling: Autoscaling | None = Field(
         None,

@@ -19,6 +19,9 @@ ChannelType = Literal[
     "webchat", "voice", "video", "email", "sms", "whatsapp", "social", "app", "api"
 ]
 CHANNEL_TYPES: tuple[ChannelType, ...] = get_args(ChannelType)
+SERVED_CHANNEL_TYPES: tuple[ChannelType, ...] = ("webchat", "api")
+"""The channel types Switchboard's gateway has an adapter for; the others' gateways run and
+serve no customers (their provider adapters are not built yet)."""
 
 
 class ChannelCredentials(ApiModel):

@@ -27,30 +27,8 @@ CRD_NAME = f"{PLURAL}.{GROUP}"
 
 Schema = dict[str, Any]
 
-# Keywords apiextensions v1 accepts that we pass through unchanged.
-_KEPT = {
-    "type",
-    "description",
-    "required",
-    "enum",
-    "default",
-    "minimum",
-    "maximum",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "minItems",
-    "maxItems",
-    "maxProperties",
-    "format",
-    "nullable",
-    "x-kubernetes-validations",
-    "x-kubernetes-int-or-string",
-    "x-kubernetes-list-type",
-    "x-kubernetes-list-map-keys",
-    "x-kubernetes-preserve-unknown-fields",
-}
-# The order keywords are written in: what a node is first, its children and rules last.
+# The keywords a node of the CRD may hold, in the order they are written: what a node is first,
+# its children and rules last.
 _ORDER = [
     "type",
     "x-kubernetes-int-or-string",
@@ -78,6 +56,9 @@ _ORDER = [
     "additionalProperties",
     "x-kubernetes-validations",
 ]
+# Those built by `_structural` (children, exclusive bounds); every other one passes unchanged.
+_BUILT = {"properties", "items", "additionalProperties", "exclusiveMinimum", "exclusiveMaximum"}
+_KEPT = set(_ORDER) - _BUILT
 # JSON Schema keywords that carry no meaning for the apiserver.
 _DROPPED = {"title", "$defs"}
 

@@ -172,36 +172,103 @@ class AnalysisResult(StatusModel):
     verdict: Literal["Pass", "Fail", "Inconclusive"] = Field(
         description="Pass, Fail, or Inconclusive (not enough data yet)."
     )
-    canary: float | None = Field(None, description="The canary model's value.")
-    stable: float | None = Field(None, description="The stable model's value.")
+    canary: float | None = Field(
+        None,
+        description=(
+            "The canary model's value: a rate since the rollout began (for latency-p95, the "
+            "share of turns slower than maxSeconds), or a custom query's latest value."
+        ),
+    )
+    stable: float | None = Field(None, description="The stable model's value, measured alike.")
+    canary_count: float | None = Field(
+        None,
+        description="Conversations (turns for latency-p95) of the canary the rate is over.",
+        ge=0,
+    )
+    stable_count: float | None = Field(
+        None, description="Conversations (turns for latency-p95) of the stable model.", ge=0
+    )
+    failed_intervals: int = Field(
+        0,
+        description="Custom query metrics: consecutive intervals out of bounds so far.",
+        ge=0,
+    )
     message: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
         None, description="The evidence, for a person."
     )
     time: Time | None = Field(None, description="When this verdict was reached.")
 
 
+class DrainingModel(StatusModel):
+    """A bot track that takes no new conversations and keeps its model for those it has."""
+
+    track: Literal["stable", "canary"] = Field(description="The bot track: stable or canary.")
+    model: ModelStatus = Field(description="The model its pods run until it has drained.")
+    deadline: Time = Field(
+        description="When it stops waiting for its conversations (spec.bot.rollout.drainTimeout)."
+    )
+
+
 class RolloutStatus(StatusModel):
-    """The state of the bot's model rollout."""
+    """The state of the bot's model rollout: enough to resume it after an operator restart."""
 
     stable: ModelStatus | None = Field(
-        None, description="The model new conversations go to outside a canary."
+        None,
+        description="The model the stable bot runs; new conversations go to it outside a canary.",
     )
     canary: ModelStatus | None = Field(None, description="The model being rolled out, if any.")
     weight: int = Field(
         0, description="Percentage of new conversations sent to the canary.", ge=0, le=100
     )
     step: int = Field(0, description="Index of the current step in spec.bot.rollout.steps.", ge=0)
-    phase: Literal["Stable", "Progressing", "Paused", "RolledBack", "Aborted"] = Field(
+    phase: Literal["Stable", "Progressing", "Paused", "Promoting", "RolledBack", "Aborted"] = Field(
         "Stable",
         description=(
-            "Stable (no rollout), Progressing, Paused (by annotation), RolledBack (analysis "
-            "failed) or Aborted (by annotation)."
+            "Stable (no rollout), Progressing, Paused (by annotation), Promoting (the canary "
+            "takes all new conversations while the stable bot drains and takes its model), "
+            "RolledBack (analysis failed) or Aborted (by annotation, or no conclusive analysis "
+            "before the progress deadline)."
+        ),
+    )
+    reason: (
+        Annotated[str, StringConstraints(max_length=128, pattern=CONDITION_REASON_PATTERN)] | None
+    ) = Field(
+        None,
+        description=(
+            "Why the phase, in one CamelCase word (AnalysisFailed, NoData, Inconclusive, "
+            "CanaryNotReady, Aborted, ...)."
         ),
     )
     message: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
         None, description="Why the rollout is where it is."
     )
-    step_started_at: Time | None = Field(None, description="When the current step began.")
+    started_at: Time | None = Field(
+        None,
+        description=(
+            "When the canary began taking conversations; the analysis counts outcomes since."
+        ),
+    )
+    step_started_at: Time | None = Field(
+        None, description="When the current step (or the wait before the first) began."
+    )
+    rejected: ModelStatus | None = Field(
+        None,
+        description=(
+            "The model last rolled back or aborted. While spec.bot.model names it, the rollout "
+            "is not started again; another version (or the promote annotation) starts one."
+        ),
+    )
+    draining: list[DrainingModel] = Field(
+        default_factory=list,
+        description="Tracks that take no new conversations and keep their model until drained.",
+        max_length=2,
+    )
+    control: Annotated[str, StringConstraints(max_length=63)] | None = Field(
+        None,
+        description=(
+            "The switchboard.io/rollout annotation in force: pause, resume, promote or abort."
+        ),
+    )
     analysis: list[AnalysisResult] = Field(
         default_factory=list, description="The latest verdict per analysis metric.", max_length=10
     )

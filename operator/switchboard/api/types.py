@@ -80,8 +80,16 @@ PromQL = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 HttpURL = Annotated[
     str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://[^\s]+$")
 ]
+# What the bot can load a model from: a URL, a file in its image or volume, or a key of a
+# ConfigMap in the ContactCenter's namespace (which the operator mounts into the bot's pods).
+CONFIG_MAP_MODEL_PATTERN = r"configmap://([a-z0-9]([-a-z0-9.]*[a-z0-9])?)/([-._a-zA-Z0-9]+)"
 ModelURI = Annotated[
-    str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[a-z][a-z0-9+.-]*://[^\s]+$")
+    str,
+    StringConstraints(
+        min_length=1,
+        max_length=2048,
+        pattern=rf"^((https?|file)://[^\s]+|{CONFIG_MAP_MODEL_PATTERN})$",
+    ),
 ]
 # Valid as a Kubernetes label value (the bot's pods carry it), so at most 63 characters.
 ModelName = Annotated[

@@ -23,6 +23,7 @@ from switchboard.resources.status import (
     external_readiness,
     set_condition,
     status_document,
+    without_adapter,
     workload_readiness,
 )
 
@@ -52,6 +53,9 @@ class Recorder:
             live = applied.get(key) or self.caches.children.get(key)
             component = manifest["metadata"]["name"].removeprefix(f"{cc.name}-")
             components[component] = workload_readiness(manifest["kind"], live)
+        for channel in cc.spec.channels:
+            if channel.name in components:
+                components[channel.name] = without_adapter(components[channel.name], channel)
         for component, service in (("queue", cc.spec.queue), ("database", cc.spec.database)):
             if service.external is not None:
                 components[component] = external_readiness()

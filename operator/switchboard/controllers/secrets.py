@@ -10,6 +10,7 @@ from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.controllers.kube import Kube, named
+from switchboard.resources.bot import model_config_map
 from switchboard.resources.kinds import MANAGED_SELECTOR
 from switchboard.resources.secrets import (
     build_generated_secrets,
@@ -29,8 +30,20 @@ class Secrets:
         self.generated: dict[tuple[str, str], bool] = {}
 
     async def missing(self, cc: ContactCenter) -> list[Problem]:
-        """What is missing of the Secrets the spec refers to."""
+        """What is missing of the Secrets the spec refers to, and of the ConfigMap holding the
+        bot's model (a pod cannot start without what it mounts)."""
         problems = []
+        model_map = model_config_map(cc.spec.bot.model)
+        if model_map is not None and not await self.kube.get(
+            named("v1", "ConfigMap", cc.namespace, model_map)
+        ):
+            problems.append(
+                Problem(
+                    "ModelConfigMapNotFound",
+                    f"ConfigMap {cc.namespace}/{model_map} (spec.bot.model.uri) not found; "
+                    "waiting for it",
+                )
+            )
         for name, key in referenced_secrets(cc):
             secret = await self.kube.get(named("v1", "Secret", cc.namespace, name))
             where = f"Secret {cc.namespace}/{name}"
@@ -76,6 +89,12 @@ class Secrets:
                 reowned.append(f"Secret {meta['name']} {fate}")
             self.generated[key] = owned
         return created, reowned
+
+    def forget(self, cc: ContactCenter) -> None:
+        """A deleted ContactCenter's generated Secrets are looked at again: those it owned go
+        with it, and one of the same name created later must generate them anew."""
+        for name in generated_secret_names(cc).values():
+            self.generated.pop((cc.namespace, name), None)
 
     def _remember(self, secret: Mapping[str, Any]) -> None:
         meta = secret["metadata"]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -76,6 +78,12 @@ async def _retrying(what: str, connect: Callable[[], Awaitable[T]]) -> T:
                 logger.warning("waiting for %s: %s", what, error)
             attempt += 1
             await asyncio.sleep(CONNECT_RETRY_SECONDS)
+
+
+def process_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """The environment a role reads its wiring from: the process's, with a replica name of
+    its own when no pod name was given (a role run by hand, outside a cluster)."""
+    return {"SWITCHBOARD_POD_NAME": f"{socket.gethostname()}-{os.getpid()}", **environment}
 
 
 class Service:

@@ -1,4 +1,5 @@
-"""What a data-plane role is told by the operator: the wiring it renders, read from environment.
+"""What a data-plane role is told by the operator: the wiring it renders, read from environment
+(pure: the environment is an argument).
 
 The operator renders the wiring ConfigMap (as environment), the connection URIs (from Secrets),
 each role's own variables and its mounted files; `read_wiring` turns that environment into one
@@ -8,11 +9,14 @@ reads the environment.
 
 from __future__ import annotations
 
+import json
 import math
-import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from switchboard.api.bot import Handoff
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
 
@@ -43,7 +47,8 @@ class Wiring:
     service_level: ServiceLevel
     routing_file: str | None
     replica: str
-    """This process's name among its role's replicas (the pod's name in a cluster)."""
+    """This process's name among its role's replicas: the pod's name in a cluster; outside one,
+    the command names the process (`process_environment`)."""
 
     @property
     def prefix(self) -> str:
@@ -76,12 +81,30 @@ class BotWiring:
 
 
 @dataclass(frozen=True)
-class HandoffWiring:
-    """When the bot hands a conversation to a human (`spec.bot.handoff`)."""
+class HandoffPolicy:
+    """When the bot hands a conversation of a channel to a human (`spec.bot.handoff`)."""
 
     confidence_threshold: float
     ambiguity_margin: float
     max_failed_turns: int
+    sentiment_threshold: float
+    """VADER's compound score below which a customer message hands off."""
+    sentiment_drop: float
+    """A fall from the previous customer message's score, beyond which a negative one hands
+    off."""
+    clarify: bool
+    """Ask "did you mean", then to rephrase, before handing off on low confidence."""
+
+
+@dataclass(frozen=True)
+class HandoffWiring:
+    """The handoff policy of every channel: the spec's, and each override resolved."""
+
+    default: HandoffPolicy
+    channels: Mapping[str, HandoffPolicy]
+
+    def policy(self, channel: str) -> HandoffPolicy:
+        return self.channels.get(channel, self.default)
 
 
 @dataclass(frozen=True)
@@ -143,7 +166,7 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
             max_abandon_rate=_number(env, "SWITCHBOARD_SLA_MAX_ABANDON_RATE"),
         ),
         routing_file=_optional(env, "SWITCHBOARD_ROUTING_FILE"),
-        replica=_optional(env, "SWITCHBOARD_POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
+        replica=_text(env, "SWITCHBOARD_POD_NAME"),
     )
 
 
@@ -174,11 +197,56 @@ def read_bot_wiring(env: Mapping[str, str]) -> BotWiring:
     )
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = _text(env, name)
+    if text not in ("true", "false"):
+        raise WiringError(f"{name}={text!r} is neither true nor false")
+    return text == "true"
+
+
 def read_handoff_wiring(env: Mapping[str, str]) -> HandoffWiring:
-    return HandoffWiring(
+    default = HandoffPolicy(
         confidence_threshold=_number(env, "SWITCHBOARD_HANDOFF_CONFIDENCE_THRESHOLD"),
         ambiguity_margin=_number(env, "SWITCHBOARD_HANDOFF_AMBIGUITY_MARGIN"),
         max_failed_turns=_count(env, "SWITCHBOARD_HANDOFF_MAX_FAILED_TURNS"),
+        sentiment_threshold=_number(env, "SWITCHBOARD_HANDOFF_SENTIMENT_THRESHOLD"),
+        sentiment_drop=_number(env, "SWITCHBOARD_HANDOFF_SENTIMENT_DROP"),
+        clarify=_flag(env, "SWITCHBOARD_HANDOFF_CLARIFY"),
+    )
+    return HandoffWiring(default, _channel_policies(env, "SWITCHBOARD_HANDOFF_CHANNELS"))
+
+
+def _channel_policies(env: Mapping[str, str], name: str) -> dict[str, HandoffPolicy]:
+    """The policies of the channels that override the default: a JSON object of channel name
+    to its whole `spec.bot.handoff`, resolved by the operator."""
+    text = _text(env, name)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise WiringError(f"{name} is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise WiringError(f"{name} is not a JSON object of channel names to handoff settings")
+    policies = {}
+    for channel, settings in document.items():
+        try:
+            handoff = Handoff.model_validate(settings)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "its settings"
+            raise WiringError(f"{name}: channel {channel}: {where}: {first['msg']}") from None
+        policies[channel] = handoff_policy(handoff)
+    return policies
+
+
+def handoff_policy(handoff: Handoff) -> HandoffPolicy:
+    """The policy `spec.bot.handoff` (for one channel) sets."""
+    return HandoffPolicy(
+        confidence_threshold=handoff.confidence_threshold,
+        ambiguity_margin=handoff.ambiguity_margin,
+        max_failed_turns=handoff.max_failed_turns,
+        sentiment_threshold=handoff.sentiment_threshold,
+        sentiment_drop=handoff.sentiment_drop,
+        clarify=handoff.clarify,
     )
 
 

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.types import duration_seconds
 from switchboard.resources.app import app_workload, default_image
-from switchboard.resources.common import AGENTS, Manifest, ResourceDefaults, child_name
+from switchboard.resources.common import (
+    AGENTS,
+    Manifest,
+    ResourceDefaults,
+    child_name,
+    secret_key_env,
+    value_env,
+)
+from switchboard.resources.secrets import TOKEN_KEY, agents_token_secret_name
 
 DEFAULT_RESOURCES = ResourceDefaults(
     cpu_request="100m", memory_request="256Mi", cpu_limit="1", memory_limit="1Gi"
@@ -16,15 +25,23 @@ def agents_name(cc: ContactCenter) -> str:
 
 
 def build_agents(cc: ContactCenter, wiring_hash: str, *, replicas: int) -> list[Manifest]:
-    """The workspace that human agents' desktops connect to."""
+    """The workspace that human agents' desktops connect to; agents sign in with the token in
+    the generated Secret `<cc>-agents-token`."""
     spec = cc.spec.agents
     return app_workload(
         cc,
         agents_name(cc),
         AGENTS,
-        image=spec.image or default_image("agents"),
+        role="agents",
+        image=spec.image or default_image(),
         replicas=replicas,
         wiring_hash=wiring_hash,
-        env=[{"name": "SWITCHBOARD_SEATS_PER_REPLICA", "value": str(spec.seats_per_replica)}],
+        env=[
+            value_env("SWITCHBOARD_SEATS_PER_REPLICA", spec.seats_per_replica),
+            value_env(
+                "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS", duration_seconds(spec.offer_timeout)
+            ),
+            secret_key_env("SWITCHBOARD_AGENTS_TOKEN", agents_token_secret_name(cc), TOKEN_KEY),
+        ],
         resources=(DEFAULT_RESOURCES, spec.resources),
     )

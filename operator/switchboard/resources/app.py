@@ -2,7 +2,9 @@
 
 Each is a Deployment and a Service with an HTTP port and a metrics port, HTTP probes, the
 wiring as environment (its hash on the pod template), the queue and database URIs from Secrets,
-and a writable /tmp on an otherwise read-only root filesystem.
+the pod's own name (to tell replicas apart), and a writable /tmp on an otherwise read-only root
+filesystem. One image runs every role: the container's arguments name it (`switchboard
+gateway`, `bot`, `agents`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from switchboard.resources.common import (
     deployment,
     empty_dir,
     http_probes,
+    pod_field_env,
     pod_template,
     resource_requirements,
     service,
@@ -30,15 +33,15 @@ from switchboard.resources.common import (
 )
 from switchboard.resources.wiring import WIRING_HASH_ANNOTATION, connection_env, wiring_name
 
-IMAGE_REGISTRY = "ghcr.io/switchboard-io"
-USER = 65532  # the nonroot user of distroless images
+IMAGE = "ghcr.io/switchboard-io/switchboard"
+USER = 65532  # the image's non-root user
 HTTP_PORT_NAME = "http"
 METRICS_PORT_NAME = "metrics"
 
 
-def default_image(app: str) -> str:
-    """Switchboard's image of an app, at the operator's release."""
-    return f"{IMAGE_REGISTRY}/{app}:{__version__}"
+def default_image() -> str:
+    """Switchboard's image, at the operator's release: it runs every role."""
+    return f"{IMAGE}:{__version__}"
 
 
 def app_workload(
@@ -46,6 +49,7 @@ def app_workload(
     name: str,
     component: Component,
     *,
+    role: str,
     image: str,
     replicas: int,
     wiring_hash: str,
@@ -62,12 +66,17 @@ def app_workload(
     container = {
         "name": component.name,
         "image": image,
+        "args": [role],
         "ports": [
             container_port(HTTP_PORT_NAME, HTTP_PORT),
             container_port(METRICS_PORT_NAME, METRICS_PORT),
         ],
         "envFrom": [{"configMapRef": {"name": wiring_name(cc)}}, *env_from],
-        "env": [*connection_env(cc), *env],
+        "env": [
+            *connection_env(cc),
+            pod_field_env("SWITCHBOARD_POD_NAME", "metadata.name"),
+            *env,
+        ],
         "resources": resource_requirements(*resources),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *volume_mounts],
         **http_probes(HTTP_PORT_NAME),

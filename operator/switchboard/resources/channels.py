@@ -10,7 +10,10 @@ from switchboard.resources.common import (
     ResourceDefaults,
     child_name,
     gateway_component,
+    secret_key_env,
+    value_env,
 )
+from switchboard.resources.secrets import TOKEN_KEY, api_token_secret_name
 from switchboard.resources.wiring import ROUTING_DIR, routing_name
 
 DEFAULT_RESOURCES = ResourceDefaults(
@@ -23,8 +26,8 @@ def gateway_name(cc: ContactCenter, channel: Channel) -> str:
 
 
 def gateway_image(channel: Channel) -> str:
-    """The channel's image, or Switchboard's gateway for its type."""
-    return channel.image or default_image(f"gateway-{channel.type}")
+    """The channel's image, or Switchboard's (its gateway serves every channel type)."""
+    return channel.image or default_image()
 
 
 def build_channels(cc: ContactCenter, wiring_hash: str) -> list[Manifest]:
@@ -37,22 +40,30 @@ def build_channels(cc: ContactCenter, wiring_hash: str) -> list[Manifest]:
 
 
 def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list[Manifest]:
-    """One channel's gateway: it reads the routing file and, if any, the provider credentials."""
+    """One channel's gateway: it reads the routing file, the provider credentials if any, and
+    for an `api` channel the bearer token its clients present (`<cc>-<channel>-token`)."""
     credentials = (
         [{"secretRef": {"name": channel.credentials.secret_ref.name}}]
         if channel.credentials
+        else []
+    )
+    token = (
+        [secret_key_env("SWITCHBOARD_API_TOKEN", api_token_secret_name(cc, channel), TOKEN_KEY)]
+        if channel.type == "api"
         else []
     )
     return app_workload(
         cc,
         gateway_name(cc, channel),
         gateway_component(channel.name),
+        role="gateway",
         image=gateway_image(channel),
         replicas=channel.replicas,
         wiring_hash=wiring_hash,
         env=[
-            {"name": "SWITCHBOARD_CHANNEL_NAME", "value": channel.name},
-            {"name": "SWITCHBOARD_CHANNEL_TYPE", "value": channel.type},
+            value_env("SWITCHBOARD_CHANNEL_NAME", channel.name),
+            value_env("SWITCHBOARD_CHANNEL_TYPE", channel.type),
+            *token,
         ],
         env_from=credentials,
         resources=(DEFAULT_RESOURCES, channel.resources),

@@ -326,9 +326,22 @@ def credentials_secret(
     }
 
 
+def value_env(name: str, value: str | float) -> dict[str, Any]:
+    """An environment variable with a value of its own; a number as its shortest text (`0.6`,
+    `30` for 30.0)."""
+    if not isinstance(value, str):
+        value = str(int(value)) if float(value).is_integer() else repr(float(value))
+    return {"name": name, "value": value}
+
+
 def secret_key_env(name: str, secret: str, key: str) -> dict[str, Any]:
     """An environment variable read from one key of a Secret."""
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def pod_field_env(name: str, field_path: str) -> dict[str, Any]:
+    """An environment variable holding a field of the pod itself (`metadata.name`)."""
+    return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
 
 
 # --- workloads and services ------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""The Secrets a ContactCenter uses: those its spec refers to, and the generated credentials of
-the built-in queue and database.
+"""The Secrets a ContactCenter uses: those its spec refers to, and the generated ones: the
+credentials of the built-in queue and database, the agent workspace's sign-in token, and the
+bearer token of each `api` channel.
 
-The controller creates each generated one once, with random passwords it generates, and never
+The controller creates each generated one once, with a random value it generates, and never
 rewrites it; the workload builders refer to these Secrets by name and key only and need no values.
 """
 
@@ -9,32 +10,84 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from switchboard.api.channels import Channel
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources import database, queue
-from switchboard.resources.common import DATABASE, QUEUE, Manifest, credentials_secret_name
+from switchboard.resources.common import (
+    AGENTS,
+    DATABASE,
+    QUEUE,
+    Component,
+    Manifest,
+    child_name,
+    credentials_secret_name,
+    gateway_component,
+    object_meta,
+)
+
+TOKEN_KEY = "token"
+AGENTS_TOKEN = "agents-token"
+
+
+def agents_token_secret_name(cc: ContactCenter) -> str:
+    """The agent workspace's sign-in token: `<cc>-agents-token`."""
+    return child_name(cc, AGENTS_TOKEN)
+
+
+def api_token_secret_name(cc: ContactCenter, channel: Channel) -> str:
+    """The bearer token API clients of an `api` channel present: `<cc>-<channel>-token`."""
+    return child_name(cc, f"{channel.name}-token")
+
+
+def _api_channels(cc: ContactCenter) -> list[Channel]:
+    return [channel for channel in cc.spec.channels if channel.type == "api"]
 
 
 def generated_secret_names(cc: ContactCenter) -> dict[str, str]:
-    """The Secrets to generate, by component (`queue`, `database`): built-in services only."""
+    """The Secrets to generate, by what each holds a random value for: `queue` and `database`
+    (built-in services only), `agents-token`, and `<channel>-token` per `api` channel."""
     names = {}
     if cc.spec.queue.external is None:
         names[QUEUE.name] = credentials_secret_name(cc, QUEUE.name)
     if cc.spec.database.external is None:
         names[DATABASE.name] = credentials_secret_name(cc, DATABASE.name)
+    names[AGENTS_TOKEN] = agents_token_secret_name(cc)
+    for channel in _api_channels(cc):
+        names[f"{channel.name}-token"] = api_token_secret_name(cc, channel)
     return names
 
 
-def build_generated_secrets(cc: ContactCenter, passwords: Mapping[str, str]) -> list[Manifest]:
-    """The credentials Secrets, holding the passwords the controller generated, by component."""
-    names = generated_secret_names(cc)
-    missing = sorted(set(names) - set(passwords))
-    if missing:
-        raise ValueError(f"no generated password for {', '.join(missing)}")
-    builders = {
-        QUEUE.name: queue.build_queue_secret,
-        DATABASE.name: database.build_database_secret,
+def token_secret(cc: ContactCenter, name: str, component: Component, token: str) -> Manifest:
+    """A generated token, owned by the ContactCenter (it goes with it)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_meta(cc, name, component),
+        "type": "Opaque",
+        "stringData": {TOKEN_KEY: token},
     }
-    return [builders[component](cc, passwords[component]) for component in names]
+
+
+def build_generated_secrets(cc: ContactCenter, values: Mapping[str, str]) -> list[Manifest]:
+    """The generated Secrets, holding the random values the controller made, by what each is
+    for (the keys of `generated_secret_names`)."""
+    names = generated_secret_names(cc)
+    missing = sorted(set(names) - set(values))
+    if missing:
+        raise ValueError(f"no generated value for {', '.join(missing)}")
+    components = {
+        AGENTS_TOKEN: AGENTS,
+        **{f"{c.name}-token": gateway_component(c.name) for c in _api_channels(cc)},
+    }
+    manifests = []
+    for key, name in names.items():
+        if key == QUEUE.name:
+            manifests.append(queue.build_queue_secret(cc, values[key]))
+        elif key == DATABASE.name:
+            manifests.append(database.build_database_secret(cc, values[key]))
+        else:
+            manifests.append(token_secret(cc, name, components[key], values[key]))
+    return manifests
 
 
 def referenced_secrets(cc: ContactCenter) -> list[tuple[str, str | None]]:

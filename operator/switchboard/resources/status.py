@@ -7,11 +7,13 @@ status models, so that what is written is what the schema describes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from switchboard.api.channels import SERVED_CHANNEL_TYPES, Channel
 from switchboard.api.status import ComponentStatus, Condition, ContactCenterStatus
 
 
@@ -50,6 +52,15 @@ class ComponentReadiness:
                 "message": self.message or None,
             }
         )
+
+
+def without_adapter(readiness: ComponentReadiness, channel: Channel) -> ComponentReadiness:
+    """A gateway of a channel type Switchboard has no adapter for says so in its status."""
+    if channel.type in SERVED_CHANNEL_TYPES:
+        return readiness
+    note = f"the {channel.type} provider adapter is not built yet: this gateway serves no customers"
+    message = f"{readiness.message}; {note}" if readiness.message else note
+    return dataclasses.replace(readiness, message=message)
 
 
 def workload_readiness(kind: str, live: Mapping[str, Any] | None) -> ComponentReadiness:

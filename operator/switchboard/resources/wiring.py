@@ -1,9 +1,11 @@
-"""The wiring: what the gateways, bot and agents need to find each other and what they promise.
+"""The wiring: what every gateway, bot and agent pod is told (docs/dataplane.md).
 
-Two ConfigMaps. `<cc>-wiring` (endpoints, SLA policy) becomes environment variables; its content
-hash is an annotation on the pod templates, so changing it rolls those pods. `<cc>-routing` (the
-bot routing weights) is a mounted file the gateways re-read, so a canary step moves traffic
-without restarting anything. Connection URIs (they hold passwords) come from Secrets.
+Two ConfigMaps. `<cc>-wiring` (who they are, their ports, the SLA policy answers are measured
+against) becomes environment variables; its content hash is an annotation on the pod templates,
+so changing it rolls those pods. `<cc>-routing` (the bot tracks new conversations go to, by
+weight) is a mounted file the gateways re-read, so a canary step moves traffic without
+restarting anything. The queue and the database are reached by URIs from Secrets (they hold
+passwords); what only one role reads is that role's own environment (see its builder).
 """
 
 from __future__ import annotations
@@ -15,14 +17,10 @@ from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.common import (
-    AGENTS,
-    BOT,
     DATABASE,
-    DATABASE_PORT,
     HTTP_PORT,
     METRICS_PORT,
     QUEUE,
-    QUEUE_PORT,
     SECRET_URI_KEY,
     STABLE_TRACK,
     WIRING,
@@ -31,9 +29,7 @@ from switchboard.resources.common import (
     credentials_secret_name,
     object_meta,
     secret_key_env,
-    service_host,
 )
-from switchboard.resources.database import DATABASE_NAME
 
 WIRING_HASH_ANNOTATION = "switchboard.io/wiring-hash"
 ROUTING_DIR = "/etc/switchboard/routing"
@@ -56,22 +52,11 @@ def wiring_data(cc: ContactCenter) -> dict[str, str]:
         "SWITCHBOARD_NAMESPACE": cc.namespace,
         "SWITCHBOARD_HTTP_PORT": str(HTTP_PORT),
         "SWITCHBOARD_METRICS_PORT": str(METRICS_PORT),
-        "SWITCHBOARD_BOT_URL": f"http://{child_name(cc, BOT.name)}:{HTTP_PORT}",
-        "SWITCHBOARD_AGENTS_URL": f"http://{child_name(cc, AGENTS.name)}:{HTTP_PORT}",
         "SWITCHBOARD_ROUTING_FILE": f"{ROUTING_DIR}/{ROUTING_KEY}",
-        "SWITCHBOARD_QUEUE_ENGINE": spec.queue.engine,
-        "SWITCHBOARD_DATABASE_ENGINE": spec.database.engine,
         "SWITCHBOARD_SLA_TARGET": str(spec.sla.service_level.target),
         "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS": str(spec.sla.service_level.answer_within_seconds),
         "SWITCHBOARD_SLA_MAX_ABANDON_RATE": str(spec.sla.max_abandon_rate),
     }
-    if spec.queue.external is None:
-        data["SWITCHBOARD_QUEUE_HOST"] = service_host(cc, QUEUE.name)
-        data["SWITCHBOARD_QUEUE_PORT"] = str(QUEUE_PORT)
-    if spec.database.external is None:
-        data["SWITCHBOARD_DATABASE_HOST"] = service_host(cc, DATABASE.name)
-        data["SWITCHBOARD_DATABASE_PORT"] = str(DATABASE_PORT)
-        data["SWITCHBOARD_DATABASE_NAME"] = DATABASE_NAME
     return data
 
 
@@ -93,17 +78,9 @@ def build_wiring(cc: ContactCenter) -> Manifest:
 
 def routing_document(cc: ContactCenter) -> dict[str, Any]:
     """Where the gateways send new conversations, by weight per bot track; a conversation
-    stays on its first track. One track until a canary runs beside it."""
+    stays on the track it started on. One track until a canary runs beside it."""
     return {
-        "sticky": True,
-        "bot": [
-            {
-                "track": STABLE_TRACK,
-                "version": cc.spec.bot.model.version,
-                "weight": 100,
-                "url": f"http://{child_name(cc, BOT.name)}:{HTTP_PORT}",
-            }
-        ],
+        "bot": [{"track": STABLE_TRACK, "version": cc.spec.bot.model.version, "weight": 100}],
     }
 
 

@@ -21,9 +21,9 @@ from switchboard.commandline import (
     fraction,
     fraction_or_zero,
     non_negative_integer,
-    non_negative_number,
     positive_number,
     positive_or_infinite,
+    service_target_arguments,
 )
 from switchboard.sizing.erlang import Performance, performance, required_servers
 
@@ -63,17 +63,7 @@ def register(subparsers: SubParsers) -> None:
         metavar="FILE.csv",
         help="a plan: header start,arrivals,aht and one row per interval of --interval seconds",
     )
-    targets = parser.add_argument_group("service target")
-    targets.add_argument(
-        "--target", type=fraction, default=0.8, help="share answered in time (default: %(default)g)"
-    )
-    targets.add_argument(
-        "--within",
-        type=non_negative_number,
-        default=20.0,
-        metavar="SECONDS",
-        help="answer within (default: %(default)g)",
-    )
+    targets = service_target_arguments(parser)
     targets.add_argument(
         "--max-occupancy",
         type=fraction,

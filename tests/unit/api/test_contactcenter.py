@@ -4,7 +4,7 @@ what the apiserver rejects (so `switchboard render` does too)."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import pytest
@@ -112,7 +112,7 @@ def test_reads_the_body_kopf_hands_over() -> None:
         ],
         "fieldFromANewerOperator": True,
     }
-    cc = ContactCenter.model_validate(kopf.Body(body))
+    cc = ContactCenter.model_validate(kopf.Body(cast(kopf.RawBody, body)))
     assert (cc.name, cc.namespace, cc.metadata.uid, cc.metadata.generation) == (
         "acme",
         "support",

@@ -14,7 +14,8 @@ from jsonschema import Draft7Validator
 
 from switchboard.api.crd import editor_json_schema, editor_json_schema_text
 from switchboard.cli import main
-from tests.invalid_manifests import INVALID_MANIFESTS, InvalidManifest, changed, valid_manifest
+from tests.factory import changed, valid_manifest
+from tests.invalid_manifests import INVALID_MANIFESTS, InvalidManifest
 from tests.strategies import contact_center_manifests
 
 REPO = Path(__file__).resolve().parents[3]

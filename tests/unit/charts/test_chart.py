@@ -92,7 +92,7 @@ def run_arguments(manifests: list[Manifest]) -> Any:
 
 
 def port_named(operator: Manifest, name: str) -> int:
-    ports = {port["name"]: port["containerPort"] for port in operator["ports"]}
+    ports: dict[str, int] = {port["name"]: port["containerPort"] for port in operator["ports"]}
     return ports[name]
 
 

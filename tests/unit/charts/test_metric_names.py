@@ -49,7 +49,7 @@ NOT_YET_EXPORTED: dict[str, frozenset[str]] = {
     ),
 }
 TARGET_LABELS = frozenset({"job", "instance"})  # Prometheus adds them to every scraped series
-BUILT_IN = {"up": frozenset()}
+BUILT_IN: dict[str, frozenset[str]] = {"up": frozenset()}
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 _SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^}]*)\}")

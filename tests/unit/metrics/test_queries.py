@@ -21,6 +21,7 @@ from switchboard.metrics.queries import (
     window,
     workload_queries,
 )
+from switchboard.sizing.workloads import Workload
 from tests.factory import contact_center
 
 
@@ -65,7 +66,8 @@ def test_bot_arrivals_are_all_offered_contacts_agents_the_escalated_ones() -> No
 
 def test_handle_time_is_the_workload_s_handler_mean() -> None:
     cc = contact_center()
-    for workload, handler in (("bot", "bot"), ("agents", "agent")):
+    handlers: list[tuple[Workload, str]] = [("bot", "bot"), ("agents", "agent")]
+    for workload, handler in handlers:
         promql = workload_queries(cc, workload).aht
         numerator, denominator = promql.split(" / ")
         assert "switchboard_handle_time_seconds_sum{" in numerator

@@ -12,11 +12,11 @@ def test_the_bot_carries_its_model_in_labels_annotation_and_environment() -> Non
     assert labels[MODEL_NAME_LABEL] == "intent-router"
     assert labels[MODEL_VERSION_LABEL] == "3.2.0"
     annotations = bot["spec"]["template"]["metadata"]["annotations"]
-    assert annotations[MODEL_URI_ANNOTATION] == "s3://models/intent-router/3.2.0"
+    assert annotations[MODEL_URI_ANNOTATION] == "https://models.example/intent-router/3.2.0.yaml"
     variables = env(bot)
     assert variables["SWITCHBOARD_MODEL_NAME"] == "intent-router"
     assert variables["SWITCHBOARD_MODEL_VERSION"] == "3.2.0"
-    assert variables["SWITCHBOARD_MODEL_URI"] == "s3://models/intent-router/3.2.0"
+    assert variables["SWITCHBOARD_MODEL_URI"] == "https://models.example/intent-router/3.2.0.yaml"
     assert variables["SWITCHBOARD_BOT_CONCURRENCY"] == "50"
 
 

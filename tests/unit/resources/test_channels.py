@@ -22,10 +22,11 @@ def test_every_channel_gets_a_gateway_deployment_and_service() -> None:
         assert env(deployment)["SWITCHBOARD_CHANNEL_TYPE"] == channel.type
 
 
-def test_the_default_image_is_the_gateway_of_the_channel_type() -> None:
+def test_by_default_every_gateway_runs_switchboards_image_at_this_release_as_a_gateway() -> None:
     cc = contact_center({"spec.channels": [{"name": "phone", "type": "voice"}]})
-    image = main_container(find(build_all(cc), "Deployment", "acme-phone"))["image"]
-    assert image == f"ghcr.io/switchboard-io/gateway-voice:{RELEASE}"
+    container = main_container(find(build_all(cc), "Deployment", "acme-phone"))
+    assert container["image"] == f"ghcr.io/switchboard-io/switchboard:{RELEASE}"
+    assert container["args"] == ["gateway"]
 
 
 def test_a_channel_image_overrides_the_default() -> None:

@@ -12,7 +12,7 @@ from switchboard.resources.common import (
 from tests.factory import contact_center
 
 DEFAULTS = ResourceDefaults("100m", "128Mi", "1", "512Mi")
-MODEL = {"name": "m", "version": "1.0.0", "uri": "s3://m/1.0.0"}
+MODEL = {"name": "m", "version": "1.0.0", "uri": "https://models.example/m/1.0.0"}
 
 
 def test_defaults_apply_when_nothing_is_overridden() -> None:

@@ -1,4 +1,4 @@
-from switchboard.resources import build_all, build_generated_secrets
+from switchboard.resources import build_all, build_generated_secrets, generated_secret_names
 from switchboard.resources.kinds import CHILD_KINDS
 from tests.factory import contact_center, example
 
@@ -18,7 +18,8 @@ def test_every_kind_the_builders_make_is_watched_listed_and_pruned() -> None:
 def test_the_generated_secrets_stay_out_of_the_table() -> None:
     """build_all does not return them (they are created once), so pruning the kinds of the
     table would delete them, and with them the passwords that open the data."""
-    secrets = build_generated_secrets(contact_center(), {"queue": "q", "database": "d"})
+    cc = contact_center()
+    secrets = build_generated_secrets(cc, dict.fromkeys(generated_secret_names(cc), "value"))
     assert not {manifest["kind"] for manifest in secrets} & {child.kind for child in CHILD_KINDS}
 
 

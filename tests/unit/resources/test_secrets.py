@@ -7,16 +7,38 @@ from switchboard.resources.secrets import referenced_secrets
 from tests.factory import contact_center, example
 from tests.unit.resources.helpers import find, of_kind
 
-PASSWORDS = {"queue": "q/p@ss:1", "database": "d+p ss"}
+PASSWORDS = {"queue": "q/p@ss:1", "database": "d+p ss", "agents-token": "agents-sesame"}
 
 
-def test_one_secret_per_built_in_service() -> None:
+def test_credentials_per_built_in_service_and_a_token_for_the_agents_and_each_api_channel() -> None:
     assert generated_secret_names(contact_center()) == {
         "queue": "acme-queue-credentials",
         "database": "acme-database-credentials",
+        "agents-token": "acme-agents-token",
     }
-    external = contact_center({"spec.queue": {"external": {"secretRef": {"name": "mq"}}}})
-    assert generated_secret_names(external) == {"database": "acme-database-credentials"}
+    external = contact_center(
+        {
+            "spec.queue": {"external": {"secretRef": {"name": "mq"}}},
+            "spec.channels": [
+                {"name": "web", "type": "webchat"},
+                {"name": "partners", "type": "api"},
+            ],
+        }
+    )
+    assert generated_secret_names(external) == {
+        "database": "acme-database-credentials",
+        "agents-token": "acme-agents-token",
+        "partners-token": "acme-partners-token",
+    }
+
+
+def test_a_token_is_the_only_value_of_its_secret_and_goes_with_the_contact_center() -> None:
+    cc = contact_center({"spec.channels": [{"name": "partners", "type": "api"}]})
+    secrets = build_generated_secrets(cc, {**PASSWORDS, "partners-token": "api-sesame"})
+    api = find(secrets, "Secret", "acme-partners-token")
+    assert api["stringData"] == {"token": "api-sesame"}
+    assert api["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+    assert find(secrets, "Secret", "acme-agents-token")["stringData"] == {"token": "agents-sesame"}
 
 
 def test_the_uri_carries_the_password_safely_encoded() -> None:
@@ -44,7 +66,7 @@ def test_retained_database_credentials_outlive_the_contact_center() -> None:
 
 
 def test_a_missing_password_is_refused_without_showing_the_others() -> None:
-    with pytest.raises(ValueError, match="no generated password for database") as error:
+    with pytest.raises(ValueError, match="no generated value for agents-token, database") as error:
         build_generated_secrets(contact_center(), {"queue": "secret-value"})
     assert "secret-value" not in str(error.value)
 

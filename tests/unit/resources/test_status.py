@@ -1,15 +1,18 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from switchboard.api.channels import Channel
 from switchboard.api.status import Condition, ContactCenterStatus
 from switchboard.resources.status import (
     Assessment,
+    ComponentReadiness,
     Problem,
     compute_status,
     degraded,
     external_readiness,
     set_condition,
     status_document,
+    without_adapter,
     workload_readiness,
 )
 
@@ -132,3 +135,17 @@ def test_recomputing_an_unchanged_world_writes_nothing() -> None:
     assert again["sla"]["arrivalRate"] == 1.5  # fields of other loops are kept
     assert again["sla"]["lastScaleTime"] == "2026-01-01T00:00:00Z"
     assert "message" in again["components"]["web"]
+
+
+def test_a_gateway_of_a_channel_type_without_an_adapter_says_it_serves_no_customers() -> None:
+    running = ComponentReadiness("Deployment", 1, 1, True, None)
+    sms = Channel(name="texts", type="sms")
+    assert without_adapter(running, Channel(name="web", type="webchat")) == running
+    noted = without_adapter(running, sms)
+    assert noted.rolled_out and noted.message == (
+        "the sms provider adapter is not built yet: this gateway serves no customers"
+    )
+    starting = ComponentReadiness("Deployment", 0, 1, False, "0/1 ready")
+    assert without_adapter(starting, sms).message == (
+        "0/1 ready; the sms provider adapter is not built yet: this gateway serves no customers"
+    )

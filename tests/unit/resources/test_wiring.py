@@ -72,12 +72,11 @@ def test_by_default_all_new_conversations_go_to_the_stable_model() -> None:
     ]
 
 
-def test_the_wiring_holds_endpoints_and_policy_but_no_secrets() -> None:
+def test_the_wiring_holds_identity_ports_and_policy_but_no_secrets() -> None:
     objects = build_all(contact_center())
     wiring = find(objects, "ConfigMap", "acme-wiring")["data"]
-    assert wiring["SWITCHBOARD_QUEUE_HOST"] == "acme-queue.support.svc"
-    assert wiring["SWITCHBOARD_DATABASE_HOST"] == "acme-database.support.svc"
-    assert wiring["SWITCHBOARD_BOT_URL"] == "http://acme-bot:8080"
+    assert wiring["SWITCHBOARD_CONTACT_CENTER"] == "acme"
+    assert wiring["SWITCHBOARD_NAMESPACE"] == "support"
     assert wiring["SWITCHBOARD_SLA_TARGET"] == "0.8"
     assert not any("PASSWORD" in key or "URI" in key for key in wiring)
     assert len(of_kind(objects, "ConfigMap")) == 2

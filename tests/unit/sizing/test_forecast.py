@@ -102,7 +102,8 @@ def test_the_90_percent_quantile_covers_simulated_traffic() -> None:
         return [float(count) for count in rng.poisson(rates)]
 
     history = [day() for _ in range(15)]
-    covered = errors = total = 0
+    covered = total = 0
+    errors = 0.0
     for _ in range(12):
         today = day()
         for seen in range(0, SLOTS - 6, 3):

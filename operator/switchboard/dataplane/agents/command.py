@@ -28,11 +28,14 @@ def register(subparsers: SubParsers) -> None:
 def run(_: argparse.Namespace) -> int:
     # Imported here so `switchboard --help` does not pay for the data plane's imports.
     from switchboard.dataplane.agents.role import AgentsRole
-    from switchboard.dataplane.service import Service
+    from switchboard.dataplane.service import Service, process_environment
     from switchboard.dataplane.wiring import WiringError, read_agents_wiring, read_wiring
 
     try:
-        wiring, agents = read_wiring(os.environ), read_agents_wiring(os.environ)
+        wiring, agents = (
+            read_wiring(process_environment(os.environ)),
+            read_agents_wiring(os.environ),
+        )
     except WiringError as error:
         raise UsageError(str(error)) from None
     logging.basicConfig(

@@ -30,7 +30,7 @@ def register(subparsers: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the data plane's dependencies are an extra the operator alone lacks.
     from switchboard.dataplane.bot.role import BotRole
-    from switchboard.dataplane.service import Service
+    from switchboard.dataplane.service import Service, process_environment
     from switchboard.dataplane.wiring import (
         WiringError,
         read_bot_wiring,
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     try:
-        wiring = read_wiring(os.environ)
+        wiring = read_wiring(process_environment(os.environ))
         bot, handoff = read_bot_wiring(os.environ), read_handoff_wiring(os.environ)
     except WiringError as error:
         raise UsageError(str(error)) from None

@@ -29,11 +29,11 @@ def register(subparsers: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the data plane's dependencies are an extra the operator alone lacks.
     from switchboard.dataplane.gateway.role import Gateway
-    from switchboard.dataplane.service import Service
+    from switchboard.dataplane.service import Service, process_environment
     from switchboard.dataplane.wiring import WiringError, read_gateway_wiring, read_wiring
 
     try:
-        wiring = read_wiring(os.environ)
+        wiring = read_wiring(process_environment(os.environ))
         channel = read_gateway_wiring(os.environ)
     except WiringError as error:
         raise UsageError(str(error)) from None

@@ -1,9 +1,9 @@
 """The gateway role: one channel's adapter (webchat or api) on the shared service runner.
 
-A channel type without an adapter yet (email, sms, whatsapp, social, ...) still runs: it serves
-/healthz, says at start in one line that its provider adapter is not built, and stays not ready,
-so its Service sends it no customers and its pod does not crash-loop while the operator reports
-the missing adapter in the ContactCenter's status.
+A channel type without an adapter yet (email, sms, whatsapp, social, ...) still runs and is
+ready (so its Deployment rolls and the ContactCenter can be Ready): it says at start in one line
+that its provider adapter is not built, answers every other request with 501 saying so, and the
+operator reports the missing adapter in the component's status.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 
 from aiohttp import web
 
+from switchboard.api.channels import SERVED_CHANNEL_TYPES
 from switchboard.dataplane.gateway.api import Api
 from switchboard.dataplane.gateway.conversations import Conversations
 from switchboard.dataplane.gateway.hub import Hub
@@ -23,9 +24,6 @@ from switchboard.dataplane.topology import customer_deliveries
 from switchboard.dataplane.wiring import GatewayWiring
 
 logger = logging.getLogger(__name__)
-
-CHANNEL_TYPES = ("webchat", "api")
-"""The channel types this gateway has an adapter for."""
 
 
 class Gateway:
@@ -43,24 +41,40 @@ class Gateway:
         elif channel.channel_type == "api" and channel.api_token is not None:
             self.api = Api(self.conversations, self.hub, channel.api_token)
         else:
-            logger.error(
+            logger.warning(
                 "channel %s is of type %s, which has no provider adapter yet (this gateway "
-                "serves %s): it stays not ready",
+                "serves %s): it serves no customers",
                 channel.channel,
                 channel.channel_type,
-                " and ".join(CHANNEL_TYPES),
+                " and ".join(SERVED_CHANNEL_TYPES),
             )
         self._serving = False
         self._catching_up: asyncio.Task[None] | None = None
+
+    @property
+    def has_adapter(self) -> bool:
+        return self.webchat is not None or self.api is not None
 
     def routes(self, app: web.Application) -> None:
         if self.webchat is not None:
             self.webchat.routes(app)
         if self.api is not None:
             self.api.routes(app)
+        if not self.has_adapter:
+            app.router.add_route("*", "/{path:.*}", self._no_adapter)
+
+    async def _no_adapter(self, _: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "error": "no_adapter",
+                "message": f"the {self.channel.channel_type} provider adapter is not built yet",
+            },
+            status=501,
+        )
 
     async def start(self, runtime: Runtime) -> None:
-        if self.webchat is None and self.api is None:
+        if not self.has_adapter:
+            self._serving = True
             return
         self.routing.current()  # read it now: its problems are in the log from the start
         # Subscribed before serving, so no delivery is missed by a client served after.
@@ -90,4 +104,6 @@ class Gateway:
             await self.api.stop()
 
     def ready(self) -> bool:
+        if not self.has_adapter:
+            return self._serving
         return self._serving and self.routing.current() is not None

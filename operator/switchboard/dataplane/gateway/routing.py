@@ -27,14 +27,11 @@ class BotTrack(BaseModel):
     version: str = Field(min_length=1)
     """The model version the track serves, recorded on the conversations it gets."""
     weight: float = Field(ge=0, allow_inf_nan=False)
-    url: str | None = None
 
 
 class Routing(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    sticky: bool = True
-    """Always true in effect: a conversation's track is recorded on it when it starts."""
     bot: tuple[BotTrack, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -71,9 +71,9 @@ async def model_server() -> AsyncIterator[str]:
     async def model(_: web.Request) -> web.Response:
         return web.Response(body=EXAMPLE.read_bytes(), content_type="application/yaml")
 
-    async def big(_: web.Request) -> web.StreamResponse:
+    async def big(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
-        await response.prepare(_)
+        await response.prepare(request)
         chunk = b"#" * (1024 * 1024)
         for _ in range(MAX_MODEL_BYTES // len(chunk) + 2):
             await response.write(chunk)

@@ -4,7 +4,7 @@
 -- A status about an older spec says nothing about the current one: Progressing until the
 -- operator has observed this generation. Then a problem the operator reports (Degraded) and a
 -- model rolled back or aborted are Degraded; a paused rollout is Suspended; a rollout in
--- progress is Progressing; otherwise the Ready condition decides.
+-- progress or being promoted is Progressing; otherwise the Ready condition decides.
 local health = {}
 
 local function condition(kind)
@@ -63,6 +63,11 @@ if rollout ~= nil and rollout.phase ~= nil and rollout.phase ~= "Stable" then
   if rollout.phase == "Paused" then
     health.status = "Suspended"
     health.message = "Rollout of " .. canary .. " paused at " .. (rollout.weight or 0) .. "%" .. detail
+    return health
+  end
+  if rollout.phase == "Promoting" then
+    health.status = "Progressing"
+    health.message = "Promoting " .. canary .. detail
     return health
   end
   if rollout.phase == "Progressing" then
