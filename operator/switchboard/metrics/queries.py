@@ -16,18 +16,22 @@ bot hands over (docs/metrics.md); each workload is sized from its own tier's ser
 `handler="bot"` or `handler="agent"`:
 
 - offered: the bot's are all contacts (`switchboard_contacts_arrived_total`); the agents' are
-  the handoffs (`switchboard_bot_conversations_total{outcome="escalated"}`, 0 while the bot has
-  conversations but none escalated). The arrival rate is the offered rate;
+  every contact the bot hands to their queue, escalated or failed
+  (`switchboard_bot_handoffs_total`, whatever the reason; 0 while the bot has conversations but
+  handed none over). The arrival rate is the offered rate;
 - handle time: the mean of `switchboard_handle_time_seconds{handler}`;
 - service level = the tier's answers within the objective
   (`switchboard_contacts_answered_total{handler, within_sla="true"}`) / its offered;
 - abandonment = the tier's abandoned (`switchboard_contacts_abandoned_total{handler}`) / its
   offered;
-- backlog = offered - answered - abandoned of the tier (contacts waiting for it now, from the
-  counters' totals; a workload restart that resets only some counters skews it until the
-  others reset too);
+- backlog = offered - answered - abandoned of the tier, each counted as its `increase` over the
+  last hour: the contacts that came to wait in that hour and still do. Not from the counters'
+  totals: those are summed over the pods that exist now, so a pod gone (a scale-down, a
+  restart) would take its answers with it and leave the contacts it answered waiting forever.
+  Over a window, a pod's series counts what it did within the window until it leaves it, as do
+  the contacts it answered. A contact waiting longer than the hour is not counted;
 - contacts in the system = offered - completed (`switchboard_handle_time_seconds_count`) -
-  abandoned of the tier;
+  abandoned of the tier, over the same hour;
 - patience is not derivable from the contract (the waits of contacts that abandoned are not
   exported), so it is None unless a query override gives it; the spec's `sla.patienceSeconds`
   applies then.
@@ -58,6 +62,7 @@ from switchboard.contract import (
     ANSWERED,
     ARRIVED,
     BOT_CONVERSATIONS,
+    BOT_HANDOFFS,
     HANDLE_TIME,
     HANDLERS,
     Handler,
@@ -68,6 +73,9 @@ from switchboard.sizing.workloads import Observation, Workload
 DEFAULT_WINDOW_SECONDS = 900.0
 DEFAULT_RECENT_WINDOWS = (60.0, 300.0)
 DEFAULT_AHT_WINDOW_SECONDS = 3600.0
+# Backlog and contacts in the system are what accumulated over this window: far longer than
+# anyone waits, and short enough that a pod gone soon stops counting.
+ACCUMULATION_WINDOW_SECONDS = 3600.0
 DAY_SECONDS = 86400
 
 _PLACEHOLDER = re.compile(r"\$(contact_center|namespace|window|workload|handler)\b")
@@ -151,17 +159,18 @@ def _offered(target: Target, total: Callable[..., str]) -> str:
     (as a rate or as its total)."""
     if target.workload == "bot":
         return total(ARRIVED)
-    escalated = total(BOT_CONVERSATIONS, outcome="escalated")
-    # No escalation series yet while the bot converses: none escalated, 0 (not "no data").
-    return f"{escalated} or ({total(BOT_CONVERSATIONS)} * 0)"
+    # No handoff series yet while the bot converses: none handed over, 0 (not "no data").
+    return f"{total(BOT_HANDOFFS)} or ({total(BOT_CONVERSATIONS)} * 0)"
 
 
 def _offered_rate(target: Target, seconds: float) -> str:
     return _offered(target, lambda metric, **labels: _sum_rate(target, metric, seconds, **labels))
 
 
-def _offered_total(target: Target) -> str:
-    return _offered(target, lambda metric, **labels: f"sum({target.series(metric, **labels)})")
+def _sum_increase(target: Target, metric: str, **labels: str) -> str:
+    return (
+        f"sum(increase({target.series(metric, **labels)}[{window(ACCUMULATION_WINDOW_SECONDS)}]))"
+    )
 
 
 def arrival_rate_query(target: Target, window_seconds: float) -> str:
@@ -202,22 +211,26 @@ def service_level_query(target: Target, window_seconds: float) -> str:
 
 
 def _waiting_or_served(target: Target, gone: str) -> str:
-    """The tier's offered total less its `gone` total and its abandoned, never below 0."""
+    """What the tier was offered less its `gone` and its abandoned over the accumulation
+    window, never below 0."""
     handler = target.handler
-    left = f"(sum({target.series(gone, handler=handler)}) or vector(0))"
-    abandoned = f"(sum({target.series(ABANDONED, handler=handler)}) or vector(0))"
-    return f"clamp_min(({_offered_total(target)}) - {left} - {abandoned}, 0)"
+    offered = _offered(target, lambda metric, **labels: _sum_increase(target, metric, **labels))
+    left = f"({_sum_increase(target, gone, handler=handler)} or vector(0))"
+    abandoned = f"({_sum_increase(target, ABANDONED, handler=handler)} or vector(0))"
+    return f"clamp_min(({offered}) - {left} - {abandoned}, 0)"
 
 
 def queue_backlog_query(target: Target, window_seconds: float) -> str:
-    """Contacts waiting for the tier now: offered - answered - abandoned."""
+    """Contacts waiting for the tier now: offered - answered - abandoned over the accumulation
+    window."""
     if target.overrides.queue_backlog is not None:
         return target.substitute(target.overrides.queue_backlog, window_seconds)
     return _waiting_or_served(target, ANSWERED)
 
 
 def in_system_query(target: Target, window_seconds: float) -> str:
-    """Contacts waiting for or with the tier now: offered - completed - abandoned."""
+    """Contacts waiting for or with the tier now: offered - completed - abandoned over the
+    accumulation window."""
     return _waiting_or_served(target, f"{HANDLE_TIME}_count")
 
 

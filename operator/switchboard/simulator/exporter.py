@@ -2,8 +2,10 @@
 
 An engine observer: each visit to a tier updates the contract's families, built by
 `switchboard.contract.ContractMetrics` like the data plane's. The bot tier's arrivals are
-`switchboard_contacts_arrived_total`; a handoff to the agents is an `escalated` bot outcome at
-the moment the bot lets go; a contact the bot finishes is `contained` then. At `time_scale` S
+`switchboard_contacts_arrived_total`; a handoff to the agents is an `escalated` bot outcome and
+a `switchboard_bot_handoffs_total` at the moment the bot lets go (its reason always
+`HANDOFF_REASON`: the simulator does not model why); a contact the bot finishes is `contained`
+then. At `time_scale` S
 (a simulator running S times faster than the wall clock) durations are exported in wall-clock
 seconds (simulated seconds / S), so that Prometheus' per-second rates and the handle times stay
 consistent: rate x handle time is the same offered load as in the simulated world, and a wait
@@ -34,6 +36,8 @@ from prometheus_client.registry import Collector
 from switchboard.contract import HANDLERS, ContractMetrics
 from switchboard.simulator.engine import Counters, Visit
 from switchboard.sizing.workloads import Workload
+
+HANDOFF_REASON = "explicit_request"
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class MetricsExporter:
             self._contract.arrived(self._labels.channel)
         else:
             self._contract.bot_outcome(self._labels.model_version, "escalated")
+            self._contract.bot_handoff(self._labels.channel, HANDOFF_REASON)
 
     def answered(self, visit: Visit, within_target: bool) -> None:
         assert visit.answered_at is not None

@@ -21,6 +21,8 @@ from prometheus_client.metrics import MetricWrapperBase
 from switchboard.contract import ContractMetrics
 from switchboard.metrics import operator as operator_metrics
 from switchboard.metrics import queries
+from switchboard.sizing.workloads import WORKLOADS
+from tests.factory import contact_center
 
 CHART = Path(__file__).resolve().parents[3] / "charts" / "switchboard"
 DASHBOARD = CHART / "dashboards" / "switchboard.json"
@@ -174,9 +176,15 @@ def test_every_series_exists_with_the_labels_used(where: str, promql: str) -> No
 
 def test_the_contract_holds_what_the_operator_queries() -> None:
     contract = contract_series()
-    for name in (queries.ARRIVED, queries.ANSWERED, queries.ABANDONED, queries.BOT_CONVERSATIONS):
-        assert name in contract
-    assert f"{queries.HANDLE_TIME}_sum" in contract
+    for workload in WORKLOADS:
+        built = queries.workload_queries(contact_center(), workload)
+        texts = [built.arrival_rate, built.aht, built.abandon_rate, built.service_level]
+        texts += [built.backlog, built.in_system, *(q for _, q in built.recent_arrival_rates)]
+        for promql in texts:
+            series, _ = references(promql)
+            for name, labels in series.items():
+                assert name in contract, f"{workload}: {name} is not in the contract"
+                assert labels <= contract[name] | TARGET_LABELS, f"{workload}: {name} {labels}"
 
 
 @pytest.mark.parametrize("name", sorted(NOT_YET_EXPORTED))

@@ -97,6 +97,8 @@ def test_the_contract_is_served_per_tier(exporter: tuple[MetricsExporter, str]) 
     outcomes = samples["switchboard_bot_conversations_total"]
     # The agents' arrivals are the bot's handoffs, counted when the bot lets go.
     assert total(outcomes, **version, outcome="escalated") == seen.offers["agents"]
+    handoffs = samples["switchboard_bot_handoffs_total"]
+    assert total(handoffs, **center) == seen.offers["agents"] > 0
     assert total(outcomes, **version, outcome="contained") == seen.contained
     answered = samples["switchboard_contacts_answered_total"]
     for workload, handler in (("bot", "bot"), ("agents", "agent")):
