@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -88,7 +89,7 @@ class Tier:
         """The arrival rate three standard deviations of Poisson noise below this one, as the
         operator may measure it over its 10-second rate window."""
         counted = contacts_per_minute * self.share / 60 * SPEED * 10
-        return contacts_per_minute * (1 - 3 / counted**0.5)
+        return contacts_per_minute * (1 - 3 / math.sqrt(counted))
 
 
 BOT = Tier("bot", "concurrency", "bot", 60.0, 1.0, "botServers")
@@ -165,6 +166,10 @@ class ReplicaRecorder:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def below(self, replicas: int) -> Callable[[], bool]:
+        """Whether the latest sample is below `replicas`, to wait on."""
+        return lambda: bool(self.samples) and self.samples[-1][1] < replicas
 
     def between(self, start: float, end: float) -> list[int]:
         return [replicas for at, replicas in self.samples if start <= at <= end]
@@ -298,7 +303,7 @@ def test_both_tiers_ride_a_morning_ramp_through_a_restart_and_hold_when_promethe
         samples = replicas[tier.name]
         wait_until(
             f"the {tier.name} to scale down once its window ends",
-            lambda samples=samples, tier=tier: samples.samples[-1][1] < held[tier.name],
+            samples.below(held[tier.name]),
             timeout=until[tier.name] + 3 * INTERVAL_SECONDS - time.time(),
         )
         first_down = next(
@@ -344,7 +349,7 @@ def test_both_tiers_ride_a_morning_ramp_through_a_restart_and_hold_when_promethe
         samples = replicas[tier.name]
         wait_until(
             f"the {tier.name} to reach its minimum",
-            lambda samples=samples: samples.samples[-1][1] == 1,
+            samples.below(2),
             timeout=holding[tier.name] * (INTERVAL_SECONDS + 1) + 30,
         )
         after = [r for at, r in samples.samples if at >= restarted]

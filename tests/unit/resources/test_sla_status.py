@@ -22,6 +22,7 @@ from switchboard.sizing.decision import (
 )
 from switchboard.sizing.erlang import Performance
 from switchboard.sizing.forecast import Forecast
+from switchboard.sizing.workloads import Observation, Workload
 from tests.unit.sizing.helpers import observation
 
 TARGET = ServiceTarget(target=0.8, within_seconds=20.0, max_abandon=0.05)
@@ -65,11 +66,11 @@ def test_without_an_observation_only_the_decision_is_shown() -> None:
 
 
 def test_each_tier_shows_its_own_figures_and_the_latest_scale_of_either() -> None:
-    observations = {
+    observations: dict[Workload, Observation | None] = {
         "bot": observation(service_level=0.99, abandon_rate=0.0, backlog=1.0),
         "agents": observation(service_level=0.81234, abandon_rate=0.0321, backlog=12.0),
     }
-    decisions = {
+    decisions: dict[Workload, Decision] = {
         "bot": decision(40, state=ScalingState(last_scale_time=NEW_YEAR)),
         "agents": decision(14, state=ScalingState(last_scale_time=NEW_YEAR + 90.7)),
     }

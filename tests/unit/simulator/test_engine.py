@@ -225,7 +225,7 @@ def test_no_patience_means_nobody_abandons() -> None:
     queue = queues(stationary(1.0, hours=1), contacts, seed=1, bot=40, agents=80)
     queue.run_until(3 * HOURS)
     for workload in ("bot", "agents"):
-        counters = queue.counters(workload)  # type: ignore[arg-type]
+        counters = queue.counters(workload)
         assert counters.abandoned == 0
         assert counters.answered == counters.offered
     assert math.isinf(contacts.draw(random.Random(0), 0.0).agent_patience)

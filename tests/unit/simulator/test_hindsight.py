@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from switchboard.simulator.contacts import ContactModel, ContactStream, Exponential
@@ -13,7 +15,7 @@ from switchboard.simulator.report import IntervalRecorder
 from switchboard.simulator.traffic import ArrivalProfile
 from switchboard.sizing.decision import ServiceTarget
 from switchboard.sizing.erlang import required_servers
-from switchboard.sizing.workloads import Workload
+from switchboard.sizing.workloads import WORKLOADS, Workload
 
 TARGET = ServiceTarget(0.8, 20.0, max_abandon=0.05)
 CONTACTS = ContactModel(
@@ -66,12 +68,15 @@ def meets(recorder: IntervalRecorder, workload: Workload, index: int) -> bool:
 @pytest.fixture(scope="module")
 def day() -> tuple[ContactStream, dict[Workload, list[int]]]:
     contacts = day_contacts(PROFILE, CONTACTS, seed=4)
-    guesses = {"bot": lambda now: 1, "agents": lambda now: 30}
+    guesses: dict[Workload, Callable[[float], int]] = {
+        "bot": lambda now: 1,
+        "agents": lambda now: 30,
+    }
     report = hindsight_day(PROFILE, contacts, TARGET, SETTINGS, guesses)
     assert report.policy == "hindsight"
     schedule: dict[Workload, list[int]] = {}
-    for workload in ("bot", "agents"):
-        tier = report.tiers[workload]  # type: ignore[index]
+    for workload in WORKLOADS:
+        tier = report.tiers[workload]
         replicas = [servers // BOUNDS[workload].servers_per_replica for _, servers in tier.capacity]
         assert len(replicas) == 12
         schedule[workload] = replicas
@@ -92,8 +97,8 @@ def test_every_interval_meets_the_target_and_the_cap(
         {"bot": lambda now: 5, "agents": lambda now: 5},
     )
     assert report.sla_intervals_met == 1.0
-    for workload in ("bot", "agents"):
-        tier = report.tiers[workload]  # type: ignore[index]
+    for workload in WORKLOADS:
+        tier = report.tiers[workload]
         assert [s // BOUNDS[workload].servers_per_replica for _, s in tier.capacity] == (
             schedule[workload]
         ), "the guess only speeds the search up"
@@ -107,16 +112,16 @@ def test_one_replica_fewer_misses(day: tuple[ContactStream, dict[Workload, list[
     warm_up = {w: [r[0]] * 2 + r for w, r in schedule.items()}
     whole = replay(contacts, warm_up)
     for index in range(2, 14):
-        for workload in ("bot", "agents"):
-            assert meets(whole, workload, index)  # type: ignore[arg-type]
+        for workload in WORKLOADS:
+            assert meets(whole, workload, index)
     for workload, index in (("agents", 3), ("agents", 7), ("agents", 11), ("bot", 6)):
-        fewer = warm_up[workload][index] - 1  # type: ignore[index]
-        if fewer < BOUNDS[workload].min_replicas:  # type: ignore[index]
+        fewer = warm_up[workload][index] - 1
+        if fewer < BOUNDS[workload].min_replicas:
             continue
-        short = replay(contacts, warm_up, (workload, index, fewer))  # type: ignore[arg-type]
-        assert not (
-            meets(short, workload, index) and meets(short, workload, index - 1)  # type: ignore[arg-type]
-        ), f"{workload} at interval {index} passes with {fewer} replicas"
+        short = replay(contacts, warm_up, (workload, index, fewer))
+        assert not (meets(short, workload, index) and meets(short, workload, index - 1)), (
+            f"{workload} at interval {index} passes with {fewer} replicas"
+        )
 
 
 def test_on_steady_traffic_it_staffs_about_what_erlang_c_needs() -> None:

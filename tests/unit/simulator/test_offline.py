@@ -10,6 +10,7 @@ from switchboard.simulator.policies import DayPolicy, FixedPolicy, ReplicaBounds
 from switchboard.simulator.report import DayReport
 from switchboard.simulator.traffic import ArrivalProfile
 from switchboard.sizing.erlang import performance
+from switchboard.sizing.workloads import Workload
 
 PROFILE = ArrivalProfile(start=9 * 3600.0, slot_seconds=1800.0, rates=(100 / 1800,) * 8)
 # The bot finishes 40% (30 s each); the rest reach the agents (180 s each).
@@ -22,11 +23,11 @@ CONTACTS = ContactModel(
 
 
 def run(bot: int, agents: int, seed: int, seats_per_replica: int = 1) -> DayReport:
-    bounds = {
+    bounds: dict[Workload, ReplicaBounds] = {
         "bot": ReplicaBounds(0, 1000, 1),
         "agents": ReplicaBounds(0, 1000, seats_per_replica),
     }
-    replicas = {"bot": bot, "agents": agents // seats_per_replica}
+    replicas: dict[Workload, int] = {"bot": bot, "agents": agents // seats_per_replica}
     settings = DaySettings(bounds, initial_replicas=replicas)
     policy = DayPolicy("fixed", {w: FixedPolicy(r) for w, r in replicas.items()})
     return simulate_day(PROFILE, day_contacts(PROFILE, CONTACTS, seed), policy, settings)

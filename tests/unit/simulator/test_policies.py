@@ -26,6 +26,7 @@ from switchboard.simulator.policies import (
 )
 from switchboard.simulator.traffic import ArrivalProfile, Trace
 from switchboard.sizing.decision import ServiceTarget
+from switchboard.sizing.workloads import Workload
 
 BOUNDS = ReplicaBounds(min_replicas=1, max_replicas=500)
 TARGET = ServiceTarget(0.8, 20.0, max_abandon=0.05)
@@ -119,7 +120,7 @@ def test_keda_counts_waiting_and_handled_contacts() -> None:
 def bot_policy(trace: Trace) -> CapacityPolicy:
     """The bot tier's switchboard policy for this trace."""
     traffic = tier_traffic(trace, CONTACTS, seed=1)
-    bounds = {"bot": BOUNDS, "agents": BOUNDS}
+    bounds: dict[Workload, ReplicaBounds] = {"bot": BOUNDS, "agents": BOUNDS}
     policy = build_policy("switchboard", traffic, CONTACTS, TARGET, bounds, PolicySettings())
     return policy.tiers["bot"]
 
@@ -186,7 +187,7 @@ def test_switchboard_scales_down_as_the_spec_says_by_default() -> None:
     assert PolicySettings().scale_down_window_seconds == default
     trace = Trace(ArrivalProfile(0.0, 300.0, (0.5,) * 12), ())
     traffic = tier_traffic(trace, CONTACTS, seed=1)
-    bounds = {"bot": BOUNDS, "agents": BOUNDS}
+    bounds: dict[Workload, ReplicaBounds] = {"bot": BOUNDS, "agents": BOUNDS}
     shorter = replace(PolicySettings(), scale_down_window_seconds=60.0)
     policy = build_policy("switchboard", traffic, CONTACTS, TARGET, bounds, shorter)
     for tier in policy.tiers.values():
