@@ -24,12 +24,17 @@ bot hands over (docs/metrics.md); each workload is sized from its own tier's ser
   (`switchboard_contacts_answered_total{handler, within_sla="true"}`) / its offered;
 - abandonment = the tier's abandoned (`switchboard_contacts_abandoned_total{handler}`) / its
   offered;
-- backlog = offered - answered - abandoned of the tier, each counted as its `increase` over the
-  last hour: the contacts that came to wait in that hour and still do. Not from the counters'
-  totals: those are summed over the pods that exist now, so a pod gone (a scale-down, a
-  restart) would take its answers with it and leave the contacts it answered waiting forever.
-  Over a window, a pod's series counts what it did within the window until it leaves it, as do
-  the contacts it answered. A contact waiting longer than the hour is not counted;
+- backlog = offered - answered - abandoned of the tier, each counted as its growth over the
+  last hour (per series, its highest sample less its value an hour ago, or all of it for a
+  series younger than the hour): the contacts that came to wait in
+  that hour and still do. Not from the counters' totals: those are summed over the pods that
+  exist now, so a pod gone (a scale-down, a restart) would take its answers with it and leave
+  the contacts it answered waiting forever. Over a window, a pod's series counts what it did
+  within the window until it leaves it, as do the contacts it answered. Not `increase`: it
+  extrapolates to the window's ends, so a count that stands still would read differently at
+  every evaluation (and be written to status each time); nor the lowest sample in the window,
+  which misses what a new series counted before its first scrape. A contact waiting longer than
+  the hour is not counted;
 - contacts in the system = offered - completed (`switchboard_handle_time_seconds_count`) -
   abandoned of the tier, over the same hour;
 - patience is not derivable from the contract (the waits of contacts that abandoned are not
@@ -167,10 +172,14 @@ def _offered_rate(target: Target, seconds: float) -> str:
     return _offered(target, lambda metric, **labels: _sum_rate(target, metric, seconds, **labels))
 
 
-def _sum_increase(target: Target, metric: str, **labels: str) -> str:
-    return (
-        f"sum(increase({target.series(metric, **labels)}[{window(ACCUMULATION_WINDOW_SECONDS)}]))"
-    )
+def _sum_growth(target: Target, metric: str, **labels: str) -> str:
+    """How much a counter grew over the accumulation window, summed over its series: its
+    highest sample in the window less its value at the window's start, or all of it when the
+    series began within the window."""
+    series = target.series(metric, **labels)
+    span = window(ACCUMULATION_WINDOW_SECONDS)
+    highest = f"max_over_time({series}[{span}])"
+    return f"sum(({highest} - {series} offset {span}) or {highest})"
 
 
 def arrival_rate_query(target: Target, window_seconds: float) -> str:
@@ -214,9 +223,9 @@ def _waiting_or_served(target: Target, gone: str) -> str:
     """What the tier was offered less its `gone` and its abandoned over the accumulation
     window, never below 0."""
     handler = target.handler
-    offered = _offered(target, lambda metric, **labels: _sum_increase(target, metric, **labels))
-    left = f"({_sum_increase(target, gone, handler=handler)} or vector(0))"
-    abandoned = f"({_sum_increase(target, ABANDONED, handler=handler)} or vector(0))"
+    offered = _offered(target, lambda metric, **labels: _sum_growth(target, metric, **labels))
+    left = f"({_sum_growth(target, gone, handler=handler)} or vector(0))"
+    abandoned = f"({_sum_growth(target, ABANDONED, handler=handler)} or vector(0))"
     return f"clamp_min(({offered}) - {left} - {abandoned}, 0)"
 
 

@@ -102,20 +102,23 @@ def test_ratios_are_the_tier_s_over_what_the_tier_was_offered() -> None:
 def test_backlog_is_the_tier_s_offered_minus_answered_minus_abandoned_over_the_last_hour() -> None:
     cc = contact_center()
     bot = workload_queries(cc, "bot").backlog
-    assert bot.startswith("clamp_min((sum(increase(switchboard_contacts_arrived_total{")
-    assert " - (sum(increase(switchboard_contacts_answered_total{" in bot
-    assert " - (sum(increase(switchboard_contacts_abandoned_total{" in bot
-    assert bot.count('handler="bot"') == 2
+    assert bot.startswith("clamp_min((sum((max_over_time(switchboard_contacts_arrived_total{")
+    assert " - (sum((max_over_time(switchboard_contacts_answered_total{" in bot
+    assert " - (sum((max_over_time(switchboard_contacts_abandoned_total{" in bot
+    assert bot.count('handler="bot"') == 6  # answered and abandoned, three times each
     agents = workload_queries(cc, "agents").backlog
-    assert agents.startswith("clamp_min((sum(increase(switchboard_bot_handoffs_total{")
-    assert agents.count('handler="agent"') == 2
-    # Increases over a window, never the counters' totals: a total summed over the pods that
-    # exist now loses a deleted pod's answers and leaves its contacts waiting forever.
+    assert agents.startswith("clamp_min((sum((max_over_time(switchboard_bot_handoffs_total{")
+    assert agents.count('handler="agent"') == 6
+    # Growth over a window, never the counters' totals: a total summed over the pods that
+    # exist now loses a deleted pod's answers and leaves its contacts waiting forever. Nor
+    # increase(), whose extrapolation moves a count that stands still.
     for promql in (bot, agents):
         counters = promql.count("_total{") + promql.count("_count{")
-        assert promql.count("sum(increase(") == counters
-        assert promql.count("}[3600s]))") == counters
-        assert "rate(" not in promql
+        # Each counter's highest sample less its value an hour ago, or all of it if younger.
+        assert promql.count("max_over_time(") == 2 * promql.count(" offset 3600s) or ")
+        assert promql.count("max_over_time(") == counters * 2 / 3
+        assert promql.count("}[3600s])") == promql.count("max_over_time(")
+        assert "rate(" not in promql and "increase(" not in promql
 
 
 def test_windows_long_for_the_mean_short_for_recent_arrivals_longest_for_handle_time() -> None:
@@ -140,11 +143,11 @@ def test_windows_long_for_the_mean_short_for_recent_arrivals_longest_for_handle_
 def test_contacts_in_the_system_are_the_tier_s_offered_minus_completed_minus_abandoned() -> None:
     for workload, handler in HANDLERS.items():
         promql = workload_queries(contact_center(), workload).in_system
-        assert promql.startswith("clamp_min((sum(increase(switchboard_")
-        assert " - (sum(increase(switchboard_handle_time_seconds_count{" in promql
-        assert " - (sum(increase(switchboard_contacts_abandoned_total{" in promql
-        assert promql.count(f'handler="{handler}"') == 2
-        assert promql.count("[3600s]") == promql.count("sum(increase(")
+        assert promql.startswith("clamp_min((sum((max_over_time(switchboard_")
+        assert " - (sum((max_over_time(switchboard_handle_time_seconds_count{" in promql
+        assert " - (sum((max_over_time(switchboard_contacts_abandoned_total{" in promql
+        assert promql.count(f'handler="{handler}"') == 6
+        assert promql.count("[3600s]") == 2 * promql.count("sum((max_over_time(")
 
 
 def test_window_ranges() -> None:
