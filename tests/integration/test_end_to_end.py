@@ -189,6 +189,7 @@ async def test_the_bot_contains_one_customer_and_an_agent_resolves_two_it_handed
         assert (await contained.next("message", sender="bot"))["text"] == SAYS["pay_bill"]
         await contained.say(GOODBYE)
         assert (await contained.next("message", sender="bot"))["text"] == SAYS["goodbye"]
+        await contained.next("ended", state="resolved")  # the page hears the end at once
 
         # 2. Handed off on low confidence, after one answer; resolved by an agent.
         unsure = await WebchatCustomer.start(http, web, "c-unsure")
@@ -223,6 +224,7 @@ async def test_the_bot_contains_one_customer_and_an_agent_resolves_two_it_handed
         await alice.call("POST", f"/conversations/{unsure.conversation}/resolve")
         closing = await unsure.next("message", sender="system")
         assert "resolved" in closing["text"], closing
+        await unsure.next("ended", state="resolved")
 
         # 3. Over the api channel, asking for a person at once.
         partner = ApiCustomer(http, partners, center.token("partners-token"))

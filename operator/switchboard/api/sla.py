@@ -172,9 +172,13 @@ class Forecast(ApiModel):
             "only reacts."
         ),
     )
-    lookback_days: int = Field(
+    lookback_weeks: int = Field(
         7,
-        description="Recent days whose intraday profile (same weekday and time) the forecast uses.",
+        description=(
+            "How many previous weeks the forecast reads: the intraday profile of the same "
+            "weekday in each of them. Prometheus must keep that much history (7 weeks: 49 "
+            "days); a week it no longer holds is skipped."
+        ),
         ge=1,
         le=28,
     )

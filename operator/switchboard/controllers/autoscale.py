@@ -252,7 +252,7 @@ class Autoscaler:
                 history = await arrival_history(
                     prometheus,
                     cc,
-                    cc.spec.forecast.lookback_days,
+                    cc.spec.forecast.lookback_weeks,
                     FORECAST_SLOT_SECONDS,
                     now,
                     workload=workload,

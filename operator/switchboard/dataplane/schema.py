@@ -194,4 +194,22 @@ END
 $$;
 """,
     ),
+    (
+        5,
+        """
+-- Retention (spec.dataProtection.retention): ended conversations found by when they ended,
+-- and every run recorded, the first one a dry run that only reports.
+CREATE INDEX conversations_ended ON conversations (ended_at)
+    WHERE state IN ('resolved', 'abandoned');
+CREATE TABLE retention_runs (
+    id bigserial PRIMARY KEY,
+    ran_at timestamptz NOT NULL DEFAULT now(),
+    cutoff timestamptz NOT NULL,
+    dry_run boolean NOT NULL,
+    conversations bigint NOT NULL,
+    messages bigint NOT NULL,
+    events bigint NOT NULL
+);
+""",
+    ),
 )
