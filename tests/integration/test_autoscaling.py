@@ -278,6 +278,21 @@ def test_both_tiers_ride_a_morning_ramp_through_a_restart_and_hold_when_promethe
         "get", "events", "-n", namespace, "--field-selector", "reason=Scaled", "-o", "json"
     )
     assert json.loads(events.stdout)["items"], "every scaling decision is an event"
+    # The operator's own metrics say the same, per tier.
+    exported = operator.metrics()
+    center = {"namespace": namespace, "contact_center": name}
+    for tier in TIERS:
+        ups = metric_sum(
+            exported, "switchboard_autoscaler_decisions_total", workload=tier.name, direction="up"
+        )
+        assert ups >= 1, f"{tier.name} scaled up"
+        observed = metric_sum(
+            exported, "switchboard_autoscaler_observed_service_level", workload=tier.name, **center
+        )
+        assert 0 < observed <= 1, observed
+    assert metric_sum(exported, "switchboard_autoscaler_metrics_available", **center) == 1
+    target = metric_sum(exported, "switchboard_sla_objective", objective="service_level", **center)
+    assert target == 0.8
 
     # Nobody arrives any more. Once that has settled in every window, nothing changes: the
     # operator restarted then writes nothing, and holds the peak's replicas until the window

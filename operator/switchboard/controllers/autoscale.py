@@ -128,6 +128,7 @@ class Autoscaler:
         self.outcomes.pop(key, None)
         for state_key in [k for k in self.states if k[0] == key]:
             del self.states[state_key]
+        metrics.forget_contact_center(*key)
 
     async def _tick_safely(self, key: Key, cc: ContactCenter) -> None:
         try:
@@ -206,8 +207,21 @@ class Autoscaler:
                 metrics.PREDICTED_SERVICE_LEVEL.labels(**labels).set(
                     decision.predicted.service_level
                 )
+            if observed is not None and observed.service_level is not None:
+                metrics.OBSERVED_SERVICE_LEVEL.labels(**labels).set(observed.service_level)
+            if rate is not None:
+                metrics.FORECAST_ARRIVAL_RATE.labels(**labels).set(rate)
+            metrics.SCALING_DECISIONS.labels(**labels, direction=direction(current, decision)).inc()
             if decision.replicas != current:
                 events.append(f"{workload} {current} -> {decision.replicas}: {decision.reason}")
+
+        center = {"namespace": key[0], "contact_center": key[1]}
+        metrics.METRICS_AVAILABLE.labels(**center).set(0 if unavailable else 1)
+        metrics.SLA_OBJECTIVE.labels(**center, objective="service_level").set(target.target)
+        if target.max_abandon is not None:
+            metrics.SLA_OBJECTIVE.labels(**center, objective="max_abandon_rate").set(
+                target.max_abandon
+            )
 
         # Status shows the bot's forecast (every contact reaches the bot first), else the agents'.
         shown = outlooks.get("bot") or next(iter(outlooks.values()), None)
@@ -297,3 +311,9 @@ def _valid(body: dict[str, Any]) -> ContactCenter | None:
         return ContactCenter.model_validate(body)
     except ValidationError:
         return None  # the reconciler reports it
+
+
+def direction(current: int, decision: Decision) -> str:
+    if decision.replicas > current:
+        return "up"
+    return "down" if decision.replicas < current else "hold"

@@ -40,15 +40,6 @@ NOT_YET_EXPORTED: dict[str, frozenset[str]] = {
     "switchboard_rollout_analysis_total": frozenset(
         {"namespace", "contact_center", "metric", "verdict"}
     ),
-    # The spec's objectives, so alerts and panels compare against each ContactCenter's own:
-    # objective="service_level" (sla.serviceLevel.target), "max_abandon_rate".
-    "switchboard_sla_objective": frozenset({"namespace", "contact_center", "objective"}),
-    # The MetricsAvailable condition as a number: 1 when demand was read, 0 when not.
-    "switchboard_autoscaler_metrics_available": frozenset({"namespace", "contact_center"}),
-    # The forecast arrival rate (contacts/s) the autoscaler sized by, per workload.
-    "switchboard_autoscaler_forecast_arrival_rate": frozenset(
-        {"namespace", "contact_center", "workload"}
-    ),
 }
 TARGET_LABELS = frozenset({"job", "instance"})  # Prometheus adds them to every scraped series
 BUILT_IN: dict[str, frozenset[str]] = {"up": frozenset()}
