@@ -47,8 +47,7 @@ class Provider(ApiModel):
     url: HttpURL = Field(
         description=(
             "Where the gateway POSTs every bot, agent and system message for the customer, "
-            'signed with the channel\'s token (docs/dataplane.md, "provider protocol"). '
-            "Without it, replies are not sent anywhere."
+            'signed with the channel\'s token (docs/dataplane.md, "provider protocol").'
         ),
     )
 
@@ -107,8 +106,10 @@ class Channel(ApiModel):
         None,
         description=(
             "The messaging provider of an `sms`, `whatsapp` or `social` channel: where replies "
-            "are sent. Its webhooks reach the gateway at `POST /provider/v1/messages`, signed "
-            "with the token in the Secret `<contactcenter>-<name>-token`."
+            "are sent (without it, the gateway takes customers' messages but drops the replies, "
+            "saying so in its log). Its webhooks reach the gateway at "
+            "`POST /provider/v1/messages`, signed with the token in the Secret "
+            "`<contactcenter>-<name>-token`."
         ),
     )
     resources: Resources | None = Field(

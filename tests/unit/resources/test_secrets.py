@@ -10,7 +10,9 @@ from tests.unit.resources.helpers import find, of_kind
 PASSWORDS = {"queue": "q/p@ss:1", "database": "d+p ss", "agents-token": "agents-sesame"}
 
 
-def test_credentials_per_built_in_service_and_a_token_for_the_agents_and_each_api_or_provider_channel() -> None:  # noqa: E501
+def test_credentials_per_built_in_service_and_a_token_for_the_agents_and_each_api_or_provider_channel() -> (
+    None
+):  # noqa: E501
     assert generated_secret_names(contact_center()) == {
         "queue": "acme-queue-credentials",
         "database": "acme-database-credentials",
