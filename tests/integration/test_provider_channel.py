@@ -1,5 +1,6 @@
-"""An `sms` channel's gateway as a real process against real PostgreSQL and RabbitMQ, with a
-provider played by a local HTTP server that checks the signature of everything it is sent.
+"""The gateway of `sms` and `whatsapp` channels as a real process against real PostgreSQL and
+RabbitMQ, with a provider played by a local HTTP server whose every request is checked for its
+signature.
 
 The signatures here are computed from the documented recipe (docs/dataplane.md, "provider
 protocol"), not with the gateway's code.
@@ -12,23 +13,22 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import pytest
-from aiohttp import web
 
 from switchboard.dataplane.conversation import reply_id
 from tests.integration import test_gateway as gateway_tests
-from tests.integration.test_gateway import TOKEN, Gateway, PlayedBot, _free_port, wait_for
+from tests.integration.test_gateway import TOKEN, Gateway, PlayedBot, Receiver, _at_least, wait_for
 
-# The gateway tests' fixtures: the gateway process, the played bot, an HTTP client.
+# The gateway tests' fixtures: the gateway process, the played bot, an HTTP client, and a
+# webhook receiver (here: the provider).
 bot = gateway_tests.bot
 http = gateway_tests.http
 routing_file = gateway_tests.routing_file
 start_gateway = gateway_tests.start_gateway
+receiver = gateway_tests.receiver
 
 MESSAGES = "/provider/v1/messages"
 
@@ -42,38 +42,16 @@ def sign(body: bytes, timestamp: int, token: str = TOKEN) -> dict[str, str]:
     }
 
 
-@dataclass
-class StandIn:
-    """The provider: what the gateway sent it, each with whether its signature held and how
-    old its timestamp was; it answers with `statuses` in turn, then 200."""
-
-    statuses: list[int] = field(default_factory=list)
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    forged: list[bytes] = field(default_factory=list)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        stamp = request.headers.get("X-Switchboard-Timestamp", "")
-        expected = sign(body, int(stamp))["X-Switchboard-Signature"] if stamp.isdigit() else ""
-        if not hmac.compare_digest(request.headers.get("X-Switchboard-Signature", ""), expected):
-            self.forged.append(body)
-            return web.Response(status=401)
-        assert abs(time.time() - int(stamp)) < 60
-        self.sent.append(json.loads(body))
-        return web.Response(status=self.statuses.pop(0) if self.statuses else 200)
-
-
-@pytest.fixture
-async def provider() -> AsyncIterator[tuple[StandIn, str]]:
-    stand_in = StandIn()
-    app = web.Application()
-    app.router.add_post("/send", stand_in.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield stand_in, f"http://127.0.0.1:{port}/send"
-    await runner.cleanup()
+def verified(received: list[tuple[dict[str, str], bytes]]) -> list[dict[str, Any]]:
+    """What the provider was sent, each checked as a provider checks it: signed with the
+    channel's token over its timestamp and body, and signed just now."""
+    bodies = []
+    for headers, body in received:
+        stamp = int(headers["X-Switchboard-Timestamp"])
+        assert headers["X-Switchboard-Signature"] == sign(body, stamp)["X-Switchboard-Signature"]
+        assert abs(time.time() - stamp) < 60
+        bodies.append(json.loads(body))
+    return bodies
 
 
 async def deliver(
@@ -98,25 +76,21 @@ async def _rows(bot: PlayedBot, sql: str) -> list[Any]:
         return list(await connection.fetch(sql))
 
 
-async def _at_least(items: list[Any], count: int) -> bool:
-    return len(items) >= count
-
-
 async def test_a_signed_message_gets_the_bots_reply_at_the_provider_in_the_customers_conversation(
     start_gateway: Callable[..., Awaitable[Gateway]],
     bot: PlayedBot,
     http: aiohttp.ClientSession,
-    provider: tuple[StandIn, str],
+    receiver: tuple[Receiver, str],
 ) -> None:
-    stand_in, url = provider
+    provider, url = receiver
     gateway = await start_gateway("sms", channel="texts", SWITCHBOARD_PROVIDER_URL=url)
     status, taken = await deliver(
         http, gateway, {"id": "SM1", "from": "+15550100", "text": "where is my parcel?"}
     )
     assert status == 200, taken
     assert taken["seq"] == 1
-    await wait_for("the reply at the provider", lambda: _at_least(stand_in.sent, 1))
-    reply = stand_in.sent[0]
+    await wait_for("the reply at the provider", lambda: _at_least(provider.received, 1))
+    reply = verified(provider.received)[0]
     assert reply["to"] == "+15550100"
     assert (reply["conversation"], reply["sender"], reply["seq"]) == (
         taken["conversation"],
@@ -141,12 +115,12 @@ async def test_a_signed_message_gets_the_bots_reply_at_the_provider_in_the_custo
     ]
 
     # The provider fails once: the reply comes again (signed afresh) and is then acknowledged.
-    await wait_for("the other replies", lambda: _at_least(stand_in.sent, 3))
-    stand_in.statuses = [503]
+    await wait_for("the other replies", lambda: _at_least(provider.received, 3))
+    provider.statuses = [503]
     await deliver(http, gateway, {"id": "SM4", "from": "@someone", "text": "anyone?"})
-    await wait_for("the retried reply", lambda: _at_least(stand_in.sent, 5), within=15)
-    assert stand_in.sent[3] == stand_in.sent[4]
-    assert stand_in.forged == []
+    await wait_for("the retried reply", lambda: _at_least(provider.received, 5), within=15)
+    sent = verified(provider.received)
+    assert sent[3] == sent[4] and sent[4]["text"] == "you said: anyone?"
 
     # Once their conversation ended, the customer's next message starts a new one.
     async with bot.store.pool.acquire() as connection:
@@ -168,9 +142,9 @@ async def test_unsigned_tampered_stale_and_replayed_requests_are_refused_and_sto
     start_gateway: Callable[..., Awaitable[Gateway]],
     bot: PlayedBot,
     http: aiohttp.ClientSession,
-    provider: tuple[StandIn, str],
+    receiver: tuple[Receiver, str],
 ) -> None:
-    stand_in, url = provider
+    provider, url = receiver
     gateway = await start_gateway("whatsapp", channel="wa", SWITCHBOARD_PROVIDER_URL=url)
     message = {"id": "wamid.1", "from": "+4915112345678", "text": "hallo"}
     body = json.dumps(message).encode()
@@ -204,8 +178,8 @@ async def test_unsigned_tampered_stale_and_replayed_requests_are_refused_and_sto
         status, replayed = await deliver(http, gateway, message, timestamp=timestamp)
         assert (status, replayed["code"]) == (409, "replayed"), replayed
         assert "wamid.1" in replayed["message"]
-    await wait_for("the reply at the provider", lambda: _at_least(stand_in.sent, 1))
+    await wait_for("the reply at the provider", lambda: _at_least(provider.received, 1))
     assert len(await _rows(bot, "SELECT id FROM conversations")) == 1
     assert len(await _rows(bot, "SELECT id FROM messages WHERE sender = 'customer'")) == 1
     assert len(bot.turns) == 1
-    assert [reply["to"] for reply in stand_in.sent] == ["+4915112345678"]
+    assert [reply["to"] for reply in verified(provider.received)] == ["+4915112345678"]

@@ -10,9 +10,7 @@ from tests.unit.resources.helpers import find, of_kind
 PASSWORDS = {"queue": "q/p@ss:1", "database": "d+p ss", "agents-token": "agents-sesame"}
 
 
-def test_credentials_per_built_in_service_and_a_token_for_the_agents_and_each_api_or_provider_channel() -> (
-    None
-):  # noqa: E501
+def test_credentials_per_built_in_service_and_tokens_for_agents_api_and_provider_channels() -> None:
     assert generated_secret_names(contact_center()) == {
         "queue": "acme-queue-credentials",
         "database": "acme-database-credentials",
