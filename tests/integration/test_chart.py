@@ -32,7 +32,8 @@ from lightkube import ApiError, Client, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
-from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret
+from lightkube.resources.batch_v1 import CronJob
+from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, Role, RoleBinding
 from lightkube.types import PatchType
@@ -343,6 +344,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
             **spec,
             "channels": [*spec["channels"], {"name": "phone", "type": "voice", "replicas": 2}],
             "database": {"storage": "30Gi", "deletionPolicy": "Delete"},
+            "dataProtection": {"retention": {"days": 30}},
         },
     }
     apply(namespace, changed)
@@ -355,7 +357,8 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
     secret = client.get(Secret, "quickstart-database-credentials", namespace=namespace)
     assert [ref.uid for ref in secret.metadata.ownerReferences or []] == [body["metadata"]["uid"]]
 
-    # The channel goes and the queue becomes external: their children are pruned.
+    # The channel and the retention go and the queue becomes external: their children are
+    # pruned.
     client.create(
         Secret(metadata=ObjectMeta(name="queue-uri"), stringData={"uri": "amqp://u:p@mq:5672/"}),
         namespace=namespace,
@@ -376,6 +379,8 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
         (Deployment, "quickstart-phone"),
         (PodDisruptionBudget, "quickstart-phone"),
         (StatefulSet, "quickstart-queue"),
+        (CronJob, "quickstart-retention"),
+        (ServiceAccount, "quickstart-retention"),
     ):
         with pytest.raises(ApiError) as pruned:
             client.get(kind, name, namespace=namespace)

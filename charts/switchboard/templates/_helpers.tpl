@@ -70,6 +70,13 @@ tests/integration/test_chart.py runs it with exactly these rules and records eve
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [list, watch, create, patch, delete]
+# The retention job and its ServiceAccount (which is bound to no role).
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [batch]
+  resources: [cronjobs]
+  verbs: [list, watch, create, patch, delete]
 # Secrets: generated credentials created once and re-owned on a deletion policy change;
 # referenced ones read. Never watched, never rewritten, never deleted (owner references do).
 - apiGroups: [""]

@@ -257,7 +257,7 @@ class Store:
             return await fetch_conversation(connection, conversation_id)
 
     async def open_provider_conversation(self, channel: str, customer: str) -> Conversation | None:
-        """The customer's open conversation on a provider channel (migration 5: one at most)."""
+        """The customer's open conversation on a provider channel (migration 6: one at most)."""
         async with self.pool.acquire() as connection:
             row = await connection.fetchrow(
                 f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
