@@ -2,6 +2,7 @@
 replies name whom to send them to."""
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -16,7 +17,8 @@ from switchboard.dataplane.gateway.protocol import (
     ProtocolError,
     parse_body,
 )
-from switchboard.dataplane.gateway.provider import message_id, outbound_body
+from switchboard.dataplane.gateway.provider import ProviderSends, message_id, outbound_body
+from switchboard.dataplane.gateway.signature import verify
 from switchboard.dataplane.store import Conversation
 
 AT = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
@@ -70,10 +72,12 @@ def test_a_provider_message_keeps_one_id_per_channel() -> None:
     assert message_id("wa", "SM42") != first  # two providers may reuse each other's ids
 
 
-def test_a_reply_is_the_delivery_addressed_to_the_customer() -> None:
-    conversation_id, reply = uuid.uuid4(), uuid.uuid4()
+CONVERSATION_ID, REPLY = uuid.uuid4(), uuid.uuid4()
+
+
+def _ended_sms_conversation() -> tuple[Conversation, Delivery]:
     conversation = Conversation(
-        id=conversation_id,
+        id=CONVERSATION_ID,
         channel="texts",
         channel_type="sms",
         customer="+15550100",
@@ -94,25 +98,39 @@ def test_a_reply_is_the_delivery_addressed_to_the_customer() -> None:
         accepted_at=None,
     )
     delivery = Delivery(
-        conversation=conversation_id,
+        conversation=CONVERSATION_ID,
         channel="texts",
         seq=2,
-        id=reply,
+        id=REPLY,
         sender="bot",
         author="Assistant",
         text="Goodbye!",
         at=AT.isoformat(),
         ended=State.RESOLVED,
     )
+    return conversation, delivery
+
+
+def test_a_reply_is_the_delivery_addressed_to_the_customer() -> None:
+    conversation, delivery = _ended_sms_conversation()
     assert json.loads(outbound_body(conversation, delivery)) == {
         "to": "+15550100",
-        "conversation": str(conversation_id),
+        "conversation": str(CONVERSATION_ID),
         "channel": "texts",
         "seq": 2,
-        "id": str(reply),
+        "id": str(REPLY),
         "sender": "bot",
         "author": "Assistant",
         "text": "Goodbye!",
         "at": "2026-11-30T18:00:00+00:00",
         "ended": "resolved",
     }
+
+
+def test_a_reply_goes_to_the_provider_signed_as_its_webhooks_are_checked() -> None:
+    conversation, delivery = _ended_sms_conversation()
+    post = ProviderSends("provider-key", "https://sms.example/out").post(conversation, delivery)
+    assert post is not None and post.url == "https://sms.example/out"
+    assert post.body == outbound_body(conversation, delivery)
+    verify("provider-key", post.body, post.headers, time.time())
+    assert ProviderSends("provider-key", None).post(conversation, delivery) is None
