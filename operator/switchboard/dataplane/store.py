@@ -269,11 +269,13 @@ class Store:
             )
         return conversation_from_row(row) if row is not None else None
 
-    async def message_stored(self, message_id: uuid.UUID) -> bool:
-        """Whether a message of that id is stored, in any conversation."""
+    async def message_place(self, message_id: uuid.UUID) -> tuple[uuid.UUID, int] | None:
+        """The conversation and seq of the message of that id, if it is stored."""
         async with self.pool.acquire() as connection:
-            found = await connection.fetchval("SELECT 1 FROM messages WHERE id = $1", message_id)
-        return found is not None
+            row = await connection.fetchrow(
+                "SELECT conversation_id, seq FROM messages WHERE id = $1", message_id
+            )
+        return (row["conversation_id"], row["seq"]) if row is not None else None
 
     async def add_message(
         self,

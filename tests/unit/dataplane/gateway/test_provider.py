@@ -1,6 +1,7 @@
 """A provider's message is read from its documented body, keeps its id on every retry, and our
 replies name whom to send them to."""
 
+import dataclasses
 import json
 import time
 import uuid
@@ -17,7 +18,12 @@ from switchboard.dataplane.gateway.protocol import (
     ProtocolError,
     parse_body,
 )
-from switchboard.dataplane.gateway.provider import ProviderSends, message_id, outbound_body
+from switchboard.dataplane.gateway.provider import (
+    ProviderSends,
+    message_id,
+    outbound_body,
+    unanswered,
+)
 from switchboard.dataplane.gateway.signature import verify
 from switchboard.dataplane.store import Conversation
 
@@ -134,3 +140,12 @@ def test_a_reply_goes_to_the_provider_signed_as_its_webhooks_are_checked() -> No
     assert post.body == outbound_body(conversation, delivery)
     verify("provider-key", post.body, post.headers, time.time())
     assert ProviderSends("provider-key", None).post(conversation, delivery) is None
+
+
+def test_a_replayed_message_is_handed_on_again_only_while_the_bot_has_not_answered_it() -> None:
+    conversation, _ = _ended_sms_conversation()
+    with_bot = dataclasses.replace(conversation, state=State.BOT, bot_cursor=3)
+    assert unanswered(with_bot, 4)
+    assert not unanswered(with_bot, 3)  # answered: the bot's cursor passed it
+    assert not unanswered(dataclasses.replace(with_bot, state=State.AGENT), 4)
+    assert not unanswered(conversation, 4)  # ended
