@@ -21,8 +21,8 @@ from switchboard.cli import main
             "(0: any free port), got 65536 (see switchboard simulate --help)",
         ),
         (
-            ["simulate", "--servers-per-replica", "0"],
-            "switchboard simulate: --servers-per-replica must be >= 1, got 0 "
+            ["simulate", "--seats-per-replica", "0"],
+            "switchboard simulate: --seats-per-replica must be >= 1, got 0 "
             "(see switchboard simulate --help)",
         ),
         (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -65,5 +65,16 @@ class DataProtection(ApiModel):
         description=(
             "Delete ended conversations after a number of days, by a CronJob the operator owns "
             "(its own ServiceAccount, with no API access). Unset: conversations are kept."
+        ),
+    )
+    encryption_at_rest: Literal["Optional", "Required"] = Field(
+        "Optional",
+        description=(
+            "Required: the built-in queue's and database's volumes must use a StorageClass that "
+            "declares encryption at rest (the annotation `switchboard.io/encrypted-at-rest: "
+            '"true"`, or its provisioner\'s encryption parameter: `encrypted: "true"`, '
+            "`kmsKeyId`, `disk-encryption-kms-key`, `diskEncryptionSetID`); until they do, "
+            "nothing is applied and Degraded says why (StorageNotEncrypted). External services "
+            "are their operators' to encrypt."
         ),
     )
