@@ -344,6 +344,11 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
     _schema("model-version-not-semver", {"spec.bot.model.version": "latest"}, "should match"),
     _schema("storage-not-a-quantity", {"spec.queue": {"storage": "lots"}}, "should match"),
     _schema("duration-not-a-duration", {"spec.metrics": {"interval": "soon"}}, "should match"),
+    _schema(
+        "classification-not-a-label-value",
+        {"spec.dataProtection": {"classification": "top secret!"}},
+        "spec.dataProtection.classification: Invalid value",
+    ),
     _schema("bot-missing", {"spec.bot": DELETE}, "Required value"),
     _schema("model-uri-missing", {"spec.bot.model.uri": DELETE}, "Required value"),
     _schema(

@@ -640,9 +640,15 @@ async def test_the_rest_api_accepts_replies_and_resolves_with_the_full_transcrip
         bob.ok("GET", f"/conversations/{conversation}/messages?after=3&wait=10")
     )
     await asyncio.sleep(0.3)
-    await center.customer_says(conversation, "Thanks for taking this")
+    said = "Thanks, my card is 4111 1111 1111 1111"
+    await center.customer_says(conversation, said)
     woken = await waiting
-    assert [m["text"] for m in woken["messages"]] == ["Thanks for taking this"]
+    # Agents see personal data masked (on by default); the store keeps what the customer wrote.
+    assert [m["text"] for m in woken["messages"]] == ["Thanks, my card is [card ending 1111]"]
+    stored_text = await center.store.pool.fetchval(
+        "SELECT body FROM messages WHERE conversation_id = $1 AND seq = 4", conversation
+    )
+    assert stored_text == said
 
     reply_id = str(uuid.uuid4())
     stored = await bob.ok(

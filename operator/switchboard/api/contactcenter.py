@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchboard.api.agents import Agents
 from switchboard.api.bot import Bot
 from switchboard.api.channels import MAX_CHANNELS, Channel
+from switchboard.api.data_protection import DataProtection
 from switchboard.api.routing import Routing
 from switchboard.api.rules import Rule, WithRules, unique_names
 from switchboard.api.services import Database, Queue
@@ -95,6 +96,10 @@ class ContactCenterSpec(ApiModel):
     forecast: Forecast = defaulted(
         Forecast,
         "The arrival forecast the autoscaler scales ahead with.",
+    )
+    data_protection: DataProtection = defaulted(
+        DataProtection,
+        "How customers' personal data is shown and logged.",
     )
 
 

@@ -49,6 +49,8 @@ class Wiring:
     replica: str
     """This process's name among its role's replicas: the pod's name in a cluster; outside one,
     the command names the process (`process_environment`)."""
+    pii_masking: bool = True
+    """Mask personal data in what agents are shown and in logs (`spec.dataProtection`)."""
 
     @property
     def prefix(self) -> str:
@@ -167,6 +169,7 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
         ),
         routing_file=_optional(env, "SWITCHBOARD_ROUTING_FILE"),
         replica=_text(env, "SWITCHBOARD_POD_NAME"),
+        pii_masking=_flag(env, "SWITCHBOARD_PII_MASKING", default=True),
     )
 
 
@@ -197,7 +200,9 @@ def read_bot_wiring(env: Mapping[str, str]) -> BotWiring:
     )
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, *, default: bool | None = None) -> bool:
+    if default is not None and not env.get(name, "").strip():
+        return default
     text = _text(env, name)
     if text not in ("true", "false"):
         raise WiringError(f"{name}={text!r} is neither true nor false")

@@ -56,6 +56,7 @@ def wiring_data(cc: ContactCenter) -> dict[str, str]:
         "SWITCHBOARD_SLA_TARGET": str(spec.sla.service_level.target),
         "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS": str(spec.sla.service_level.answer_within_seconds),
         "SWITCHBOARD_SLA_MAX_ABANDON_RATE": str(spec.sla.max_abandon_rate),
+        "SWITCHBOARD_PII_MASKING": str(spec.data_protection.pii_masking).lower(),
     }
     return data
 
