@@ -194,4 +194,14 @@ END
 $$;
 """,
     ),
+    (
+        5,
+        """
+-- Routing (spec.routing): the skills an agent declared at sign-in, with their levels, and when
+-- they were last offered a conversation (the round-robin strategy's order).
+ALTER TABLE agents
+    ADD COLUMN skills jsonb NOT NULL DEFAULT '{}',
+    ADD COLUMN last_offered_at timestamptz;
+""",
+    ),
 )
