@@ -80,7 +80,7 @@ class RoutingQueue(ApiModel):
 
     RULES = (
         Rule(
-            "!has(self.overflow) || self.overflow.all(o, o.queue != self.name)",
+            "self.overflow.all(o, o.queue != self.name)",
             "routing.queues[].overflow must not name the queue itself",
             lambda queue: all(step.queue != queue.name for step in queue.overflow),
         ),
@@ -98,6 +98,7 @@ class RoutingQueue(ApiModel):
     )
     skills: Annotated[list[SkillRequirement], unique_names("routing.queues[].skills")] = Field(
         default_factory=list,
+        json_schema_extra={"default": []},
         description="The skills an agent needs, each at its minimum level. Empty: any agent.",
         max_length=MAX_SKILLS,
     )
@@ -130,6 +131,7 @@ class RoutingQueue(ApiModel):
     )
     overflow: list[Overflow] = Field(
         default_factory=list,
+        json_schema_extra={"default": []},
         description=(
             "Queues whose agents may also take the contact, each after its own wait, in order "
             "(for example a wider skill group, then the default queue)."
@@ -143,8 +145,7 @@ class Routing(ApiModel):
 
     RULES = (
         Rule(
-            "self.queues.all(q, !has(q.skills) || "
-            "q.skills.all(s, has(self.skills) && s.name in self.skills))",
+            "self.queues.all(q, q.skills.all(s, s.name in self.skills))",
             "routing.queues[].skills may only name skills of routing.skills",
             lambda routing: all(
                 requirement.name in routing.skills
@@ -153,8 +154,7 @@ class Routing(ApiModel):
             ),
         ),
         Rule(
-            "self.queues.all(q, !has(q.overflow) || "
-            "q.overflow.all(o, self.queues.exists(r, r.name == o.queue)))",
+            "self.queues.all(q, q.overflow.all(o, self.queues.exists(r, r.name == o.queue)))",
             "routing.queues[].overflow may only name queues of routing.queues",
             lambda routing: all(
                 step.queue in {queue.name for queue in routing.queues}
@@ -181,6 +181,7 @@ class Routing(ApiModel):
         ),
     ] = Field(
         default_factory=list,
+        json_schema_extra={"default": []},
         description=(
             "The skill catalogue: the skills agents declare (with a level) when they sign in "
             "and queues may require."
