@@ -32,7 +32,8 @@ from lightkube import ApiError, Client, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
-from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret
+from lightkube.resources.batch_v1 import CronJob
+from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, Role, RoleBinding
 from lightkube.types import PatchType
@@ -51,7 +52,6 @@ from tests.integration.kube import KUBECONFIG, REPO, kubectl, restricted_namespa
 from tests.integration.operator import Operator, install_crd
 from tests.integration.request_recorder import Request, RequestRecorder
 from tests.integration.test_autoscaling import (
-    AHT_SIM,
     BOT,
     PEAK_PER_MINUTE,
     SPEED,
@@ -73,6 +73,9 @@ SINGLE = {"replicaCount": 1, "leaderElection": {"enabled": False}, "crds": {"ins
 NOT_EXERCISED: dict[tuple[str, str, str], str] = {
     ("switchboard.io", "contactcenters", "get"): (
         "after a failed reconcile, to tell a deleted ContactCenter from an error"
+    ),
+    ("storage.k8s.io", "storageclasses", "list"): (
+        "a ContactCenter that requires encryption at rest (test_contactcenter.py covers it)"
     ),
     ("", "configmaps", "delete"): (
         "pruning: no spec change drops a ConfigMap today, an operator upgrade that stops "
@@ -343,6 +346,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
             **spec,
             "channels": [*spec["channels"], {"name": "phone", "type": "voice", "replicas": 2}],
             "database": {"storage": "30Gi", "deletionPolicy": "Delete"},
+            "dataProtection": {"retention": {"days": 30}},
         },
     }
     apply(namespace, changed)
@@ -355,7 +359,8 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
     secret = client.get(Secret, "quickstart-database-credentials", namespace=namespace)
     assert [ref.uid for ref in secret.metadata.ownerReferences or []] == [body["metadata"]["uid"]]
 
-    # The channel goes and the queue becomes external: their children are pruned.
+    # The channel and the retention go and the queue becomes external: their children are
+    # pruned.
     client.create(
         Secret(metadata=ObjectMeta(name="queue-uri"), stringData={"uri": "amqp://u:p@mq:5672/"}),
         namespace=namespace,
@@ -376,6 +381,8 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
         (Deployment, "quickstart-phone"),
         (PodDisruptionBudget, "quickstart-phone"),
         (StatefulSet, "quickstart-queue"),
+        (CronJob, "quickstart-retention"),
+        (ServiceAccount, "quickstart-retention"),
     ):
         with pytest.raises(ApiError) as pruned:
             client.get(kind, name, namespace=namespace)
@@ -399,7 +406,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
     assert judged(wait_current(client, namespace, "waiting")) == ("Current", "Healthy")
 
     # Autoscaling: the bot scales up on steady simulated traffic, and is Ready again.
-    apply(namespace, autoscaled_manifest("steady", prometheus.url, BOT))
+    apply(namespace, autoscaled_manifest("steady", prometheus.url))
     wait_current(client, namespace, "steady")
     simulate(
         "--profile",
@@ -411,7 +418,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
         "--within",
         str(WITHIN_SIM),
         "--bot-aht",
-        str(AHT_SIM),
+        str(BOT.aht_sim),
         "--bot-containment",
         "1",
         "--contact-center",

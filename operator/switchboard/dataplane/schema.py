@@ -197,6 +197,24 @@ $$;
     (
         5,
         """
+-- Retention (spec.dataProtection.retention): ended conversations found by when they ended,
+-- and every run recorded, the first one a dry run that only reports.
+CREATE INDEX conversations_ended ON conversations (ended_at)
+    WHERE state IN ('resolved', 'abandoned');
+CREATE TABLE retention_runs (
+    id bigserial PRIMARY KEY,
+    ran_at timestamptz NOT NULL DEFAULT now(),
+    cutoff timestamptz NOT NULL,
+    dry_run boolean NOT NULL,
+    conversations bigint NOT NULL,
+    messages bigint NOT NULL,
+    events bigint NOT NULL
+);
+""",
+    ),
+    (
+        6,
+        """
 -- Routing (spec.routing): the skills an agent declared at sign-in, with their levels, and when
 -- they were last offered a conversation (the round-robin strategy's order).
 ALTER TABLE agents
