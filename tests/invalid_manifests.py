@@ -54,6 +54,11 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "channel name must not be one of bot, bot-canary, agents, queue, database",
     ),
     _cel(
+        "provider-on-a-webchat-channel",
+        {"spec.channels.0.provider": {"url": "https://sms.example.com/send"}},
+        "provider is only set on channels of type sms, whatsapp, social",
+    ),
+    _cel(
         "bot-min-over-max",
         {
             "spec.bot.autoscaling": {"minReplicas": 5, "maxReplicas": 2},

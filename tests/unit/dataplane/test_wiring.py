@@ -118,6 +118,20 @@ def test_an_api_gateway_cannot_start_without_its_token() -> None:
     assert read_gateway_wiring({**api, "SWITCHBOARD_API_TOKEN": "s3cret"}).api_token == "s3cret"
 
 
+@pytest.mark.parametrize("channel_type", ["sms", "whatsapp", "social"])
+def test_a_provider_gateway_needs_its_signing_token_and_may_have_where_replies_go(
+    channel_type: str,
+) -> None:
+    provider = {"SWITCHBOARD_CHANNEL_NAME": "texts", "SWITCHBOARD_CHANNEL_TYPE": channel_type}
+    with pytest.raises(WiringError, match="SWITCHBOARD_API_TOKEN is not set"):
+        read_gateway_wiring(provider)
+    signed = {**provider, "SWITCHBOARD_API_TOKEN": "s3cret"}
+    assert read_gateway_wiring(signed).provider_url is None
+    url = "https://sms.example/out"
+    wired = read_gateway_wiring({**signed, "SWITCHBOARD_PROVIDER_URL": url})
+    assert (wired.api_token, wired.provider_url) == ("s3cret", url)
+
+
 @pytest.mark.parametrize("grace", ["0", "-5", "inf", "nan", "soon"])
 def test_the_disconnect_grace_is_a_positive_finite_number_of_seconds(grace: str) -> None:
     with pytest.raises(WiringError, match="SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"):
