@@ -223,4 +223,14 @@ CREATE UNIQUE INDEX conversations_provider_open ON conversations (channel, custo
         AND channel_type IN ('sms', 'whatsapp', 'social');
 """,
     ),
+    (
+        7,
+        """
+-- Routing (spec.routing): the skills an agent declared at sign-in, with their levels, and when
+-- they were last offered a conversation (the round-robin strategy's order).
+ALTER TABLE agents
+    ADD COLUMN skills jsonb NOT NULL DEFAULT '{}',
+    ADD COLUMN last_offered_at timestamptz;
+""",
+    ),
 )

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from switchboard.api.bot import Handoff
 from switchboard.api.channels import TOKEN_CHANNEL_TYPES
+from switchboard.api.routing import Routing
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
 
@@ -119,6 +120,8 @@ class AgentsWiring:
     seats_per_replica: int
     offer_timeout_seconds: float
     agent_token: str
+    routing: Routing | None = None
+    """spec.routing (SWITCHBOARD_AGENTS_ROUTING, its JSON); None: any agent takes anything."""
 
 
 def _text(env: Mapping[str, str], name: str) -> str:
@@ -274,4 +277,15 @@ def read_agents_wiring(env: Mapping[str, str]) -> AgentsWiring:
         seats_per_replica=_count(env, "SWITCHBOARD_SEATS_PER_REPLICA"),
         offer_timeout_seconds=offer_timeout,
         agent_token=_text(env, "SWITCHBOARD_AGENTS_TOKEN"),
+        routing=_routing(env, "SWITCHBOARD_AGENTS_ROUTING"),
     )
+
+
+def _routing(env: Mapping[str, str], name: str) -> Routing | None:
+    text = _optional(env, name)
+    if text is None:
+        return None
+    try:
+        return Routing.model_validate_json(text)
+    except ValidationError as error:
+        raise WiringError(f"{name} is not a valid spec.routing: {error}") from error

@@ -84,6 +84,23 @@ def test_an_offer_timeout_must_leave_time_to_accept() -> None:
             read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": bad})
 
 
+def test_the_workspace_reads_the_routing_policy_and_names_a_bad_one() -> None:
+    agents = {
+        "SWITCHBOARD_SEATS_PER_REPLICA": "25",
+        "SWITCHBOARD_AGENTS_TOKEN": "sesame",
+        "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": "30",
+    }
+    assert read_agents_wiring(agents).routing is None
+    policy = '{"queues": [{"name": "vip", "selector": "tier == \'vip\'"}]}'
+    routing = read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_ROUTING": policy}).routing
+    assert routing is not None and routing.queues[0].selector == "tier == 'vip'"
+    bad = '{"queues": [{"name": "vip", "overflow": [{"queue": "gone", "after": "5s"}]}]}'
+    with pytest.raises(
+        WiringError, match=r"SWITCHBOARD_AGENTS_ROUTING (?s:.*)may only name queues"
+    ):
+        read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_ROUTING": bad})
+
+
 GATEWAY = {"SWITCHBOARD_CHANNEL_NAME": "web", "SWITCHBOARD_CHANNEL_TYPE": "webchat"}
 
 
