@@ -56,7 +56,7 @@ from switchboard.sizing.decision import ServiceTarget
 from switchboard.sizing.workloads import WORKLOADS, Workload
 
 SLOT_SECONDS = 300.0
-HISTORY_WEEKS = 7  # the operator's default forecast.lookbackWeeks
+HISTORY_WEEKS = 1  # the operator's default forecast.lookbackDays (7): the same day last week
 CALLS_SCALE = 0.5  # the bank peaks near 1.5 calls/s; half of it needs about 130 agents
 SURGE_PEAK_RATE = 0.6  # contacts/s at the synthetic day's normal peak, before the surge
 NAMED_DAY = date(2003, 10, 6)  # the SLA autoscaling issue's bank day

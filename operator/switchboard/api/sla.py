@@ -172,14 +172,14 @@ class Forecast(ApiModel):
             "only reacts."
         ),
     )
-    lookback_weeks: int = Field(
+    lookback_days: int = Field(
         7,
         description=(
-            "How many previous weeks the forecast reads: the intraday profile of the same "
-            "weekday in each of them. Prometheus must keep that much history (7 weeks: 49 "
-            "days); a week it no longer holds is skipped."
+            "Days of history the forecast reads: the intraday profile of the same weekday in "
+            "each week within them (7: the same day last week; 28: the last four). Prometheus "
+            "must keep that much; a week it no longer holds is skipped."
         ),
-        ge=1,
+        ge=7,
         le=28,
     )
     demand_quantile: float = Field(

@@ -268,7 +268,7 @@ class Autoscaler:
                 history = await arrival_history(
                     prometheus,
                     cc,
-                    cc.spec.forecast.lookback_weeks,
+                    cc.spec.forecast.lookback_days // 7,  # weeks: the same weekday of each
                     FORECAST_SLOT_SECONDS,
                     now,
                     workload=workload,

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from switchboard.api.bot import Handoff
+from switchboard.api.channels import TOKEN_CHANNEL_TYPES
+from switchboard.api.routing import Routing
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
 
@@ -63,9 +65,13 @@ class GatewayWiring:
     channel: str
     channel_type: str
     api_token: str | None
-    """The bearer token clients of an `api` channel present (None for other channel types)."""
+    """The channel's token: the bearer token clients of an `api` channel present, the key that
+    signs the webhooks of an `sms`, `whatsapp` or `social` channel's provider and our sends to
+    it (None for other channel types)."""
     disconnect_grace_seconds: float
     """How long a webchat customer may stay disconnected before they count as gone."""
+    provider_url: str | None = None
+    """Where a provider channel's replies are POSTed (`spec.channels[].provider.url`)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,8 @@ class AgentsWiring:
     seats_per_replica: int
     offer_timeout_seconds: float
     agent_token: str
+    routing: Routing | None = None
+    """spec.routing (SWITCHBOARD_AGENTS_ROUTING, its JSON); None: any agent takes anything."""
 
 
 def _text(env: Mapping[str, str], name: str) -> str:
@@ -182,9 +190,12 @@ def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
     return GatewayWiring(
         channel=_text(env, "SWITCHBOARD_CHANNEL_NAME"),
         channel_type=channel_type,
-        # Only an api channel authenticates its clients; it cannot start without a token.
-        api_token=_text(env, "SWITCHBOARD_API_TOKEN") if channel_type == "api" else None,
+        # Only api and provider channels authenticate their clients: not without a token.
+        api_token=(
+            _text(env, "SWITCHBOARD_API_TOKEN") if channel_type in TOKEN_CHANNEL_TYPES else None
+        ),
         disconnect_grace_seconds=grace,
+        provider_url=_optional(env, "SWITCHBOARD_PROVIDER_URL"),
     )
 
 
@@ -266,4 +277,15 @@ def read_agents_wiring(env: Mapping[str, str]) -> AgentsWiring:
         seats_per_replica=_count(env, "SWITCHBOARD_SEATS_PER_REPLICA"),
         offer_timeout_seconds=offer_timeout,
         agent_token=_text(env, "SWITCHBOARD_AGENTS_TOKEN"),
+        routing=_routing(env, "SWITCHBOARD_AGENTS_ROUTING"),
     )
+
+
+def _routing(env: Mapping[str, str], name: str) -> Routing | None:
+    text = _optional(env, name)
+    if text is None:
+        return None
+    try:
+        return Routing.model_validate_json(text)
+    except ValidationError as error:
+        raise WiringError(f"{name} is not a valid spec.routing: {error}") from error

@@ -68,6 +68,7 @@ class Workspace:
                 agent_id,
                 request.name,
                 request.capacity,
+                request.skills,
                 request.available,
                 PRESENCE_SECONDS,
             )
