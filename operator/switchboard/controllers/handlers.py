@@ -25,7 +25,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     selector = ",".join(f"{key}={value}" for key, value in MANAGED_SELECTOR.items())
     for child in CHILD_KINDS:
         settings.watching.label_selectors[child.resource] = selector
-    memo.controller = Controller()
+    # `switchboard run` puts the leader election (or None) and this replica's identity in memo.
+    memo.controller = Controller(memo.election, memo.identity)
 
 
 @kopf.on.cleanup()
