@@ -58,6 +58,7 @@ class Operator:
     scope: list[str]
     log_path: Path
     kubeconfig: Path = KUBECONFIG  # the admin's, unless a test runs it as another identity
+    options: list[str] = field(default_factory=list)  # leader election, for one
     metrics_port: int = field(default_factory=free_port)
     health_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -69,6 +70,7 @@ class Operator:
                     str(SWITCHBOARD),
                     "run",
                     *self.scope,
+                    *self.options,
                     f"--metrics-port={self.metrics_port}",
                     f"--health-port={self.health_port}",
                 ],
@@ -100,6 +102,20 @@ class Operator:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group, as a crash or an evicted node would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def leadership(self) -> tuple[str, bool]:
+        """This replica's identity in the leader election and whether it leads now."""
+        found = re.search(
+            r'^switchboard_leader\{identity="([^"]*)"\} ([0-9.]+)$', self.metrics(), re.MULTILINE
+        )
+        assert found, f"no switchboard_leader metric; see {self.log_path}"
+        return found.group(1), float(found.group(2)) == 1.0
 
     def metrics(self) -> str:
         with urllib.request.urlopen(
