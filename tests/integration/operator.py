@@ -149,10 +149,11 @@ def apiserver_metrics() -> str:
     return text.decode()
 
 
-def operator_kind_writes_by_request() -> Counter[str]:
+def operator_kind_writes_by_request(*, succeeded: bool = False) -> Counter[str]:
     """Write requests the apiserver has served on the resources the operator writes (status
     subresources of workloads excluded: the controllers write those), by
-    "VERB resource[/subresource]"."""
+    "VERB resource[/subresource]"; with `succeeded`, only those answered 2xx (a request its
+    client gave up on may or may not have been carried out)."""
     text = apiserver_metrics()
     counts: Counter[str] = Counter()
     for line in text.splitlines():
@@ -163,6 +164,7 @@ def operator_kind_writes_by_request() -> Counter[str]:
             labels.get("verb") in WRITE_VERBS
             and labels.get("resource") in OPERATOR_WRITTEN
             and labels.get("dry_run", "") == ""
+            and (not succeeded or labels.get("code", "").startswith("2"))
             and not (
                 labels.get("subresource") == "status" and labels["resource"] != "contactcenters"
             )
