@@ -80,6 +80,8 @@ test: lint unit integration
 
 demo: cluster-up packages
 	$(PY) hack/prometheus.py up
+	$(PY) hack/rabbitmq.py up
+	$(PY) hack/postgres.py up
 	KUBECONFIG=$(KUBECONFIG_LOCAL) hack/demo.sh
 
 demo-stop:

@@ -2,8 +2,9 @@
 
 For each model: accuracy on the corpus utterances of its own intents (none is a training
 example), containment and resolution with scripted customers (switchboard.dataplane.bot.
-evaluation: one conversation per need utterance, 230 in all) at a grid of handoff settings,
-why conversations were handed off, compile time and time to rank one message.
+evaluation: one conversation per need utterance, 230 in all) at a grid of handoff settings
+(the headline's with clarification too), why conversations were handed off, compile time and
+time to rank one message.
 
     .venv/bin/python -m bench.bot_models [--quick]
 
@@ -17,21 +18,39 @@ import json
 import time
 from pathlib import Path
 
+from switchboard.api.bot import Handoff
 from switchboard.dataplane.bot.classifier import compile_model
 from switchboard.dataplane.bot.corpus import parse_corpus
 from switchboard.dataplane.bot.evaluation import accuracy, evaluate
 from switchboard.dataplane.bot.model import parse_model
-from switchboard.dataplane.wiring import HandoffWiring
+from switchboard.dataplane.wiring import HandoffPolicy, handoff_policy
 
 MODELS = Path(__file__).resolve().parent.parent / "examples" / "models"
 VERSIONS = ("1.0.0", "2.0.0")
-HEADLINE = HandoffWiring(confidence_threshold=0.6, ambiguity_margin=0.1, max_failed_turns=2)
+
+
+def settings(
+    threshold: float, margin: float, failed_turns: int, clarify: bool = False
+) -> HandoffPolicy:
+    return handoff_policy(
+        Handoff(
+            confidence_threshold=threshold,
+            ambiguity_margin=margin,
+            max_failed_turns=failed_turns,
+            clarify=clarify,
+        )
+    )
+
+
+HEADLINE = settings(0.6, 0.1, 2)
+CLARIFYING = settings(0.6, 0.1, 2, clarify=True)
 GRID = (
-    HandoffWiring(0.5, 0.1, 2),
+    settings(0.5, 0.1, 2),
     HEADLINE,
-    HandoffWiring(0.7, 0.1, 2),
-    HandoffWiring(0.6, 0.2, 2),
-    HandoffWiring(0.6, 0.1, 3),
+    settings(0.7, 0.1, 2),
+    settings(0.6, 0.2, 2),
+    settings(0.6, 0.1, 3),
+    CLARIFYING,
 )
 
 
@@ -58,20 +77,26 @@ def main() -> None:
             f"{compile_seconds:.2f} s, {rank_ms:.3f} ms to rank a message; held-out accuracy "
             f"{share:.3f} of {count}"
         )
-        for settings in (HEADLINE,) if args.quick else GRID:
-            result = evaluate(classifier.rank, model, settings, corpus)
+        for policy in (HEADLINE,) if args.quick else GRID:
+            result = evaluate(classifier.rank, model, policy, corpus)
             print(
-                f"  threshold {settings.confidence_threshold} margin {settings.ambiguity_margin} "
-                f"failed turns {settings.max_failed_turns}: containment "
+                f"  threshold {policy.confidence_threshold} margin {policy.ambiguity_margin} "
+                f"failed turns {policy.max_failed_turns}"
+                f"{', clarifying' if policy.clarify else ''}: containment "
                 f"{result.containment:.3f}, resolution {result.resolution:.3f} of "
                 f"{len(result.played)}; handed off: {dict(sorted(result.reasons.items()))}"
             )
-            if settings == HEADLINE:
+            if policy == HEADLINE:
                 summary[version] = {
                     "accuracy": round(share, 3),
                     "containment": round(result.containment, 3),
                     "resolution": round(result.resolution, 3),
                     "rank_ms": round(rank_ms, 3),
+                }
+            if policy == CLARIFYING:
+                summary[version] |= {
+                    "containment_clarifying": round(result.containment, 3),
+                    "resolution_clarifying": round(result.resolution, 3),
                 }
     print(json.dumps({"settings": HEADLINE.__dict__, "models": summary}))
 

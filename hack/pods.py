@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import sys
 import time
@@ -257,7 +258,7 @@ class Kubelet:
         }
         for gone in set(self.pods) - set(deployments):
             for pod in self.pods.pop(gone):
-                await self.stop_pod(pod)
+                await self.remove_pod(pod)
             await self.services.pop(gone).stop()
         for name, deployment in deployments.items():
             await self.converge(name, deployment)
@@ -288,8 +289,14 @@ class Kubelet:
 
     async def retire(self, pods: list[Pod], pod: Pod) -> None:
         pod.stopping = True
-        await self.stop_pod(pod)
+        await self.remove_pod(pod)
         pods.remove(pod)
+
+    async def remove_pod(self, pod: Pod) -> None:
+        """Stops a pod for good and deletes its file system (its mounted Secrets with it), as
+        the kubelet does; its log stays for whoever reads what happened."""
+        await self.stop_pod(pod)
+        shutil.rmtree(self.file_system(pod), ignore_errors=True)
 
     async def new_pod(self, deployment: str, digest: str, template: Mapping[str, Any]) -> Pod:
         suffix = secrets.token_hex(3)
@@ -484,6 +491,10 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s [pods] %(message)s", stream=sys.stderr
     )
+    # The HTTP clients (httpx here, httpx2 in lightkube) log every request at INFO: several per
+    # pod every second, drowning what matters.
+    for client in ("httpx", "httpx2"):
+        logging.getLogger(client).setLevel(logging.WARNING)
     asyncio.run(main_async(args))
     return 0
 

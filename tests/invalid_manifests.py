@@ -171,6 +171,16 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "analysis metric maxSeconds applies to latency-p95 or a custom query",
     ),
     _cel(
+        "handoff-override-of-unknown-channel",
+        {"spec.bot.handoff": {"channels": [{"name": "phone", "sentimentThreshold": -0.5}]}},
+        "bot.handoff.channels may only name channels of spec.channels",
+    ),
+    _cel(
+        "handoff-overrides-repeat-a-channel",
+        {"spec.bot.handoff": {"channels": [{"name": "web"}, {"name": "web", "clarify": True}]}},
+        "bot.handoff.channels must name each channel at most once",
+    ),
+    _cel(
         "analysis-interval-too-short",
         {"spec.bot.rollout": {"analysis": {"interval": "5s"}}},
         "rollout.analysis.interval must be at least 10s",
@@ -270,6 +280,16 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "handoff-threshold-above-one",
         {"spec.bot.handoff": {"confidenceThreshold": 1.5}},
         "should be less than or equal to 1",
+    ),
+    _schema(
+        "handoff-sentiment-threshold-below-minus-one",
+        {"spec.bot.handoff": {"sentimentThreshold": -1.5}},
+        "should be greater than or equal to -1",
+    ),
+    _schema(
+        "handoff-sentiment-drop-zero",
+        {"spec.bot.handoff": {"channels": [{"name": "web", "sentimentDrop": 0}]}},
+        "should be greater than 0",
     ),
     _schema("channels-empty", {"spec.channels": []}, "should have at least 1 items"),
     _schema(

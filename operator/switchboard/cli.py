@@ -33,6 +33,7 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
     from switchboard.dataplane.agents import command as agents
     from switchboard.dataplane.bot import command as bot
     from switchboard.dataplane.gateway import command as gateway
+    from switchboard.dataplane.loadgen import command as loadgen
     from switchboard.resources import command as render
     from switchboard.simulator import command as simulate
     from switchboard.sizing import command as sizing
@@ -46,6 +47,7 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
         agents.register,
         bot.register,
         gateway.register,
+        loadgen.register,
     ]
 
 

@@ -19,10 +19,15 @@ QUEUE_WAIT = "switchboard_queue_wait_seconds"
 HANDLE_TIME = "switchboard_handle_time_seconds"
 BOT_CONVERSATIONS = "switchboard_bot_conversations_total"
 BOT_RESPONSE = "switchboard_bot_response_seconds"
+BOT_HANDOFFS = "switchboard_bot_handoffs_total"
+CUSTOMER_SENTIMENT = "switchboard_customer_sentiment"
 
 WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 HANDLE_BUCKETS = (10, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 3600)
 BOT_RESPONSE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 2.0, 5.0)
+# VADER's compound score is in [-1, 1]; -0.05 and 0.05 are its authors' cutoffs for negative and
+# positive, so the share of negative messages is one bucket.
+SENTIMENT_BUCKETS = (-0.8, -0.6, -0.4, -0.2, -0.05, 0.05, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def _family(counter_name: str) -> str:
@@ -78,6 +83,19 @@ class ContractMetrics:
             buckets=BOT_RESPONSE_BUCKETS,
             registry=registry,
         )
+        self._bot_handoffs = Counter(
+            _family(BOT_HANDOFFS),
+            "Conversations the bot handed to the agents' queue, by reason.",
+            (*center_channel, "reason"),
+            registry=registry,
+        )
+        self._customer_sentiment = Histogram(
+            CUSTOMER_SENTIMENT,
+            "Sentiment of the customer messages the bot handled (VADER's compound score).",
+            center_channel,
+            buckets=SENTIMENT_BUCKETS,
+            registry=registry,
+        )
 
     def arrived(self, channel: str) -> None:
         self._arrived.labels(self.contact_center, channel).inc()
@@ -99,3 +117,11 @@ class ContractMetrics:
 
     def bot_turn(self, model_version: str, seconds: float) -> None:
         self._bot_response.labels(self.contact_center, model_version).observe(seconds)
+
+    def bot_handoff(self, channel: str, reason: str) -> None:
+        """The bot handed a conversation to the agents' queue."""
+        self._bot_handoffs.labels(self.contact_center, channel, reason).inc()
+
+    def customer_sentiment(self, channel: str, score: float) -> None:
+        """The bot scored a customer message."""
+        self._customer_sentiment.labels(self.contact_center, channel).observe(score)

@@ -29,6 +29,7 @@ from tests.integration.dataplane_services import (  # noqa: F401 (fixtures)
 )
 from tests.integration.hack_scripts import hack, running
 from tests.integration.kube import KUBECONFIG, REPO, restricted_namespace, wait_until
+from tests.integration.operated import operate  # noqa: F401 (fixture)
 from tests.integration.operator import Operator, install_crd
 
 

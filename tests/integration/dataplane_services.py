@@ -110,11 +110,16 @@ async def database_uri(postgres: LocalServer) -> AsyncIterator[str]:
     """A fresh, empty database of the session's PostgreSQL, dropped after the test."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     base, _, _ = postgres.uri.rpartition("/")
+    await _admin(postgres, f'CREATE DATABASE "{name}"')
+    yield f"{base}/{name}"
+    # A connection of its own: the test may have crashed the server in between.
+    await _admin(postgres, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+async def _admin(postgres: LocalServer, statement: str) -> None:
     admin = await asyncpg.connect(postgres.uri)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"{base}/{name}"
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.execute(statement)
     finally:
         await admin.close()
 

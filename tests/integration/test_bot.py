@@ -29,6 +29,7 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from switchboard.api.bot import Handoff
 from switchboard.contract import ContractMetrics
 from switchboard.dataplane.bot.role import BotRole
 from switchboard.dataplane.bus import Bus
@@ -37,14 +38,20 @@ from switchboard.dataplane.envelope import CustomerTurn
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import Conversation, Message, Store, move
 from switchboard.dataplane.topology import Topology
-from switchboard.dataplane.wiring import BotWiring, HandoffWiring, ServiceLevel, Wiring
+from switchboard.dataplane.wiring import (
+    BotWiring,
+    HandoffWiring,
+    ServiceLevel,
+    Wiring,
+    handoff_policy,
+)
 
 CONTACT_CENTER = "acme"
 TRACK = "stable"
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "examples" / "models" / "telco-support-2.0.0.yaml"
 MODEL_NAME, MODEL_VERSION = "telco-support", "2.0.0"
-HANDOFF = HandoffWiring(confidence_threshold=0.6, ambiguity_margin=0.1, max_failed_turns=2)
+HANDOFF = HandoffWiring(handoff_policy(Handoff()), {})  # threshold 0.6, margin 0.1, 2 turns
 HANDOFF_TEXT = "I'm passing you to a colleague."  # the start of the model's messages.handoff
 
 # --- waiting --------------------------------------------------------------------------------
@@ -117,7 +124,13 @@ class Customers:
     bots: list[RunningBot] = field(default_factory=list)
 
     async def start_bot(
-        self, database_uri: str, queue_uri: str, prefix: str, bot: BotWiring, replica: str
+        self,
+        database_uri: str,
+        queue_uri: str,
+        prefix: str,
+        bot: BotWiring,
+        replica: str,
+        handoff: HandoffWiring = HANDOFF,
     ) -> RunningBot:
         store = await Store.connect(database_uri)
         bus = await Bus.connect(queue_uri, Topology(f"{prefix}.{CONTACT_CENTER}"))
@@ -129,16 +142,16 @@ class Customers:
             ContractMetrics(CONTACT_CENTER, registry),
             registry,
         )
-        role = BotRole(bot, HANDOFF)
+        role = BotRole(bot, handoff)
         await role.start(runtime)
         running = RunningBot(role, runtime, registry)
         self.bots.append(running)
         return running
 
-    async def start(self, model_version: str = MODEL_VERSION) -> uuid.UUID:
+    async def start(self, model_version: str = MODEL_VERSION, channel: str = "web") -> uuid.UUID:
         conversation, _ = await self.store.start_conversation(
             uuid.uuid4(),
-            channel="web",
+            channel=channel,
             channel_type="webchat",
             customer=f"customer-{uuid.uuid4().hex[:6]}",
             track=TRACK,
@@ -154,12 +167,13 @@ class Customers:
 
     async def publish(self, message: Message, to: Route) -> None:
         """What the gateway does with a stored customer message the bot should answer."""
+        conversation = await self.conversation(message.conversation_id)
         turn = CustomerTurn(
             conversation=message.conversation_id,
             seq=message.seq,
             message=message.id,
             text=message.body,
-            channel="web",
+            channel=conversation.channel,
             channel_type="webchat",
         )
         queue = self.bus.topology.bot_queue(TRACK, admitted=to is Route.BOT)
@@ -686,6 +700,10 @@ async def test_a_model_of_another_version_is_refused(
         "SWITCHBOARD_HANDOFF_CONFIDENCE_THRESHOLD": "0.6",
         "SWITCHBOARD_HANDOFF_AMBIGUITY_MARGIN": "0.1",
         "SWITCHBOARD_HANDOFF_MAX_FAILED_TURNS": "2",
+        "SWITCHBOARD_HANDOFF_SENTIMENT_THRESHOLD": "-1",
+        "SWITCHBOARD_HANDOFF_SENTIMENT_DROP": "2",
+        "SWITCHBOARD_HANDOFF_CLARIFY": "false",
+        "SWITCHBOARD_HANDOFF_CHANNELS": "{}",
     }
     log = tmp_path / "bot.log"
     with log.open("w") as output:

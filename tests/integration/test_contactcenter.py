@@ -408,3 +408,32 @@ def test_the_database_credentials_follow_the_deletion_policy_when_it_changes(
         "the credentials to outlive the ContactCenter again", lambda: owners() == [], timeout=10
     )
     assert client.get(Secret, secret, namespace=namespace).data["password"] == password
+
+
+def test_a_contact_center_made_again_under_its_old_name_gets_its_generated_tokens_anew(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    apply(namespace, minimal("again"))
+    wait_for_condition(client, namespace, "again", "Ready", timeout=60)
+    first = client.get(Secret, "again-agents-token", namespace=namespace)
+    kubectl("delete", "contactcenter", "again", "-n", namespace, "--wait=true")
+    # Owned by the ContactCenter, the token goes with it (the garbage collector's work).
+    wait_until(
+        "the old token to be collected",
+        lambda: (
+            not [
+                s
+                for s in client.list(Secret, namespace=namespace)
+                if s.metadata.name == "again-agents-token"
+            ]
+        ),
+        timeout=60,
+    )
+    apply(namespace, minimal("again"))
+    wait_for_condition(client, namespace, "again", "Ready", timeout=60)
+    second = wait_until(
+        "a new token",
+        lambda: client.get(Secret, "again-agents-token", namespace=namespace),
+        timeout=30,
+    )
+    assert second.metadata.uid != first.metadata.uid

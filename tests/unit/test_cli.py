@@ -33,7 +33,8 @@ from switchboard.cli import main
         (
             ["size"],
             "switchboard: argument COMMAND: invalid choice: 'size' (choose from 'run', 'crd', "
-            "'render', 'simulate', 'sizing', 'agents', 'bot', 'gateway') (see switchboard --help)",
+            "'render', 'simulate', 'sizing', 'agents', 'bot', 'gateway', 'loadgen') "
+            "(see switchboard --help)",
         ),
         ([], "switchboard: the following arguments are required: COMMAND (see switchboard --help)"),
         (

@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from switchboard.api.channels import MAX_CHANNELS
 from switchboard.api.common import MAX_REPLICAS, Autoscaling, Resources
 from switchboard.api.rules import Rule, unique_names
 from switchboard.api.types import (
     ApiModel,
+    ChannelName,
     Duration,
     Image,
     MetricName,
@@ -296,36 +298,105 @@ class Rollout(ApiModel):
     )
 
 
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+FailedTurns = Annotated[int, Field(ge=1, le=20)]
+Sentiment = Annotated[float, Field(ge=-1.0, le=1.0)]
+"""VADER's compound score of a message: -1 is the most negative, 1 the most positive."""
+SentimentDrop = Annotated[float, Field(gt=0.0, le=2.0)]
+
+
+_ONE_OVERRIDE_PER_CHANNEL = Rule(
+    "self.all(c, self.exists_one(d, d.name == c.name))",
+    "bot.handoff.channels must name each channel at most once",
+    lambda overrides: len({entry.name for entry in overrides}) == len(overrides),
+)
+
+
+class ChannelHandoff(ApiModel):
+    """Handoff settings of one channel's conversations; what it leaves out is spec.bot.handoff's."""
+
+    name: ChannelName = Field(description="The channel: a name in spec.channels.")
+    confidence_threshold: Share | None = Field(
+        None, description="confidenceThreshold on this channel."
+    )
+    ambiguity_margin: Share | None = Field(None, description="ambiguityMargin on this channel.")
+    max_failed_turns: FailedTurns | None = Field(
+        None, description="maxFailedTurns on this channel."
+    )
+    sentiment_threshold: Sentiment | None = Field(
+        None, description="sentimentThreshold on this channel."
+    )
+    sentiment_drop: SentimentDrop | None = Field(None, description="sentimentDrop on this channel.")
+    clarify: bool | None = Field(None, description="clarify on this channel.")
+
+
 class Handoff(ApiModel):
     """When the bot hands a conversation to a human agent (with the whole transcript)."""
 
-    confidence_threshold: float = Field(
+    confidence_threshold: Share = Field(
         0.6,
         description=(
             "Hand off when the model's confidence in the customer's intent is below this, "
             "in [0, 1]."
         ),
-        ge=0.0,
-        le=1.0,
     )
-    ambiguity_margin: float = Field(
+    ambiguity_margin: Share = Field(
         0.1,
         description=(
             "Hand off when the two likeliest intents are closer than this in confidence, in "
             "[0, 1]: the bot cannot tell what the customer means."
         ),
-        ge=0.0,
-        le=1.0,
     )
-    max_failed_turns: int = Field(
+    max_failed_turns: FailedTurns = Field(
         2,
         description=(
-            "Hand off after this many turns that did not help (the customer says so). "
+            "Hand off after this many turns that did not help (the customer says so), 1 to 20. "
             "A customer who asks for a person is handed off at once."
         ),
-        ge=1,
-        le=20,
     )
+    sentiment_threshold: Sentiment = Field(
+        -1.0,
+        description=(
+            "Hand off when a customer message's sentiment is below this: VADER's compound "
+            "score, from -1 (most negative) to 1. -1 never hands off; -0.6 catches clearly "
+            'angry messages ("this is the worst service ever" scores -0.62).'
+        ),
+    )
+    sentiment_drop: SentimentDrop = Field(
+        2.0,
+        description=(
+            "Hand off when a negative message's sentiment (a score of -0.05 or less) is lower "
+            "than the customer's previous message's by more than this, in (0, 2]. 2 never "
+            "hands off; 1 catches a customer turning from pleased to annoyed."
+        ),
+    )
+    clarify: bool = Field(
+        False,
+        description=(
+            "Before handing off on low confidence or ambiguity, ask twice: whether the "
+            'customer meant the likeliest intent ("Did you mean ...?", answered yes or no), '
+            "then to put it in other words. The bot hands off only when that rephrased "
+            "message is not understood either."
+        ),
+    )
+    channels: Annotated[list[ChannelHandoff], _ONE_OVERRIDE_PER_CHANNEL] = Field(
+        default_factory=list,
+        description=(
+            "Settings for the conversations of some channels: each names a channel of "
+            "spec.channels and overrides the settings above that it sets."
+        ),
+        max_length=MAX_CHANNELS,
+        json_schema_extra={"default": []},
+    )
+
+    def for_channel(self, channel: str) -> Handoff:
+        """The settings of `channel`'s conversations: these, with its overrides applied."""
+        overrides = next((entry for entry in self.channels if entry.name == channel), None)
+        changes = (
+            {} if overrides is None else overrides.model_dump(exclude_none=True, by_alias=False)
+        )
+        changes.pop("name", None)
+        return self.model_copy(update={**changes, "channels": []})
 
 
 class Bot(ApiModel):

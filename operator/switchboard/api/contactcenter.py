@@ -44,6 +44,14 @@ class ContactCenterSpec(ApiModel):
                 or spec.metrics.prometheus_url is not None
             ),
         ),
+        Rule(
+            "self.bot.handoff.channels.all(o, self.channels.exists(c, c.name == o.name))",
+            "bot.handoff.channels may only name channels of spec.channels",
+            lambda spec: (
+                {entry.name for entry in spec.bot.handoff.channels}
+                <= {channel.name for channel in spec.channels}
+            ),
+        ),
     )
 
     channels: Annotated[list[Channel], unique_names("channels")] = Field(

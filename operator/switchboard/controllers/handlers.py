@@ -43,6 +43,7 @@ async def contact_center_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any
     controller: Controller = memo.controller
     if event["type"] == "DELETED":
         controller.caches.contact_centers.pop(key, None)
+        controller.forget(dict(body))
         return
     controller.caches.contact_centers[key] = dict(body)
     controller.queue.add(key)

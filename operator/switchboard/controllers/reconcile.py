@@ -45,6 +45,15 @@ class Reconciler:
         self.secrets = Secrets(kube)
         self.recorder = Recorder(kube, caches, autoscaled)
 
+    def forget(self, body: Manifest) -> None:
+        """What is remembered of a deleted ContactCenter that a new one of its name must not
+        inherit (its generated Secrets went with it)."""
+        try:
+            cc = ContactCenter.model_validate(body)
+        except ValidationError:
+            return  # an invalid spec never got Secrets generated
+        self.secrets.forget(cc)
+
     async def reconcile(self, key: Key) -> float | None:
         """Brings one ContactCenter to its spec; returns seconds until it should run again
         (while waiting for something), or None."""

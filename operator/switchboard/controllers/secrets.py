@@ -90,6 +90,12 @@ class Secrets:
             self.generated[key] = owned
         return created, reowned
 
+    def forget(self, cc: ContactCenter) -> None:
+        """A deleted ContactCenter's generated Secrets are looked at again: those it owned go
+        with it, and one of the same name created later must generate them anew."""
+        for name in generated_secret_names(cc).values():
+            self.generated.pop((cc.namespace, name), None)
+
     def _remember(self, secret: Mapping[str, Any]) -> None:
         meta = secret["metadata"]
         self.generated[(meta["namespace"], meta["name"])] = bool(meta.get("ownerReferences"))

@@ -22,6 +22,7 @@ from switchboard.controllers.leadership import Elector, LeaderElection
 from switchboard.controllers.reconcile import Reconciler
 from switchboard.controllers.workqueue import WorkQueue
 from switchboard.metrics import operator as metrics
+from switchboard.resources.common import Manifest
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,12 @@ class Controller:
         for key in list(self.caches.contact_centers):
             self.queue.add(key)
         metrics.LEADER.labels(identity=self.identity).set(1)
+
+    def forget(self, body: Manifest) -> None:
+        """A deleted ContactCenter: the term forgets what a new one of its name must not
+        inherit. A follower remembers nothing; its next term starts empty."""
+        if self.term is not None:
+            self.term.reconciler.forget(body)
 
     async def _follow(self) -> None:
         metrics.LEADER.labels(identity=self.identity).set(0)

@@ -16,6 +16,7 @@ from switchboard.dataplane.store import Conversation, Message
 from switchboard.dataplane.topology import agent_deliveries, customer_deliveries
 
 AGENT_STATES = frozenset({State.OFFERED, State.AGENT})
+ENDED_STATES = frozenset({State.RESOLVED, State.ABANDONED})
 
 
 def delivery(conversation: Conversation, message: Message) -> Delivery:
@@ -28,6 +29,7 @@ def delivery(conversation: Conversation, message: Message) -> Delivery:
         author=message.author,
         text=message.body,
         at=message.created_at.isoformat(),
+        ended=conversation.state if conversation.state in ENDED_STATES else None,
     )
 
 

@@ -176,7 +176,11 @@ class Bus:
         await self.declare_work_queue(queue)
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
-        declared = await channel.get_queue(queue, ensure=False)
+        # Declared on this robust channel (not merely looked up): only queues a robust channel
+        # declared are declared again, with their consumers, after a reconnect.
+        declared = await channel.declare_queue(
+            queue, durable=True, arguments=self.topology.work_queue_arguments()
+        )
 
         async def handle(message: AbstractIncomingMessage) -> None:
             try:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from switchboard.dataplane.conversation import Sender
+from switchboard.dataplane.conversation import Sender, State
 
 
 class Envelope(BaseModel):
@@ -39,6 +39,9 @@ class Delivery(Envelope):
     author: str | None = None
     text: str
     at: str
+    ended: State | None = None
+    """The state the conversation ended in with this message (a goodbye contained by the bot,
+    an agent's resolve), so the customer's client hears the end without asking."""
 
 
 class AgentNudge(Envelope):

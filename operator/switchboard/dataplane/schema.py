@@ -127,4 +127,71 @@ CREATE INDEX conversations_customer_seen ON conversations (channel, customer_see
     WHERE state IN ('bot', 'queued', 'offered', 'agent') AND customer_seen_at IS NOT NULL;
 """,
     ),
+    (
+        3,
+        """
+-- The bot: what it keeps of a conversation between customer messages besides its failed
+-- turns, so a redelivered message or another replica decides as it would have: the sentiment
+-- of the customer's last message, and the clarification under way (the intent a "did you
+-- mean" asked about).
+ALTER TABLE conversations
+    ADD COLUMN last_sentiment double precision
+        CHECK (last_sentiment BETWEEN -1 AND 1),
+    ADD COLUMN clarification text CHECK (clarification IN ('confirm', 'rephrase')),
+    ADD COLUMN clarification_intent text;
+""",
+    ),
+    (
+        4,
+        """
+-- The bot's answer to one customer message, in one round trip: a compare-and-set on the
+-- conversation (still with the bot, at the cursor the answer was decided on) that stores the
+-- reply with the next seq, moves the cursor and what the bot keeps (migration 3), logs
+-- `bot_answered` and, when the turn ends the bot's part, moves the conversation (p_state:
+-- queued or resolved) and logs that step. No row: the conversation moved meanwhile; nothing
+-- is stored.
+CREATE FUNCTION switchboard_bot_turn(
+    p_conversation uuid, p_cursor integer, p_seq integer,
+    p_reply uuid, p_author text, p_body text,
+    p_failed_turns integer, p_intent text,
+    p_sentiment double precision, p_clarification text, p_clarification_intent text,
+    p_actor text, p_answered jsonb,
+    p_step text, p_state text, p_reason text, p_step_data jsonb
+) RETURNS TABLE (reply_seq integer, reply_at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq integer;
+BEGIN
+    UPDATE conversations c SET
+        next_seq = c.next_seq + 1,
+        bot_cursor = p_seq,
+        failed_turns = p_failed_turns,
+        last_intent = p_intent,
+        last_sentiment = p_sentiment,
+        clarification = p_clarification,
+        clarification_intent = p_clarification_intent,
+        bot_answered_at = coalesce(c.bot_answered_at, now()),
+        state = coalesce(p_state, c.state),
+        queued_at = CASE WHEN p_state = 'queued' THEN now() ELSE c.queued_at END,
+        handoff_reason = coalesce(p_reason, c.handoff_reason),
+        ended_at = CASE WHEN p_state = 'resolved' THEN now() ELSE c.ended_at END
+    WHERE c.id = p_conversation AND c.state = 'bot' AND c.bot_cursor = p_cursor
+    RETURNING c.next_seq INTO v_seq;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    INSERT INTO messages (conversation_id, seq, id, sender, author, body)
+        VALUES (p_conversation, v_seq, p_reply, 'bot', p_author, p_body);
+    INSERT INTO events (conversation_id, type, actor, data)
+        VALUES (p_conversation, 'bot_answered', p_actor,
+                p_answered || jsonb_build_object('reply', v_seq));
+    IF p_step IS NOT NULL THEN
+        INSERT INTO events (conversation_id, type, actor, data)
+            VALUES (p_conversation, p_step, p_actor, p_step_data);
+    END IF;
+    RETURN QUERY SELECT v_seq, now();
+END
+$$;
+""",
+    ),
 )

@@ -101,16 +101,28 @@ class Conversation:
     bot_answered_at: datetime | None
     queued_at: datetime | None
     accepted_at: datetime | None
+    last_sentiment: float | None = None
+    """The sentiment of the customer's last message the bot handled."""
+    clarification: str | None = None
+    """The bot's clarification under way: `confirm` or `rephrase`."""
+    clarification_intent: str | None = None
+    """The intent a `confirm` asked about."""
 
 
 _CONVERSATION_COLUMNS = (
     "id, channel, channel_type, customer, state, track, model_version, admitted, next_seq, "
     "bot_cursor, failed_turns, agent_id, attributes, webhook, created_at, admitted_at, "
-    "bot_answered_at, queued_at, accepted_at"
+    "bot_answered_at, queued_at, accepted_at, last_sentiment, clarification, "
+    "clarification_intent"
 )
 
 
-def conversation_from_row(row: asyncpg.Record) -> Conversation:
+def conversation_columns(table: str) -> str:
+    """The columns of a Conversation, of `table` (an alias in a query that joins others)."""
+    return ", ".join(f"{table}.{column}" for column in _CONVERSATION_COLUMNS.split(", "))
+
+
+def conversation_from_row(row: asyncpg.Record | Mapping[str, Any]) -> Conversation:
     values = dict(row)
     values["state"] = State(values["state"])
     return Conversation(**values)
@@ -135,6 +147,13 @@ async def _init_connection(connection: asyncpg.Connection[asyncpg.Record]) -> No
         )
 
 
+async def _keep_session(connection: asyncpg.Connection[asyncpg.Record]) -> None:
+    """What a connection going back to the pool needs beyond asyncpg's own rollback of an
+    unfinished transaction: nothing. The data plane leaves no session state behind (its
+    advisory locks are transaction-scoped; no LISTEN, no SET), and asyncpg's default reset
+    (unlock all, close cursors, unlisten, reset settings) costs a round trip per use."""
+
+
 class Store:
     """A pool of connections to the contact center's database."""
 
@@ -144,7 +163,11 @@ class Store:
     @classmethod
     async def connect(cls, uri: str, *, min_size: int = 2, max_size: int = 10) -> Store:
         pool = await asyncpg.create_pool(
-            uri, min_size=min_size, max_size=max_size, init=_init_connection
+            uri,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            reset=_keep_session,
         )
         return cls(pool)
 

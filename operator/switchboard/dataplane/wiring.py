@@ -9,9 +9,14 @@ reads the environment.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from switchboard.api.bot import Handoff
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
 
@@ -76,12 +81,30 @@ class BotWiring:
 
 
 @dataclass(frozen=True)
-class HandoffWiring:
-    """When the bot hands a conversation to a human (`spec.bot.handoff`)."""
+class HandoffPolicy:
+    """When the bot hands a conversation of a channel to a human (`spec.bot.handoff`)."""
 
     confidence_threshold: float
     ambiguity_margin: float
     max_failed_turns: int
+    sentiment_threshold: float
+    """VADER's compound score below which a customer message hands off."""
+    sentiment_drop: float
+    """A fall from the previous customer message's score, beyond which a negative one hands
+    off."""
+    clarify: bool
+    """Ask "did you mean", then to rephrase, before handing off on low confidence."""
+
+
+@dataclass(frozen=True)
+class HandoffWiring:
+    """The handoff policy of every channel: the spec's, and each override resolved."""
+
+    default: HandoffPolicy
+    channels: Mapping[str, HandoffPolicy]
+
+    def policy(self, channel: str) -> HandoffPolicy:
+        return self.channels.get(channel, self.default)
 
 
 @dataclass(frozen=True)
@@ -174,11 +197,56 @@ def read_bot_wiring(env: Mapping[str, str]) -> BotWiring:
     )
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = _text(env, name)
+    if text not in ("true", "false"):
+        raise WiringError(f"{name}={text!r} is neither true nor false")
+    return text == "true"
+
+
 def read_handoff_wiring(env: Mapping[str, str]) -> HandoffWiring:
-    return HandoffWiring(
+    default = HandoffPolicy(
         confidence_threshold=_number(env, "SWITCHBOARD_HANDOFF_CONFIDENCE_THRESHOLD"),
         ambiguity_margin=_number(env, "SWITCHBOARD_HANDOFF_AMBIGUITY_MARGIN"),
         max_failed_turns=_count(env, "SWITCHBOARD_HANDOFF_MAX_FAILED_TURNS"),
+        sentiment_threshold=_number(env, "SWITCHBOARD_HANDOFF_SENTIMENT_THRESHOLD"),
+        sentiment_drop=_number(env, "SWITCHBOARD_HANDOFF_SENTIMENT_DROP"),
+        clarify=_flag(env, "SWITCHBOARD_HANDOFF_CLARIFY"),
+    )
+    return HandoffWiring(default, _channel_policies(env, "SWITCHBOARD_HANDOFF_CHANNELS"))
+
+
+def _channel_policies(env: Mapping[str, str], name: str) -> dict[str, HandoffPolicy]:
+    """The policies of the channels that override the default: a JSON object of channel name
+    to its whole `spec.bot.handoff`, resolved by the operator."""
+    text = _text(env, name)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise WiringError(f"{name} is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise WiringError(f"{name} is not a JSON object of channel names to handoff settings")
+    policies = {}
+    for channel, settings in document.items():
+        try:
+            handoff = Handoff.model_validate(settings)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "its settings"
+            raise WiringError(f"{name}: channel {channel}: {where}: {first['msg']}") from None
+        policies[channel] = handoff_policy(handoff)
+    return policies
+
+
+def handoff_policy(handoff: Handoff) -> HandoffPolicy:
+    """The policy `spec.bot.handoff` (for one channel) sets."""
+    return HandoffPolicy(
+        confidence_threshold=handoff.confidence_threshold,
+        ambiguity_margin=handoff.ambiguity_margin,
+        max_failed_turns=handoff.max_failed_turns,
+        sentiment_threshold=handoff.sentiment_threshold,
+        sentiment_drop=handoff.sentiment_drop,
+        clarify=handoff.clarify,
     )
 
 

@@ -6,10 +6,11 @@ under MODEL_DIR, where the bot looks for it (`<SWITCHBOARD_MODEL_DIR>/NAME/KEY`)
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from switchboard.api.bot import BotModel
+from switchboard.api.bot import BotModel, Handoff
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import CONFIG_MAP_MODEL_PATTERN
 from switchboard.resources.app import app_workload, default_image
@@ -41,6 +42,17 @@ def model_config_map(model: BotModel) -> str | None:
     return match.group(1) if match else None
 
 
+def channel_handoffs(handoff: Handoff) -> str:
+    """The handoff settings of each channel with overrides, resolved, as the bot reads them:
+    a JSON object of channel name to its whole settings (sorted: the same spec, the same text,
+    so the pods roll only when a setting changes)."""
+    resolved = {
+        entry.name: handoff.for_channel(entry.name).model_dump(mode="json", exclude={"channels"})
+        for entry in handoff.channels
+    }
+    return json.dumps(resolved, sort_keys=True, separators=(",", ":"))
+
+
 def build_bot(cc: ContactCenter, wiring_hash: str, *, replicas: int) -> list[Manifest]:
     """The bot pods, serving the spec's model."""
     spec = cc.spec.bot
@@ -70,6 +82,10 @@ def build_bot(cc: ContactCenter, wiring_hash: str, *, replicas: int) -> list[Man
             value_env("SWITCHBOARD_HANDOFF_CONFIDENCE_THRESHOLD", handoff.confidence_threshold),
             value_env("SWITCHBOARD_HANDOFF_AMBIGUITY_MARGIN", handoff.ambiguity_margin),
             value_env("SWITCHBOARD_HANDOFF_MAX_FAILED_TURNS", handoff.max_failed_turns),
+            value_env("SWITCHBOARD_HANDOFF_SENTIMENT_THRESHOLD", handoff.sentiment_threshold),
+            value_env("SWITCHBOARD_HANDOFF_SENTIMENT_DROP", handoff.sentiment_drop),
+            value_env("SWITCHBOARD_HANDOFF_CLARIFY", "true" if handoff.clarify else "false"),
+            value_env("SWITCHBOARD_HANDOFF_CHANNELS", channel_handoffs(handoff)),
         ],
         resources=(DEFAULT_RESOURCES, spec.resources),
         volumes=volumes,

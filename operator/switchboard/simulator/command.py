@@ -22,9 +22,13 @@ from switchboard.commandline import (
     port_or_any,
     positive_integer,
     positive_number,
-    positive_or_infinite,
     quantile,
     service_target_arguments,
+)
+from switchboard.simulator.arguments import (
+    add_contact_arguments,
+    add_traffic_arguments,
+    read_trace,
 )
 from switchboard.simulator.capacity import CapacitySource, CapacityUnavailable, FixedCapacity
 from switchboard.simulator.contacts import ContactModel, Exponential, LogNormal
@@ -42,11 +46,9 @@ from switchboard.simulator.policies import (
     build_policy,
 )
 from switchboard.simulator.traffic import (
-    PROFILES,
     ArrivalProfile,
     Trace,
     builtin_trace,
-    parse_trace,
 )
 from switchboard.sizing.decision import ServiceTarget
 
@@ -62,56 +64,8 @@ def register(subparsers: SubParsers) -> None:
             "Prometheus while capacity follows --servers or a ContactCenter's ready replicas."
         ),
     )
-    traffic = parser.add_argument_group("traffic")
-    source = traffic.add_mutually_exclusive_group()
-    source.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default="business-day",
-        help="built-in intraday profile (default: %(default)s)",
-    )
-    source.add_argument(
-        "--trace",
-        type=Path,
-        metavar="FILE.csv",
-        help="arrival counts per interval, header start,arrivals; earlier dates "
-        "in the file are the forecast's history",
-    )
-    traffic.add_argument(
-        "--peak-rate",
-        type=positive_number,
-        default=0.5,
-        metavar="PER_SECOND",
-        help="contacts per second in the busiest slot of a normal day (default: 0.5)",
-    )
-    traffic.add_argument(
-        "--scale",
-        type=positive_number,
-        default=1.0,
-        help="multiply all arrivals by this factor (default: 1)",
-    )
-    behaviour = parser.add_argument_group("contacts")
-    behaviour.add_argument(
-        "--aht",
-        type=positive_number,
-        default=300.0,
-        metavar="SECONDS",
-        help="mean agent handle time (default: 300)",
-    )
-    behaviour.add_argument(
-        "--aht-cv",
-        type=positive_number,
-        default=1.0,
-        metavar="CV",
-        help="handle time coefficient of variation, log-normal (default: 1)",
-    )
-    behaviour.add_argument(
-        "--patience",
-        type=positive_or_infinite,
-        default=180.0,
-        metavar="SECONDS",
-        help="mean patience before abandoning, exponential; inf: nobody abandons (default: 180)",
-    )
+    add_traffic_arguments(parser)
+    behaviour = add_contact_arguments(parser)
     behaviour.add_argument(
         "--bot-containment",
         type=fraction_or_zero,
@@ -248,13 +202,7 @@ def _traffic(args: argparse.Namespace) -> Trace:
             args.history_days,
             random.Random(f"{args.seed}/history"),
         )
-    try:
-        with args.trace.open(newline="") as lines:
-            return parse_trace(lines, scale=args.scale)
-    except OSError as error:
-        raise UsageError(f"cannot read {args.trace}: {error.strerror}") from None
-    except ValueError as error:
-        raise UsageError(f"{args.trace}: {error}") from None
+    return read_trace(args.trace, args.scale)
 
 
 def _contacts(args: argparse.Namespace) -> ContactModel:

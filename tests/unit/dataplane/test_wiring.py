@@ -10,6 +10,7 @@ from switchboard.dataplane.wiring import (
     read_agents_wiring,
     read_bot_wiring,
     read_gateway_wiring,
+    read_handoff_wiring,
     read_wiring,
 )
 
@@ -117,3 +118,49 @@ def test_a_remote_models_endpoint_token_is_optional() -> None:
     assert read_bot_wiring(bot).endpoint_token is None
     token = read_bot_wiring({**bot, "SWITCHBOARD_MODEL_ENDPOINT_TOKEN": "s3cret"}).endpoint_token
     assert token == "s3cret"
+
+
+HANDOFF = {
+    "SWITCHBOARD_HANDOFF_CONFIDENCE_THRESHOLD": "0.6",
+    "SWITCHBOARD_HANDOFF_AMBIGUITY_MARGIN": "0.1",
+    "SWITCHBOARD_HANDOFF_MAX_FAILED_TURNS": "2",
+    "SWITCHBOARD_HANDOFF_SENTIMENT_THRESHOLD": "-0.6",
+    "SWITCHBOARD_HANDOFF_SENTIMENT_DROP": "2",
+    "SWITCHBOARD_HANDOFF_CLARIFY": "false",
+    "SWITCHBOARD_HANDOFF_CHANNELS": (
+        '{"phone":{"ambiguityMargin":0.1,"clarify":true,"confidenceThreshold":0.7,'
+        '"maxFailedTurns":2,"sentimentDrop":1.0,"sentimentThreshold":-0.6}}'
+    ),
+}
+
+
+def test_the_handoff_policy_of_each_channel() -> None:
+    handoff = read_handoff_wiring(HANDOFF)
+    assert (handoff.default.sentiment_threshold, handoff.default.clarify) == (-0.6, False)
+    phone = handoff.policy("phone")
+    assert (phone.confidence_threshold, phone.sentiment_drop, phone.clarify) == (0.7, 1.0, True)
+    assert handoff.policy("web") == handoff.default
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "complaint"),
+    [
+        ("SWITCHBOARD_HANDOFF_CLARIFY", "yes", "SWITCHBOARD_HANDOFF_CLARIFY='yes' is neither"),
+        ("SWITCHBOARD_HANDOFF_SENTIMENT_DROP", "", "SWITCHBOARD_HANDOFF_SENTIMENT_DROP is not set"),
+        ("SWITCHBOARD_HANDOFF_CHANNELS", "{phone", "SWITCHBOARD_HANDOFF_CHANNELS is not JSON"),
+        ("SWITCHBOARD_HANDOFF_CHANNELS", "[]", "is not a JSON object of channel names"),
+        (
+            "SWITCHBOARD_HANDOFF_CHANNELS",
+            '{"phone": {"sentimentThreshold": -2}}',
+            "channel phone: sentimentThreshold: Input should be greater than or equal to -1",
+        ),
+        (
+            "SWITCHBOARD_HANDOFF_CHANNELS",
+            '{"phone": {"clarfy": true}}',
+            "channel phone: clarfy: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_a_malformed_handoff_variable_is_named(name: str, value: str, complaint: str) -> None:
+    with pytest.raises(WiringError, match=complaint):
+        read_handoff_wiring({**HANDOFF, name: value})

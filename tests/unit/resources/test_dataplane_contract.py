@@ -7,6 +7,7 @@ missing or malformed; the values it reads back are the spec's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,12 @@ from tests.unit.resources.helpers import find, main_container, of_kind
 
 WITH_API = {
     "spec.channels": [{"name": "web", "type": "webchat"}, {"name": "partners", "type": "api"}],
-    "spec.bot.handoff": {"confidenceThreshold": 0.55, "maxFailedTurns": 3},
+    "spec.bot.handoff": {
+        "confidenceThreshold": 0.55,
+        "maxFailedTurns": 3,
+        "sentimentThreshold": -0.6,
+        "channels": [{"name": "partners", "sentimentDrop": 1.0, "clarify": True}],
+    },
     "spec.agents.offerTimeout": "45s",
 }
 
@@ -99,11 +105,14 @@ def test_the_spec_reaches_the_roles_as_written() -> None:
     objects = build_all(cc)
     bot = kubelet_environment(cc, objects, find(objects, "Deployment", "acme-bot"))
     handoff = read_handoff_wiring(bot)
-    assert (handoff.confidence_threshold, handoff.ambiguity_margin, handoff.max_failed_turns) == (
-        0.55,
-        0.1,
-        3,
-    )
+    default = handoff.policy("web")
+    assert default == handoff.default
+    assert (default.confidence_threshold, default.ambiguity_margin) == (0.55, 0.1)
+    assert (default.max_failed_turns, default.sentiment_threshold) == (3, -0.6)
+    assert (default.sentiment_drop, default.clarify) == (2.0, False)
+    # the override's settings on its channel, the rest as the default's
+    partners = dataclasses.replace(default, sentiment_drop=1.0, clarify=True)
+    assert handoff.policy("partners") == partners
     assert read_bot_wiring(bot).concurrency == cc.spec.bot.concurrency
     agents = read_agents_wiring(
         kubelet_environment(cc, objects, find(objects, "Deployment", "acme-agents"))

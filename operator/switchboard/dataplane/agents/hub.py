@@ -91,7 +91,7 @@ def message_frame(message: Message | Delivery) -> dict[str, Any]:
     """A message as agents are shown it, from the store or from a nudge (the same fields)."""
     if isinstance(message, Message):
         return {"type": "message", **message.as_json()}
-    return {"type": "message", **message.model_dump(mode="json", exclude={"channel"})}
+    return {"type": "message", **message.model_dump(mode="json", exclude={"channel", "ended"})}
 
 
 def seen_frame(kind: Literal["offers", "conversations"], rows: Sequence[Seen]) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 
 Each utterance of a need in the corpus opens one conversation. The customer says goodbye once the
 bot answers with the intent they mean; after a wrong answer they say it did not help, and after
-the bot's reply to that they put their need in other words (another utterance of it); after
-`MAX_CUSTOMER_MESSAGES` they leave. The bot decides every turn as it does live
-(`decide_turn`), so the figures are the ones its metrics would show on that traffic:
-containment (conversations that ended with the bot, which counts a customer who left after an
-answer) and resolution (contained after the right answer).
+the bot's reply to that they put their need in other words (another utterance of it). Asked
+"Did you mean ...?", they say yes or no, truthfully; asked to rephrase, they use another
+utterance of their need. After `MAX_CUSTOMER_MESSAGES` they leave. Their messages are not
+scored for sentiment: the corpus says what customers mean, not how they feel. The bot decides
+every turn as it does live (`decide_turn`), so the figures are the ones its metrics would show
+on that traffic: containment (conversations that ended with the bot, which counts a customer
+who left after an answer) and resolution (contained after the right answer).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from dataclasses import dataclass
 from switchboard.contract import Outcome
 from switchboard.dataplane.bot.classifier import Ranking
 from switchboard.dataplane.bot.corpus import GOODBYE, NOT_HELPFUL, Corpus
-from switchboard.dataplane.bot.decision import Action, Reason, Understanding, decide_turn
+from switchboard.dataplane.bot.decision import Action, Memory, Reason, Understanding, decide_turn
 from switchboard.dataplane.bot.model import DialogueModel
-from switchboard.dataplane.wiring import HandoffWiring
+from switchboard.dataplane.wiring import HandoffPolicy
 
 MAX_CUSTOMER_MESSAGES = 8
 Rank = Callable[[str], Ranking]
@@ -63,29 +65,31 @@ class Evaluation:
 def play(
     rank: Rank,
     model: DialogueModel,
-    settings: HandoffWiring,
+    policy: HandoffPolicy,
     corpus: Corpus,
     need: str,
     opening: str,
     rng: random.Random,
 ) -> Played:
     """One scripted conversation of a customer with `need` who opens with `opening`."""
-    failed = 0
+    memory = Memory()
     helped = False
     complained = False
     message = stated = opening
     for sent in range(1, MAX_CUSTOMER_MESSAGES + 1):
-        turn = decide_turn(Understanding(rank(message)), failed, settings, model)
-        failed = turn.failed_turns
+        turn = decide_turn(message, None, Understanding(rank(message)), memory, policy, model)
+        memory = turn.memory
         if turn.action is Action.HAND_OFF:
             return Played(need, "escalated", False, turn.reason, sent)
         if turn.action is Action.END or helped:
             # a goodbye the bot took as one, or one it did not: either way they leave happy
             return Played(need, "contained", helped, None, sent)
-        if turn.intent == need:
+        if turn.action is Action.CONFIRM:
+            message = "yes" if turn.intent == need else "no"
+        elif turn.intent == need:
             helped = True
             message = rng.choice(corpus.utterances[GOODBYE])
-        elif complained:
+        elif complained or turn.action is Action.REPHRASE:
             complained = False
             stated = rng.choice([text for text in corpus.utterances[need] if text != stated])
             message = stated
@@ -96,12 +100,12 @@ def play(
 
 
 def evaluate(
-    rank: Rank, model: DialogueModel, settings: HandoffWiring, corpus: Corpus, seed: int = 0
+    rank: Rank, model: DialogueModel, policy: HandoffPolicy, corpus: Corpus, seed: int = 0
 ) -> Evaluation:
     """Every need utterance of the corpus played once, each with its own seeded customer."""
     return Evaluation(
         tuple(
-            play(rank, model, settings, corpus, need, opening, random.Random(f"{seed}/{need}/{i}"))
+            play(rank, model, policy, corpus, need, opening, random.Random(f"{seed}/{need}/{i}"))
             for need in corpus.needs
             for i, opening in enumerate(corpus.utterances[need])
         )

@@ -12,7 +12,14 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Literal, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from switchboard.api.types import ApiModel, ModelName, ModelVersion
 
@@ -20,6 +27,8 @@ FORMAT = "switchboard.io/dialogue-model/v1"
 # Fewest examples an intent of a `kind: intents` model may have (one per side of a split).
 MIN_EXAMPLES = 2
 MAX_TEXT = 2000
+INTENT_PLACEHOLDER = "{intent}"
+DEFAULT_CONFIRM = f"Did you mean: {INTENT_PLACEHOLDER}?"
 
 IntentName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
@@ -44,6 +53,9 @@ class Intent(ApiModel):
     """A goodbye: the bot says `response` and the conversation ends, contained."""
     negative: bool = False
     """"That did not help": a failed turn; the bot says `response` or `messages.fallback`."""
+    label: Text | None = None
+    """How the bot names the intent when it asks whether the customer meant it; by default
+    its name, with spaces for underscores."""
 
     @model_validator(mode="after")
     def _one_role(self) -> Self:
@@ -63,6 +75,16 @@ class Messages(ApiModel):
     """After a failed turn that does not hand off yet: asks the customer to rephrase."""
     handoff: Text
     """When the bot hands the conversation to a human."""
+    confirm: Text = DEFAULT_CONFIRM
+    """Asks whether the customer meant an intent (`spec.bot.handoff.clarify`): `{intent}` is
+    replaced by the intent's label."""
+
+    @field_validator("confirm")
+    @classmethod
+    def _names_the_intent(cls, confirm: str) -> str:
+        if INTENT_PLACEHOLDER not in confirm:
+            raise ValueError(f"confirm must say which intent it asks about: {INTENT_PLACEHOLDER}")
+        return confirm
 
 
 class Remote(ApiModel):
@@ -119,6 +141,12 @@ class DialogueModel(ApiModel):
 
     def intent(self, name: str) -> Intent:
         return next(intent for intent in self.intents if intent.name == name)
+
+    def confirmation(self, name: str) -> str:
+        """The question whether the customer meant the intent `name`."""
+        intent = self.intent(name)
+        label = intent.label or intent.name.replace("_", " ")
+        return self.messages.confirm.replace(INTENT_PLACEHOLDER, label)
 
     @property
     def intent_names(self) -> frozenset[str]:

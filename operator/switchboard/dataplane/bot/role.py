@@ -28,6 +28,7 @@ from switchboard.dataplane.bot.classifier import compile_model
 from switchboard.dataplane.bot.decision import Action
 from switchboard.dataplane.bot.loader import load_model
 from switchboard.dataplane.bot.model import DialogueModel, ModelError, check_identity
+from switchboard.dataplane.bot.sentiment import SentimentScorer
 from switchboard.dataplane.bot.slots import SlotGate, Stopping
 from switchboard.dataplane.bot.turn import OutOfOrder, TurnResult, Turns
 from switchboard.dataplane.bot.understanding import Asking, Classifying, Understander
@@ -83,7 +84,8 @@ class BotRole:
         model, understander = await self._load()
         self.model = model
         actor = runtime.wiring.replica
-        self._turns = Turns(runtime.store, model, understander, self.handoff, actor)
+        scorer = SentimentScorer()
+        self._turns = Turns(runtime.store, model, understander, scorer, self.handoff, actor)
         store, track = runtime.store, self.bot.track
         self._gate = SlotGate(
             lambda conversation: slots.try_admit(store, conversation, track, actor),
@@ -221,9 +223,13 @@ class BotRole:
         # started with, as the gateway counts those it sees end (the two match but for
         # conversations that outlive a promotion).
         metrics.bot_turn(self.model.version, timings.turn)
+        if result.sentiment is not None:
+            metrics.customer_sentiment(channel, result.sentiment)
         if timings.first_answer_wait is not None:
             within = runtime.wiring.service_level.answer_within_seconds
             metrics.answered(channel, "bot", timings.first_answer_wait, within)
+        if turn.reason is not None:
+            metrics.bot_handoff(channel, turn.reason)
         if turn.outcome is not None and timings.with_bot is not None:
             metrics.bot_outcome(conversation.model_version, turn.outcome)
             metrics.handled(channel, "bot", timings.with_bot)

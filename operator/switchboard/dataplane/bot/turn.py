@@ -6,9 +6,10 @@ effect: `bot_cursor` is the last customer `seq` the bot handled. A message at or
 redelivery (its stored reply is announced again); a message with an earlier customer message
 still unanswered waits for it, briefly, then goes back to the queue; a conversation no longer
 with the bot only moves the cursor (an agent has it: the bot stays silent). Otherwise the bot
-understands the message outside any transaction (a remote model may take a while), then, with
-the conversation's row locked and its state and cursor unchanged, decides, stores the reply,
-moves the cursor and, on a handoff or a goodbye, moves the conversation, in one transaction.
+understands the message outside any transaction (a remote model may take a while), decides, and
+stores the reply, moves the cursor and, on a handoff or a goodbye, moves the conversation, in
+one statement (`switchboard_bot_turn`) whose compare-and-set on the state and the cursor makes
+a turn decided on a conversation that moved meanwhile store nothing (it is taken again).
 
 Durations come from the database's clock: `now()` of the transaction, which is also the reply's
 `created_at`.
@@ -22,23 +23,28 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from switchboard.dataplane.bot.decision import Action, Turn, Understanding, decide_turn
+from switchboard.dataplane.bot.decision import (
+    Action,
+    Memory,
+    Stage,
+    Turn,
+    Understanding,
+    decide_turn,
+)
 from switchboard.dataplane.bot.model import DialogueModel
+from switchboard.dataplane.bot.sentiment import SentimentScorer
 from switchboard.dataplane.bot.understanding import Line, Understander
-from switchboard.dataplane.conversation import State, Step, reply_id
+from switchboard.dataplane.conversation import State, Step, reply_id, target
 from switchboard.dataplane.envelope import CustomerTurn
 from switchboard.dataplane.store import (
-    Connection,
     Conversation,
     Message,
     Store,
-    add_message,
-    fetch_conversation,
+    conversation_columns,
+    conversation_from_row,
     message_from_row,
-    move,
 )
 from switchboard.dataplane.wiring import HandoffWiring
 
@@ -46,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 ORDER_PATIENCE_SECONDS = 5.0
 ORDER_POLL_SECONDS = 0.05
+MAX_ORDER_POLL_SECONDS = 0.4
 
 
 class OutOfOrder(Exception):
@@ -66,8 +73,7 @@ class Timings:
 
 @dataclass(frozen=True)
 class _Position:
-    state: State
-    bot_cursor: int
+    conversation: Conversation
     next_message: Message | None
     """The first customer message after the cursor."""
 
@@ -81,6 +87,8 @@ class TurnResult:
     turn: Turn | None = None
     """What the bot decided, if it answered the message now."""
     timings: Timings | None = None
+    sentiment: float | None = None
+    """The score of the customer message, if the bot answered it now."""
 
 
 class Turns:
@@ -91,25 +99,50 @@ class Turns:
         store: Store,
         model: DialogueModel,
         understander: Understander,
-        settings: HandoffWiring,
+        scorer: SentimentScorer,
+        handoff: HandoffWiring,
         actor: str,
     ) -> None:
         self.store = store
         self.model = model
         self.understander = understander
-        self.settings = settings
+        self.scorer = scorer
+        self.handoff = handoff
         self.actor = actor
+        self._taking: dict[uuid.UUID, dict[int, asyncio.Event]] = {}
+        """The turns being taken here, by conversation and seq."""
 
     async def take(self, work: CustomerTurn) -> TurnResult:
+        """The turn of `work`, once the turns of its conversation up to its seq being taken
+        here are done (a redelivery waits for the original): a customer who writes again
+        before the answer (or a backlog) does not make the later turn poll the store."""
+        while True:
+            taking = self._taking.setdefault(work.conversation, {})
+            before = [done for seq, done in taking.items() if seq <= work.seq]
+            if not before:
+                break
+            await before[0].wait()
+        done = taking[work.seq] = asyncio.Event()
+        try:
+            return await self._take(work)
+        finally:
+            del taking[work.seq]
+            if not taking:
+                del self._taking[work.conversation]
+            done.set()
+
+    async def _take(self, work: CustomerTurn) -> TurnResult:
         deadline = time.monotonic() + ORDER_PATIENCE_SECONDS
+        poll = ORDER_POLL_SECONDS
         while True:
             position = await self._position(work.conversation)
             if position is None:
                 logger.warning("a turn of conversation %s, which is not stored", work.conversation)
                 return TurnResult(None)
-            if work.seq <= position.bot_cursor:
+            conversation = position.conversation
+            if work.seq <= conversation.bot_cursor:
                 return await self._replay(work)
-            if position.state is not State.BOT:
+            if conversation.state is not State.BOT:
                 await self._pass(work)
                 return TurnResult(None)
             message = position.next_message
@@ -123,24 +156,27 @@ class Turns:
             if message.seq < work.seq:
                 if time.monotonic() > deadline:
                     raise OutOfOrder(f"seq {message.seq} of {work.conversation} is unanswered")
-                await asyncio.sleep(ORDER_POLL_SECONDS)
+                await asyncio.sleep(poll)  # the earlier turn is another replica's
+                poll = min(poll * 2, MAX_ORDER_POLL_SECONDS)
                 continue
             understanding = await self.understander.understand(
                 message.body, work.conversation, await self._history(message)
             )
-            result = await self._answer(position.bot_cursor, message, understanding)
+            sentiment = self.scorer.score(message.body)
+            result = await self._answer(conversation, message, understanding, sentiment)
             if result is not None:
                 return result
             # the conversation moved while the message was being understood: look again
 
     async def _position(self, conversation_id: uuid.UUID) -> _Position | None:
-        """The conversation's state, cursor and first customer message after the cursor, in
-        one round trip."""
+        """The conversation and its first customer message after the cursor, in one round
+        trip."""
         async with self.store.pool.acquire() as connection:
             row = await connection.fetchrow(
-                "SELECT c.state, c.bot_cursor, m.seq, m.id, m.sender, m.author, m.body, "
-                "m.created_at FROM conversations c LEFT JOIN LATERAL ("
-                "  SELECT seq, id, sender, author, body, created_at FROM messages"
+                f"SELECT {conversation_columns('c')}, m.seq AS m_seq, m.id AS m_id, "
+                "m.author AS m_author, m.body AS m_body, m.created_at AS m_created_at "
+                "FROM conversations c LEFT JOIN LATERAL ("
+                "  SELECT seq, id, author, body, created_at FROM messages"
                 "  WHERE conversation_id = c.id AND sender = 'customer' AND seq > c.bot_cursor"
                 "  ORDER BY seq LIMIT 1"
                 ") m ON true WHERE c.id = $1",
@@ -148,62 +184,90 @@ class Turns:
             )
         if row is None:
             return None
-        message = message_from_row(conversation_id, row) if row["seq"] is not None else None
-        return _Position(State(row["state"]), row["bot_cursor"], message)
+        values = dict(row)
+        conversation = conversation_from_row(
+            {key: value for key, value in values.items() if not key.startswith("m_")}
+        )
+        message = None
+        if values["m_seq"] is not None:
+            message = Message(
+                conversation_id,
+                values["m_seq"],
+                values["m_id"],
+                "customer",
+                values["m_author"],
+                values["m_body"],
+                values["m_created_at"],
+            )
+        return _Position(conversation, message)
 
     async def _answer(
-        self, cursor: int, message: Message, understanding: Understanding | None
+        self,
+        conversation: Conversation,
+        message: Message,
+        understanding: Understanding | None,
+        sentiment: float,
     ) -> TurnResult | None:
-        """Decides and stores the turn, if the conversation is still with the bot at `cursor`."""
-        async with self.store.transaction() as connection:
-            conversation = await fetch_conversation(
-                connection, message.conversation_id, for_update=True
-            )
-            if (
-                conversation is None
-                or conversation.state is not State.BOT
-                or conversation.bot_cursor != cursor
-            ):
-                return None
-            turn = decide_turn(understanding, conversation.failed_turns, self.settings, self.model)
-            stored = await add_message(
-                connection,
+        """Decides the turn and stores it (switchboard_bot_turn, one round trip) if the
+        conversation is still with the bot at the cursor it was read at: only the bot's own
+        turns move the cursor and what the decision counts on."""
+        turn = decide_turn(
+            message.body,
+            sentiment,
+            understanding,
+            remembered(conversation),
+            self.handoff.policy(conversation.channel),
+            self.model,
+        )
+        memory = turn.memory
+        step, step_data = self._leaving(turn)
+        reply_key = reply_id(message.id)
+        async with self.store.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                "SELECT reply_seq, reply_at FROM switchboard_bot_turn("
+                "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 conversation.id,
-                reply_id(message.id),
-                "bot",
+                conversation.bot_cursor,
+                message.seq,
+                reply_key,
                 self.model.name,
                 turn.reply,
-            )
-            reply = stored.message
-            now = reply.created_at  # now() of this transaction
-            # the cursor and the event in one statement: one round trip less per turn
-            await connection.execute(
-                "WITH answered AS (UPDATE conversations SET bot_cursor = $2, failed_turns = $3, "
-                "last_intent = $4, bot_answered_at = coalesce(bot_answered_at, now()) "
-                "WHERE id = $1 RETURNING id) "
-                "INSERT INTO events (conversation_id, type, actor, data) "
-                "SELECT id, 'bot_answered', $5, $6 FROM answered",
-                conversation.id,
-                message.seq,
-                turn.failed_turns,
+                memory.failed_turns,
                 turn.intent,
+                memory.sentiment,
+                memory.stage,
+                memory.asked,
                 self.actor,
                 {
                     "seq": message.seq,
-                    "reply": reply.seq,
                     "intent": turn.intent,
                     "confidence": turn.confidence,
+                    "sentiment": sentiment,
                     "action": turn.action.value,
                     "model_version": self.model.version,
                 },
+                None if step is None else step.value,
+                None if step is None else target(step).value,
+                None if turn.reason is None else turn.reason.value,
+                step_data,
             )
-            after = await self._leave_bot(connection, conversation, turn, now)
-        after = after or dataclasses.replace(
+        if row is None:
+            return None
+        now = row["reply_at"]  # now() of the turn's transaction: the reply's created_at
+        reply = Message(
+            conversation.id, row["reply_seq"], reply_key, "bot", self.model.name, turn.reply, now
+        )
+        after = dataclasses.replace(
             conversation,
+            state=conversation.state if step is None else target(step),
             next_seq=reply.seq,
             bot_cursor=message.seq,
-            failed_turns=turn.failed_turns,
+            failed_turns=memory.failed_turns,
             bot_answered_at=conversation.bot_answered_at or now,
+            last_sentiment=memory.sentiment,
+            clarification=memory.stage,
+            clarification_intent=memory.asked,
+            queued_at=now if step is Step.HAND_OFF else conversation.queued_at,
         )
         first_wait = None
         if conversation.bot_answered_at is None:
@@ -212,36 +276,18 @@ class Turns:
         if turn.outcome is not None:
             with_bot = (now - (conversation.admitted_at or conversation.created_at)).total_seconds()
         timings = Timings((now - message.created_at).total_seconds(), first_wait, with_bot)
-        return TurnResult(after, (reply,), turn, timings)
+        return TurnResult(after, (reply,), turn, timings, sentiment)
 
-    async def _leave_bot(
-        self, connection: Connection, conversation: Conversation, turn: Turn, now: datetime
-    ) -> Conversation | None:
-        """Hands the conversation off or ends it, if the turn says so; returns it then."""
-        assignments: dict[str, Any]
+    def _leaving(self, turn: Turn) -> tuple[Step | None, dict[str, Any] | None]:
+        """The step a turn takes the conversation out of the bot's hands with, if it does,
+        and its event's data."""
         data: dict[str, Any] = {"model_version": self.model.version, "intent": turn.intent}
         if turn.action is Action.HAND_OFF:
             assert turn.reason is not None
-            step = Step.HAND_OFF
-            assignments = {"queued_at": now, "handoff_reason": turn.reason.value}
-            data["reason"] = turn.reason.value
-        elif turn.action is Action.END:
-            step = Step.RESOLVE
-            assignments = {"ended_at": now}
-            data["contained"] = True
-        else:
-            return None
-        moved = await move(
-            connection,
-            conversation.id,
-            step,
-            actor=self.actor,
-            assignments=assignments,
-            data=data,
-        )
-        if moved is None:  # the row is locked and in state bot: every step from bot is allowed
-            raise RuntimeError(f"conversation {conversation.id} could not be {step}")
-        return moved
+            return Step.HAND_OFF, {**data, "reason": turn.reason.value}
+        if turn.action is Action.END:
+            return Step.RESOLVE, {**data, "contained": True}
+        return None, None
 
     async def _pass(self, work: CustomerTurn) -> None:
         """Moves the cursor past a message someone else answers (the bot stays silent)."""
@@ -281,3 +327,14 @@ class Turns:
                 wanted,
             )
         return [Line(row["sender"], row["body"]) for row in reversed(rows)]
+
+
+def remembered(conversation: Conversation) -> Memory:
+    """What the bot kept of `conversation` after its last turn."""
+    stage = None if conversation.clarification is None else Stage(conversation.clarification)
+    return Memory(
+        conversation.failed_turns,
+        conversation.last_sentiment,
+        stage,
+        conversation.clarification_intent,
+    )

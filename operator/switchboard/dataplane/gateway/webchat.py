@@ -91,6 +91,8 @@ class Session:
                 self.cursor.has(delivery.seq)
             elif step is Next.FILL:
                 await self.fill()
+            if delivery.ended is not None and step is not Next.DROP:
+                await self.send(protocol.ended(delivery.ended))
 
     async def resync(self) -> None:
         async with self.lock:

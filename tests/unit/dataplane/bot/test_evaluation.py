@@ -3,11 +3,13 @@ containment on the same traffic."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
+from switchboard.api.bot import Handoff
 from switchboard.dataplane.bot.classifier import Ranking
 from switchboard.dataplane.bot.evaluation import Played, Rank, accuracy, evaluate, play
-from switchboard.dataplane.wiring import HandoffWiring
+from switchboard.dataplane.wiring import HandoffPolicy, handoff_policy
 from tests.unit.dataplane.bot.examples import (
     BETTER,
     WEAKER,
@@ -16,7 +18,7 @@ from tests.unit.dataplane.bot.examples import (
     example_model,
 )
 
-SETTINGS = HandoffWiring(confidence_threshold=0.6, ambiguity_margin=0.1, max_failed_turns=2)
+SETTINGS = handoff_policy(Handoff())  # threshold 0.6, margin 0.1, 2 failed turns
 CORPUS = example_corpus()
 
 
@@ -35,9 +37,18 @@ def always(intent: str) -> Rank:
     return rank
 
 
-def play_one(rank: Rank, need: str) -> Played:
+def unsure(intent: str) -> Rank:
+    """A model that ranks `intent` first, but never confidently."""
+
+    def rank(text: str) -> Ranking:
+        return ((intent, 0.4), ("greeting", 0.3))
+
+    return rank
+
+
+def play_one(rank: Rank, need: str, policy: HandoffPolicy = SETTINGS) -> Played:
     opening = CORPUS.utterances[need][0]
-    return play(rank, example_model(BETTER), SETTINGS, CORPUS, need, opening, random.Random(1))
+    return play(rank, example_model(BETTER), policy, CORPUS, need, opening, random.Random(1))
 
 
 def test_a_customer_helped_at_once_says_goodbye() -> None:
@@ -55,6 +66,21 @@ def test_wrong_answers_end_in_a_handoff_after_the_failed_turns() -> None:
     # "not helpful" -> failed turn 2: handed off
     played = play_one(always("store_locator"), "roaming")
     assert (played.outcome, played.reason, played.messages) == ("escalated", "failed_turns", 4)
+
+
+def test_a_customer_who_confirms_the_guess_is_helped() -> None:
+    # opening -> "Did you mean: roaming?"; "yes" -> the answer; goodbye
+    clarifying = dataclasses.replace(SETTINGS, clarify=True)
+    played = play_one(unsure("roaming"), "roaming", clarifying)
+    assert (played.outcome, played.resolved, played.messages) == ("contained", True, 3)
+    assert play_one(unsure("roaming"), "roaming").reason == "low_confidence"
+
+
+def test_a_wrong_guess_is_denied_rephrased_then_handed_off() -> None:
+    # opening -> "Did you mean: store locator?"; "no" -> rephrase; still unsure: handed off
+    clarifying = dataclasses.replace(SETTINGS, clarify=True)
+    played = play_one(unsure("store_locator"), "roaming", clarifying)
+    assert (played.outcome, played.reason, played.messages) == ("escalated", "low_confidence", 3)
 
 
 def test_the_better_model_contains_more_of_the_same_traffic() -> None:

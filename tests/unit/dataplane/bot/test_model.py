@@ -67,6 +67,10 @@ def test_json_is_read_too() -> None:
         ({"kind": "remote"}, "a remote model needs `remote`"),
         ({"colour": "blue"}, "colour: Extra inputs are not permitted"),
         ({"messages": {"fallback": "Again?"}}, "messages.handoff: Field required"),
+        (
+            {"messages": {**MINIMAL["messages"], "confirm": "Is that it?"}},
+            "messages.confirm: confirm must say which intent it asks about: {intent}",
+        ),
     ],
 )
 def test_model_errors_say_what_is_wrong(changes: dict[str, Any], expected: str) -> None:
@@ -112,6 +116,18 @@ def test_model_errors_say_what_is_wrong(changes: dict[str, Any], expected: str) 
 )
 def test_intent_errors_name_the_intent(intent: dict[str, Any], expected: str) -> None:
     assert expected in error_of(edited(intents=[intent, MINIMAL["intents"][1]]))
+
+
+def test_did_you_mean_names_the_intent_by_its_label_or_its_name() -> None:
+    intents = copy.deepcopy(MINIMAL["intents"])
+    intents.append({"name": "data_usage", "response": "In the app.", "examples": ["data", "gb"]})
+    intents[0]["label"] = "your latest bill"
+    default = parse_model(edited(intents=intents), "file:///m.yaml")
+    assert default.confirmation("bill") == "Did you mean: your latest bill?"
+    assert default.confirmation("data_usage") == "Did you mean: data usage?"
+    messages = {**MINIMAL["messages"], "confirm": "Is it about {intent}? Yes or no?"}
+    own = parse_model(edited(intents=intents, messages=messages), "file:///m.yaml")
+    assert own.confirmation("bill") == "Is it about your latest bill? Yes or no?"
 
 
 def test_an_unquoted_yaml_no_is_reported_where_it_is() -> None:

@@ -1,0 +1,1 @@
+"""`switchboard loadgen`: customers and agents played against a running data plane."""
