@@ -67,6 +67,7 @@ from tests.integration.operator import (
     install_crd,
     metric_sum,
     operator_kind_writes_by_request,
+    render,
 )
 
 from switchboard import GROUP, PLURAL, VERSION
@@ -94,20 +95,6 @@ def quickstart_in(namespace: str) -> str:
     manifest = quickstart()
     metadata = {**manifest["metadata"], "namespace": namespace}
     return yaml.safe_dump({**manifest, "metadata": metadata})
-
-
-def render(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What `switchboard render` prints for these ContactCenters."""
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as source:
-        yaml.safe_dump_all(manifests, source)
-        source.flush()
-        out = subprocess.run(
-            [str(REPO / ".venv/bin/switchboard"), "render", "-f", source.name],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 
 
 def rendered(namespace: str) -> list[dict[str, Any]]:

@@ -10,10 +10,14 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from switchboard.resources.kinds import CHILD_KINDS
 from tests.integration.kube import KUBECONFIG, REPO, kubectl, wait_until
@@ -37,6 +41,20 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def render(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What `switchboard render` prints for these ContactCenters."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as source:
+        yaml.safe_dump_all(manifests, source)
+        source.flush()
+        out = subprocess.run(
+            [str(SWITCHBOARD), "render", "-f", source.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 
 
 def install_crd() -> None:

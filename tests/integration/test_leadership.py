@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -38,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.models.rbac_v1 import RoleRef, Subject
@@ -61,12 +58,13 @@ from tests.integration.contactcenters import (
 )
 from tests.integration.hack_scripts import hack
 from tests.integration.identities import CA, TokenIdentity, apiserver
-from tests.integration.kube import REPO, kubectl, restricted_namespace, wait_until
+from tests.integration.kube import kubectl, restricted_namespace, wait_until
 from tests.integration.operator import (
     Operator,
     install_crd,
     metric_sum,
     operator_kind_writes_by_request,
+    render,
 )
 from tests.integration.request_recorder import Request, RequestRecorder
 from tests.integration.test_autoscaling import (
@@ -165,20 +163,10 @@ def rendered(manifests: list[Body], namespace: str) -> dict[str, set[tuple[str, 
     """(kind, name) of every object the operator should make per ContactCenter: what
     `switchboard render` prints, and the generated Secrets it names but does not print."""
     placed = [{**m, "metadata": {**m["metadata"], "namespace": namespace}} for m in manifests]
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as source:
-        yaml.safe_dump_all(placed, source)
-        source.flush()
-        printed = subprocess.run(
-            [str(REPO / ".venv/bin/switchboard"), "render", "-f", source.name],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
     expected: dict[str, set[tuple[str, str]]] = {m["metadata"]["name"]: set() for m in placed}
-    for doc in yaml.safe_load_all(printed):
-        if doc:
-            instance = doc["metadata"]["labels"]["app.kubernetes.io/instance"]
-            expected[instance].add((doc["kind"], doc["metadata"]["name"]))
+    for doc in render(placed):
+        instance = doc["metadata"]["labels"]["app.kubernetes.io/instance"]
+        expected[instance].add((doc["kind"], doc["metadata"]["name"]))
     for manifest in placed:
         for secret in generated_secret_names(ContactCenter.model_validate(manifest)).values():
             expected[manifest["metadata"]["name"]].add(("Secret", secret))
