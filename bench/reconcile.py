@@ -242,7 +242,8 @@ def reference_apply(client: Client, count: int, namespaces: int) -> tuple[float,
     """Seconds `kubectl apply --server-side` takes to create every child of a fleet of `count`
     quickstarts, as `switchboard render` prints them, in namespaces of its own (deleted
     afterwards, before the operator's fleet), and how many objects that is."""
-    spaces = [create_namespace(client, "bench-raw") for _ in range(namespaces)]
+    # Outside the operators' scope (bench-*): they would otherwise cache every child too.
+    spaces = [create_namespace(client, "reference") for _ in range(namespaces)]
     children = render(fleet_manifests(spaces, count))
     text = yaml.safe_dump_all(children)
     started = time.monotonic()
