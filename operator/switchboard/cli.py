@@ -34,6 +34,7 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
     from switchboard.dataplane.bot import command as bot
     from switchboard.dataplane.gateway import command as gateway
     from switchboard.dataplane.loadgen import command as loadgen
+    from switchboard.dataplane.retention import command as retention
     from switchboard.resources import command as render
     from switchboard.simulator import command as simulate
     from switchboard.sizing import command as sizing
@@ -48,6 +49,7 @@ def _registrations() -> list[Callable[[SubParsers], None]]:
         bot.register,
         gateway.register,
         loadgen.register,
+        retention.register,
     ]
 
 

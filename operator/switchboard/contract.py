@@ -5,12 +5,18 @@ the operator reads. Declared once here; whoever exports it builds its families w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from switchboard.sizing.workloads import Workload
+
 Handler = Literal["bot", "agent"]
 Outcome = Literal["contained", "escalated", "failed"]
+
+HANDLERS: Mapping[Workload, Handler] = {"bot": "bot", "agents": "agent"}
+"""The tier each workload serves, as the `handler` label names it."""
 
 ARRIVED = "switchboard_contacts_arrived_total"
 ANSWERED = "switchboard_contacts_answered_total"

@@ -54,10 +54,12 @@ def wait_for_condition(
 ) -> dict[str, Any]:
     def reached() -> dict[str, Any] | None:
         body = contact_center(client, namespace, name)
+        if body["status"].get("observedGeneration") != body["metadata"]["generation"]:
+            return None  # conditions about an older spec say nothing of this one
         found = condition(body, type_)
         if found and found["status"] == status and (reason is None or found["reason"] == reason):
             return body
         return None
 
-    wanted = f"{type_}={status}" + (f" ({reason})" if reason else "")
+    wanted = f"{type_}={status}" + (f" ({reason})" if reason else "") + " for its spec"
     return wait_until(f"ContactCenter {namespace}/{name} to be {wanted}", reached, timeout=timeout)

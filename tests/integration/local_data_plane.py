@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from switchboard.api.channels import TOKEN_CHANNEL_TYPES
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.secrets import (
     TOKEN_KEY,
@@ -151,7 +152,7 @@ class LocalDataPlane:
                     {TOKEN_KEY: self.api_token(channel.name)},
                 )
                 for channel in cc.spec.channels
-                if channel.type == "api"
+                if channel.type in TOKEN_CHANNEL_TYPES
             ),
             *model_config_maps(namespace),
         ]

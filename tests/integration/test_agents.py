@@ -126,7 +126,9 @@ class Center:
 
         await self.bus.subscribe_deliveries([customer_deliveries(CHANNEL)], seen_by_customer)
 
-    async def replica(self, offer_timeout: float = 60.0) -> Replica:
+    async def replica(
+        self, offer_timeout: float = 60.0, routing: dict[str, Any] | None = None
+    ) -> Replica:
         env = {
             "SWITCHBOARD_CONTACT_CENTER": CENTER,
             "SWITCHBOARD_NAMESPACE": self.namespace,
@@ -142,6 +144,8 @@ class Center:
             "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": str(offer_timeout),
             "SWITCHBOARD_AGENTS_TOKEN": TOKEN,
         }
+        if routing is not None:
+            env["SWITCHBOARD_AGENTS_ROUTING"] = json.dumps(routing)
         replica = Replica(env, self.tmp_path / f"agents-{len(self.replicas)}.log")
         self.replicas.append(replica)
         await replica.serving()
@@ -152,8 +156,11 @@ class Center:
         channel_type: str = "webchat",
         texts: tuple[str, ...] = ("Where is my parcel?", "Let me find you an agent."),
         nudge: bool = True,
+        attributes: dict[str, str] | None = None,
+        intent: str | None = None,
     ) -> uuid.UUID:
-        """A conversation the bot handed off, as the bot leaves it: queued, with a nudge."""
+        """A conversation the bot handed off, as the bot leaves it: queued (with the intent it
+        recognised last), with a nudge."""
         conversation = uuid.uuid4()
         await self.store.start_conversation(
             conversation,
@@ -162,6 +169,7 @@ class Center:
             customer=f"customer-{conversation.hex[:6]}",
             track="stable",
             model_version="1.0.0",
+            attributes=attributes,
         )
         for index, text in enumerate(texts):
             sender: Sender = "customer" if index % 2 == 0 else "bot"
@@ -173,7 +181,11 @@ class Center:
                 conversation,
                 Step.HAND_OFF,
                 actor="bot",
-                assignments={"queued_at": now, "handoff_reason": "asked for an agent"},
+                assignments={
+                    "queued_at": now,
+                    "handoff_reason": "asked for an agent",
+                    "last_intent": intent,
+                },
             )
         if nudge:
             await self.bus.publish_delivery(agent_deliveries("queue"), AgentNudge(kind="queue"))
@@ -257,11 +269,21 @@ class RestAgent:
         assert status == 200, (method, path, status, answer)
         return answer
 
-    async def sign_in(self, capacity: dict[str, int], available: bool = True) -> None:
+    async def sign_in(
+        self,
+        capacity: dict[str, int],
+        available: bool = True,
+        skills: dict[str, int] | None = None,
+    ) -> None:
         await self.ok(
             "POST",
             "/sign-in",
-            {"name": self.agent.title(), "capacity": capacity, "available": available},
+            {
+                "name": self.agent.title(),
+                "capacity": capacity,
+                "available": available,
+                "skills": skills or {},
+            },
         )
 
     async def available(self, available: bool) -> None:
@@ -308,6 +330,58 @@ async def test_an_offer_goes_to_the_longest_idle_agent_with_room(
         waits.append((events["offered"] - events["handed_off"]).total_seconds())
     # Nudged by the handoff, not found by the once-a-second safety net.
     assert max(waits) < 0.5, waits
+
+
+async def test_a_vip_contact_overtakes_a_regular_one_waiting_longer(
+    center: Center, http: aiohttp.ClientSession
+) -> None:
+    routing = {
+        "queues": [
+            {"name": "vip", "priority": 10, "selector": "tier == 'vip'"},
+            {"name": "regular", "priority": 0, "ageingPerMinute": 1},
+        ]
+    }
+    replica = await center.replica(routing=routing)
+    ann = RestAgent(http, replica, "ann")
+    await ann.sign_in({"webchat": 1}, available=False)
+    regular = await center.hand_off(attributes={"tier": "standard"})
+    vip = await center.hand_off(attributes={"tier": "vip"})
+    await ann.available(True)
+
+    await ann.offered(vip)
+    assert await center.state(regular) == ("queued", None)
+
+
+async def test_a_skilled_queue_waits_for_its_agents_then_overflows_after_its_timeout(
+    center: Center, http: aiohttp.ClientSession
+) -> None:
+    routing = {
+        "skills": ["billing"],
+        "queues": [
+            {
+                "name": "billing",
+                "priority": 1,
+                "selector": "intent == 'billing'",
+                "skills": [{"name": "billing", "minLevel": 3}],
+                "overflow": [{"queue": "general", "after": "3s"}],
+            },
+            {"name": "general", "priority": 0},
+        ],
+    }
+    replica = await center.replica(routing=routing)
+    bob = RestAgent(http, replica, "bob")
+    await bob.sign_in({"webchat": 2}, skills={"billing": 2})  # below the queue's level
+    billing = await center.hand_off(intent="billing")
+
+    # Bob has room but not the skill: nothing for him until the overflow's timeout.
+    await asyncio.sleep(2.0)
+    assert await center.state(billing) == ("queued", None)
+    await bob.offered(billing)
+    events = {row["type"]: row["at"] for row in await center.events(billing)}
+    waited = (events["offered"] - events["handed_off"]).total_seconds()
+    # Not before its timeout; after it, at the next of the once-a-second ticks (on a loaded
+    # machine, a little later).
+    assert 3.0 <= waited < 6.0, waited
 
 
 async def test_an_agent_at_capacity_for_a_type_is_skipped_for_it_but_gets_another_type(
@@ -640,9 +714,15 @@ async def test_the_rest_api_accepts_replies_and_resolves_with_the_full_transcrip
         bob.ok("GET", f"/conversations/{conversation}/messages?after=3&wait=10")
     )
     await asyncio.sleep(0.3)
-    await center.customer_says(conversation, "Thanks for taking this")
+    said = "Thanks, my card is 4111 1111 1111 1111"
+    await center.customer_says(conversation, said)
     woken = await waiting
-    assert [m["text"] for m in woken["messages"]] == ["Thanks for taking this"]
+    # Agents see personal data masked (on by default); the store keeps what the customer wrote.
+    assert [m["text"] for m in woken["messages"]] == ["Thanks, my card is [card ending 1111]"]
+    stored_text = await center.store.pool.fetchval(
+        "SELECT body FROM messages WHERE conversation_id = $1 AND seq = 4", conversation
+    )
+    assert stored_text == said
 
     reply_id = str(uuid.uuid4())
     stored = await bob.ok(

@@ -15,8 +15,15 @@ from lightkube import Client, codecs
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources import build_all
 from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
-from tests.integration.contactcenters import EXAMPLES, apply, documents, wait_for_condition
-from tests.integration.kube import kubectl
+from tests.gitops import argocd_health, kstatus
+from tests.integration.contactcenters import (
+    EXAMPLES,
+    apply,
+    contact_center,
+    documents,
+    wait_for_condition,
+)
+from tests.integration.kube import kubectl, restricted_namespace
 from tests.integration.operator import Operator, install_crd
 from tests.invalid_manifests import INVALID_MANIFESTS, VALID_UPDATES, InvalidManifest
 from tests.strategies import contact_center_manifests
@@ -49,6 +56,20 @@ def test_allowed_update_is_accepted(case: tuple[str, Any, Any], namespace: str, 
     assert kubectl_apply(namespace, old).returncode == 0
     updated = kubectl_apply(namespace, new)
     assert updated.returncode == 0, updated.stderr
+
+
+def test_a_contact_center_nobody_has_reconciled_reads_as_in_progress(
+    client: Client, crd: None
+) -> None:
+    """The CRD defaults status to `{observedGeneration: 0}`, so GitOps tools wait for the
+    operator instead of taking a new ContactCenter without status as done."""
+    with restricted_namespace(client, "unwatched") as namespace:  # no operator looks here
+        apply(namespace, documents(EXAMPLES / "quickstart.yaml")[0])
+        body = contact_center(client, namespace, "quickstart")
+        assert body["metadata"]["generation"] == 1
+        assert body["status"] == {"observedGeneration": 0}
+        assert kstatus(body) == "InProgress"
+        assert argocd_health(body)["status"] == "Progressing"
 
 
 @pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.yaml")))

@@ -32,8 +32,9 @@ from lightkube import ApiError, Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
+from lightkube.resources.batch_v1 import CronJob
 from lightkube.resources.coordination_v1 import Lease
-from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret
+from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, Role, RoleBinding
 from lightkube.types import PatchType
@@ -53,7 +54,6 @@ from tests.integration.kube import KUBECONFIG, REPO, kubectl, restricted_namespa
 from tests.integration.operator import Operator, install_crd
 from tests.integration.request_recorder import Request, RequestRecorder
 from tests.integration.test_autoscaling import (
-    AHT_SIM,
     BOT,
     PEAK_PER_MINUTE,
     SPEED,
@@ -74,6 +74,9 @@ AS_RUN: dict[str, Any] = {"crds": {"install": False}}
 NOT_EXERCISED: dict[tuple[str, str, str], str] = {
     ("switchboard.io", "contactcenters", "get"): (
         "after a failed reconcile, to tell a deleted ContactCenter from an error"
+    ),
+    ("storage.k8s.io", "storageclasses", "list"): (
+        "a ContactCenter that requires encryption at rest (test_contactcenter.py covers it)"
     ),
     ("", "configmaps", "delete"): (
         "pruning: no spec change drops a ConfigMap today, an operator upgrade that stops "
@@ -316,6 +319,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
             **spec,
             "channels": [*spec["channels"], {"name": "phone", "type": "voice", "replicas": 2}],
             "database": {"storage": "30Gi", "deletionPolicy": "Delete"},
+            "dataProtection": {"retention": {"days": 30}},
         },
     }
     apply(namespace, changed)
@@ -328,7 +332,8 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
     secret = client.get(Secret, "quickstart-database-credentials", namespace=namespace)
     assert [ref.uid for ref in secret.metadata.ownerReferences or []] == [body["metadata"]["uid"]]
 
-    # The channel goes and the queue becomes external: their children are pruned.
+    # The channel and the retention go and the queue becomes external: their children are
+    # pruned.
     client.create(
         Secret(metadata=ObjectMeta(name="queue-uri"), stringData={"uri": "amqp://u:p@mq:5672/"}),
         namespace=namespace,
@@ -349,6 +354,8 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
         (Deployment, "quickstart-phone"),
         (PodDisruptionBudget, "quickstart-phone"),
         (StatefulSet, "quickstart-queue"),
+        (CronJob, "quickstart-retention"),
+        (ServiceAccount, "quickstart-retention"),
     ):
         with pytest.raises(ApiError) as pruned:
             client.get(kind, name, namespace=namespace)
@@ -372,7 +379,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
     assert judged(wait_current(client, namespace, "waiting")) == ("Current", "Healthy")
 
     # Autoscaling: the bot scales up on steady simulated traffic, and is Ready again.
-    apply(namespace, autoscaled_manifest("steady", prometheus.url, BOT))
+    apply(namespace, autoscaled_manifest("steady", prometheus.url))
     wait_current(client, namespace, "steady")
     simulate(
         "--profile",
@@ -384,7 +391,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
         "--within",
         str(WITHIN_SIM),
         "--bot-aht",
-        str(AHT_SIM),
+        str(BOT.aht_sim),
         "--bot-containment",
         "1",
         "--contact-center",

@@ -21,6 +21,7 @@ from lightkube.resources.core_v1 import (
     PersistentVolumeClaim,
     Secret,
 )
+from lightkube.resources.storage_v1 import StorageClass
 
 from switchboard.resources.drift import difference
 from switchboard.resources.kinds import CHILD_KINDS
@@ -202,6 +203,45 @@ def test_a_missing_secret_degrades_then_recovers_when_it_appears(
     )
 
 
+def test_required_encryption_at_rest_refuses_a_storage_class_until_it_declares_it(
+    client: Client, namespace: str, operator: Operator
+) -> None:
+    plain = f"plain-{uuid.uuid4().hex[:8]}"
+    client.create(
+        StorageClass(metadata=ObjectMeta(name=plain), provisioner="kubernetes.io/host-path")
+    )
+    try:
+        apply(
+            namespace,
+            minimal(
+                "vault",
+                queue={"storageClassName": plain},
+                database={"storageClassName": plain},
+                dataProtection={"encryptionAtRest": "Required"},
+            ),
+        )
+        body = wait_for_condition(
+            client, namespace, "vault", "Degraded", reason="StorageNotEncrypted"
+        )
+        degraded = next(c for c in body["status"]["conditions"] if c["type"] == "Degraded")
+        for service in ("queue", "database"):
+            assert (
+                f"spec.{service} uses StorageClass {plain}, which does not" in degraded["message"]
+            )
+        assert children(namespace, "vault") == []  # never half-applied
+
+        client.patch(
+            StorageClass,
+            plain,
+            {"metadata": {"annotations": {"switchboard.io/encrypted-at-rest": "true"}}},
+        )
+        wait_for_condition(client, namespace, "vault", "Ready", timeout=60)
+        database = client.get(StatefulSet, "vault-database", namespace=namespace)
+        assert database.spec.volumeClaimTemplates[0].spec.storageClassName == plain
+    finally:
+        client.delete(StorageClass, plain)
+
+
 def test_a_model_config_map_is_waited_for_then_mounted_into_the_bot(
     client: Client, namespace: str, operator: Operator
 ) -> None:
@@ -320,10 +360,8 @@ def test_namespaces_outside_the_watched_ones_are_left_alone(
         apply(name, minimal("ignored"))
         time.sleep(5)
         assert children(name, "ignored") == []
-        assert (
-            "status" not in contact_center(client, name, "ignored")
-            or not contact_center(client, name, "ignored")["status"]
-        )
+        # only the CRD's default: nobody reconciled it
+        assert contact_center(client, name, "ignored")["status"] == {"observedGeneration": 0}
     finally:
         client.delete(Namespace, name)
 

@@ -68,7 +68,6 @@ from tests.integration.operator import (
 )
 from tests.integration.request_recorder import Request, RequestRecorder
 from tests.integration.test_autoscaling import (
-    AHT_SIM,
     BOT,
     PEAK_PER_MINUTE,
     SPEED,
@@ -363,11 +362,11 @@ def test_a_leader_killed_mid_autoscale_keeps_the_replicas_and_the_scaling_state(
     a, b = replica("a", home, tmp_path), replica("b", home, tmp_path)
     with running(a, b):
         start_leader_and_follower(a, b)
-        apply(home, autoscaled_manifest("steady", prometheus.url, BOT))
+        apply(home, autoscaled_manifest("steady", prometheus.url))
         wait_for_condition(client, home, "steady", "Ready")
         simulate(
             *("--profile", "flat", "--peak-rate", str(PEAK_PER_MINUTE / 60)),
-            *("--speed", str(SPEED), "--within", str(WITHIN_SIM), "--bot-aht", str(AHT_SIM)),
+            *("--speed", str(SPEED), "--within", str(WITHIN_SIM), "--bot-aht", str(BOT.aht_sim)),
             *("--bot-containment", "1", "--contact-center", "steady", "--namespace", home),
         )
 

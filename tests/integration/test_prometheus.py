@@ -38,9 +38,10 @@ CONTAINMENT = 0.4
 ARRIVALS = RATE * SPEED  # 60/s
 AGENT_ARRIVALS = ARRIVALS * (1 - CONTAINMENT)  # 36/s
 AGENT_AHT = AHT / SPEED  # 2 s
-BOT_HANDLE = BOT_AHT / SPEED  # 0.5 s
-# The simulator is one pool: a contact is in the system until the bot or an agent finishes it.
-OFFERED_LOAD = ARRIVALS * (CONTAINMENT * BOT_HANDLE + (1 - CONTAINMENT) * AGENT_AHT)  # 84
+BOT_HANDLE = BOT_AHT / SPEED  # 0.5 s, every contact
+# Each tier's offered load: the contacts with it when nobody waits (M/G/inf: Poisson, this mean).
+BOT_LOAD = ARRIVALS * BOT_HANDLE  # 30, a standard deviation of 5.5
+AGENT_LOAD = AGENT_ARRIVALS * AGENT_AHT  # 72, a standard deviation of 8.5
 SCRAPE_INTERVAL = 2.0  # hack/prometheus.py's default
 WINDOW = 15.0
 RECENT = 8.0
@@ -73,7 +74,8 @@ def simulated(
         "--aht-cv": 0.25,
         "--bot-containment": CONTAINMENT,
         "--patience": "inf",
-        "--servers": 400,  # 84 Erlangs offered: nobody waits
+        "--bot-servers": 150,  # 30 and 72 Erlangs offered: nobody waits
+        "--agent-servers": 250,
         "--contact-center": name,
     }
     simulator = Simulator(
@@ -137,9 +139,10 @@ async def test_observe_reads_the_simulated_demand_per_workload(
         assert observed.patience_seconds is None
         assert observed.window_seconds == WINDOW
         assert [seconds for seconds, _ in observed.recent_arrival_rates] == [RECENT]
-        # Ample capacity (M/G/inf): the contacts in the system are Poisson with the offered
-        # load as mean, a standard deviation of 9; 40% is over 3.5 of them.
-        assert near(observed.in_system, OFFERED_LOAD, 0.4), observed
+    # Ample capacity: each tier's contacts in the system are Poisson around its offered load;
+    # 65% and 40% are over 3.3 standard deviations.
+    assert near(bot.in_system, BOT_LOAD, 0.65), bot
+    assert near(agents.in_system, AGENT_LOAD, 0.4), agents
 
 
 async def test_another_contact_center_sees_none_of_these_series(
@@ -333,7 +336,8 @@ def test_simulate_fixture_registers_its_simulators_with_their_labels(
     prometheus: LocalPrometheus, simulate: Callable[..., Simulator]
 ) -> None:
     simulator = simulate(
-        "--profile", "flat", "--servers", "5", "--contact-center", "fixture-check",
+        "--profile", "flat", "--bot-servers", "5", "--agent-servers", "5",
+        "--contact-center", "fixture-check",
         labels={"namespace": "t-fixture"},
     )  # fmt: skip
     target = wait_until(

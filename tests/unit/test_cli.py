@@ -21,8 +21,8 @@ from switchboard.cli import main
             "(0: any free port), got 65536 (see switchboard simulate --help)",
         ),
         (
-            ["simulate", "--servers-per-replica", "0"],
-            "switchboard simulate: --servers-per-replica must be >= 1, got 0 "
+            ["simulate", "--seats-per-replica", "0"],
+            "switchboard simulate: --seats-per-replica must be >= 1, got 0 "
             "(see switchboard simulate --help)",
         ),
         (
@@ -33,7 +33,8 @@ from switchboard.cli import main
         (
             ["size"],
             "switchboard: argument COMMAND: invalid choice: 'size' (choose from 'run', 'crd', "
-            "'render', 'simulate', 'sizing', 'agents', 'bot', 'gateway', 'loadgen') "
+            "'render', 'simulate', 'sizing', 'agents', 'bot', 'gateway', 'loadgen', "
+            "'retention') "
             "(see switchboard --help)",
         ),
         ([], "switchboard: the following arguments are required: COMMAND (see switchboard --help)"),

@@ -70,6 +70,13 @@ tests/integration/test_chart.py runs it with exactly these rules and records eve
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [list, watch, create, patch, delete]
+# The retention job and its ServiceAccount (which is bound to no role).
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [batch]
+  resources: [cronjobs]
+  verbs: [list, watch, create, patch, delete]
 # Secrets: generated credentials created once and re-owned on a deletion policy change;
 # referenced ones read. Never watched, never rewritten, never deleted (owner references do).
 - apiGroups: [""]
@@ -89,9 +96,14 @@ tests/integration/test_chart.py runs it with exactly these rules and records eve
   verbs: [create]
 {{- end -}}
 
-{{/* kopf follows the CRD (to notice it installed or upgraded after the operator started). */}}
+{{/* Cluster-scoped: kopf follows the CRD (to notice it installed or upgraded after the operator
+started); StorageClasses are read for encryption at rest. */}}
 {{- define "switchboard.clusterRules" -}}
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
   verbs: [list, watch]
+# StorageClasses, read when a ContactCenter requires encryption at rest.
+- apiGroups: [storage.k8s.io]
+  resources: [storageclasses]
+  verbs: [list]
 {{- end -}}

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from switchboard.api.common import MAX_REPLICAS, Resources, SecretReference
 from switchboard.api.rules import Rule
-from switchboard.api.types import ApiModel, ChannelName, Image
+from switchboard.api.types import ApiModel, ChannelName, HttpURL, Image
 
 # Children of these names exist beside the channel gateways (`<name>-<channel>`), so a
 # channel may not take them.
@@ -19,9 +19,15 @@ ChannelType = Literal[
     "webchat", "voice", "video", "email", "sms", "whatsapp", "social", "app", "api"
 ]
 CHANNEL_TYPES: tuple[ChannelType, ...] = get_args(ChannelType)
-SERVED_CHANNEL_TYPES: tuple[ChannelType, ...] = ("webchat", "api")
-"""The channel types Switchboard's gateway has an adapter for; the others' gateways run and
-serve no customers (their provider adapters are not built yet)."""
+PROVIDER_CHANNEL_TYPES: tuple[ChannelType, ...] = ("sms", "whatsapp", "social")
+"""The channel types a messaging provider relays: signed webhooks in, signed POSTs out, one
+adapter for all of them (docs/dataplane.md, "provider protocol")."""
+TOKEN_CHANNEL_TYPES: tuple[ChannelType, ...] = ("api", *PROVIDER_CHANNEL_TYPES)
+"""The channel types with a generated token: the api clients' bearer token, the key that signs
+a provider's requests and ours."""
+SERVED_CHANNEL_TYPES: tuple[ChannelType, ...] = ("webchat", *TOKEN_CHANNEL_TYPES)
+"""The channel types Switchboard's gateway has an adapter for; the others' gateways (email,
+voice, video, app) run and serve no customers (their adapters are not built yet)."""
 
 
 class ChannelCredentials(ApiModel):
@@ -31,6 +37,17 @@ class ChannelCredentials(ApiModel):
         description=(
             "The Secret whose keys become environment variables of the gateway (for example "
             "the SMS provider's API key)."
+        ),
+    )
+
+
+class Provider(ApiModel):
+    """The messaging provider that relays an `sms`, `whatsapp` or `social` channel."""
+
+    url: HttpURL = Field(
+        description=(
+            "Where the gateway POSTs every bot, agent and system message for the customer, "
+            'signed with the channel\'s token (docs/dataplane.md, "provider protocol").'
         ),
     )
 
@@ -45,6 +62,13 @@ class Channel(ApiModel):
             + ", ".join(RESERVED_CHANNEL_NAMES)
             + ": those names are taken by the contact center's other parts",
             lambda channel: channel.name not in RESERVED_CHANNEL_NAMES,
+        ),
+        Rule(
+            "!has(self.provider) || self.type in ["
+            + ", ".join(f"'{kind}'" for kind in PROVIDER_CHANNEL_TYPES)
+            + "]",
+            "provider is only set on channels of type " + ", ".join(PROVIDER_CHANNEL_TYPES),
+            lambda channel: channel.provider is None or channel.type in PROVIDER_CHANNEL_TYPES,
         ),
     )
 
@@ -77,6 +101,16 @@ class Channel(ApiModel):
     )
     credentials: ChannelCredentials | None = Field(
         None, description="Credentials of the channel's provider, if it needs any."
+    )
+    provider: Provider | None = Field(
+        None,
+        description=(
+            "The messaging provider of an `sms`, `whatsapp` or `social` channel: where replies "
+            "are sent (without it, the gateway takes customers' messages but drops the replies, "
+            "saying so in its log). Its webhooks reach the gateway at "
+            "`POST /provider/v1/messages`, signed with the token in the Secret "
+            "`<contactcenter>-<name>-token`."
+        ),
     )
     resources: Resources | None = Field(
         None, description="Overrides of the gateway container's CPU and memory."

@@ -6,8 +6,9 @@ pydantic checks too, so `switchboard render` rejects the same manifests `kubectl
 (except the update-time rules, which need the old object).
 
 This module holds the spec's root and the resource; each part of the spec has its own module:
-`channels`, `bot` (model, rollout, analysis), `agents`, `services` (queue and database), `sla`
-(service level, metrics, forecast), and `common` for what several of them share.
+`channels`, `bot` (model, rollout, analysis), `agents`, `routing` (skills and queues; `selector`
+their expressions), `services` (queue and database), `sla` (service level, metrics, forecast),
+and `common` for what several of them share.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchboard.api.agents import Agents
 from switchboard.api.bot import Bot
 from switchboard.api.channels import MAX_CHANNELS, Channel
+from switchboard.api.data_protection import DataProtection
+from switchboard.api.routing import Routing
 from switchboard.api.rules import Rule, WithRules, unique_names
 from switchboard.api.services import Database, Queue
 from switchboard.api.sla import SLA, Forecast, Metrics
@@ -67,6 +70,13 @@ class ContactCenterSpec(ApiModel):
         Agents,
         "The agent workspace.",
     )
+    routing: Routing | None = Field(
+        None,
+        description=(
+            "Skills-based routing of handed-off contacts to agents. Unset: every agent with "
+            "room may take any contact, longest idle first, oldest contact first."
+        ),
+    )
     queue: Queue = defaulted(
         Queue,
         "The contact queue. Defaults to a built-in RabbitMQ.",
@@ -86,6 +96,10 @@ class ContactCenterSpec(ApiModel):
     forecast: Forecast = defaulted(
         Forecast,
         "The arrival forecast the autoscaler scales ahead with.",
+    )
+    data_protection: DataProtection = defaulted(
+        DataProtection,
+        "How customers' personal data is shown and logged.",
     )
 
 

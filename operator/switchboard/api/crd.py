@@ -147,10 +147,19 @@ def _root_schema() -> Schema:
             "kind": {"type": "string", "description": "ContactCenter."},
             "metadata": {"type": "object"},
             "spec": openapi_schema(ContactCenterSpec),
-            "status": openapi_schema(ContactCenterStatus),
+            "status": status_schema(),
         },
         "x-kubernetes-validations": [rule.cel for rule in ContactCenter.RULES],
     }
+
+
+def status_schema() -> dict[str, Any]:
+    """The status's schema, defaulted to `{observedGeneration: 0}`: a ContactCenter the
+    operator has not seen yet reads as not reconciled (kstatus: InProgress, so Flux and kpt
+    wait) rather than as a custom resource without status (which kstatus takes as Current)."""
+    schema = openapi_schema(ContactCenterStatus)
+    schema["properties"]["observedGeneration"]["default"] = 0
+    return {**schema, "default": {}}
 
 
 PRINTER_COLUMNS = [

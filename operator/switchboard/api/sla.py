@@ -174,8 +174,12 @@ class Forecast(ApiModel):
     )
     lookback_days: int = Field(
         7,
-        description="Recent days whose intraday profile (same weekday and time) the forecast uses.",
-        ge=1,
+        description=(
+            "Days of history the forecast reads: the intraday profile of the same weekday in "
+            "each week within them (7: the same day last week; 28: the last four). Prometheus "
+            "must keep that much; a week it no longer holds is skipped."
+        ),
+        ge=7,
         le=28,
     )
     demand_quantile: float = Field(

@@ -13,6 +13,9 @@ CONDITION_TYPE_PATTERN = (
     r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
 )
 CONDITION_REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+# Changes of recommendation kept per workload: a 5-minute window at 5-second intervals, with
+# room to spare; beyond it the oldest are merged (resources/sla_status.py).
+MAX_RECOMMENDATIONS = 256
 
 
 class Condition(StatusModel):
@@ -65,8 +68,54 @@ class ForecastPoint(StatusModel):
     )
 
 
+class Recommendation(StatusModel):
+    """A recommendation of the scaling decision, in force from `since` until the next one."""
+
+    since: Time = Field(description="When the autoscaler first recommended this.")
+    replicas: int = Field(description="Replicas recommended.", ge=0)
+    for_rate: int | None = Field(
+        None,
+        description=(
+            "Replicas the arrival rate alone asked for (without the contacts in the system or a "
+            "backlog), when there was a forecast: the scale-down window follows a fall of it at "
+            "once and holds the rest."
+        ),
+        ge=0,
+    )
+
+
+class WorkloadSLA(StatusModel):
+    """One autoscaled workload: what its tier's metrics say, and the scaling state the
+    autoscaler carries from one decision to the next (restored from here after a restart)."""
+
+    service_level: float | None = Field(
+        None,
+        description=(
+            "Observed share of the contacts offered to this tier that it answered within the "
+            "threshold (bot: from arrival to its first answer; agents: from the handoff to an "
+            "agent's accept)."
+        ),
+    )
+    abandon_rate: float | None = Field(
+        None, description="Observed share of the contacts offered to this tier that left waiting."
+    )
+    queue_backlog: float | None = Field(
+        None, description="Contacts waiting for this tier at the last read."
+    )
+    last_scale_time: Time | None = Field(None, description="When its replicas last changed.")
+    recommendations: list[Recommendation] = Field(
+        default_factory=list,
+        description=(
+            "The stabilization windows' contents: each change of the recommended replicas "
+            "still within them, oldest first."
+        ),
+        max_length=MAX_RECOMMENDATIONS,
+    )
+
+
 class SLAStatus(StatusModel):
-    """What the autoscaler observed and decided."""
+    """What the autoscaler observed and decided. The observed figures at the top are the first
+    autoscaled tier's (the bot's when it is autoscaled); `bot` and `agents` hold each tier's."""
 
     service_level: float | None = Field(
         None, description="Observed share of offered contacts answered within the threshold."
@@ -101,6 +150,10 @@ class SLAStatus(StatusModel):
             'The last sizing decision and its reason, for example "arrivals 3.1/s, AHT 240 s '
             '-> 14 servers for 80/20, predicted 0.89".'
         ),
+    )
+    bot: WorkloadSLA | None = Field(None, description="The bot's tier, when it is autoscaled.")
+    agents: WorkloadSLA | None = Field(
+        None, description="The agents' tier, when the agent workspace is autoscaled."
     )
 
 

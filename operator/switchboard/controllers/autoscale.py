@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,11 +38,12 @@ from switchboard.metrics.queries import arrival_history, observe
 from switchboard.resources.sla_status import (
     forecast_points,
     metrics_condition,
+    scaling_state,
     sla_condition,
     sla_status,
 )
 from switchboard.resources.status import Assessment
-from switchboard.sizing.decision import Decision, ScalingState, decide
+from switchboard.sizing.decision import Decision, Recommendation, ScalingState, decide
 from switchboard.sizing.forecast import Forecast
 from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
 from switchboard.sizing.workloads import Observation, Workload
@@ -100,6 +100,11 @@ class Autoscaler:
                 cc = self._spec(key, body)
                 if cc is None or not autoscaled(cc) or cc.spec.metrics.prometheus_url is None:
                     continue
+                if key[0] not in self.caches.listed_namespaces:
+                    # The replicas running are not known until a reconcile has listed the
+                    # namespace's children (just after a restart): sizing from a guess would
+                    # scale, and write, for nothing.
+                    continue
                 self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
                 running[key] = asyncio.create_task(self._tick_safely(key, cc))
             for key in [k for k in self.specs if k not in self.caches.contact_centers]:
@@ -123,6 +128,7 @@ class Autoscaler:
         self.outcomes.pop(key, None)
         for state_key in [k for k in self.states if k[0] == key]:
             del self.states[state_key]
+        metrics.forget_contact_center(*key)
 
     async def _tick_safely(self, key: Key, cc: ContactCenter) -> None:
         try:
@@ -135,12 +141,12 @@ class Autoscaler:
         prometheus = self._client(str(cc.spec.metrics.prometheus_url))
         target = service_target(cc)
         now = time.time()
-        observations: dict[Workload, Observation | None] = {}
-        unavailable: str | None = None
         rate_window, recent_windows, aht_window = metric_windows(cc)
-        for workload in autoscaled(cc):
-            try:
-                observations[workload] = await observe(
+        workloads = autoscaled(cc)
+        # Both tiers in one loop, read at once.
+        results = await asyncio.gather(
+            *(
+                observe(
                     prometheus,
                     cc,
                     workload,
@@ -148,9 +154,19 @@ class Autoscaler:
                     recent_windows=recent_windows,
                     aht_window_seconds=aht_window,
                 )
-            except MetricsUnavailable as error:
-                observations[workload] = None
-                unavailable = str(error)
+                for workload in workloads
+            ),
+            return_exceptions=True,
+        )
+        observations: dict[Workload, Observation | None] = {}
+        unavailable: str | None = None
+        for workload, result in zip(workloads, results, strict=True):
+            if isinstance(result, MetricsUnavailable):
+                observations[workload], unavailable = None, str(result)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                observations[workload] = result
         outlooks: dict[Workload, _Outlook] = {}
         if unavailable is None:
             with contextlib.suppress(MetricsUnavailable):  # the present is enough to size by
@@ -161,8 +177,10 @@ class Autoscaler:
         events: list[str] = []
         for workload, observed in observations.items():
             current = self._current_replicas(cc, workload)
-            state = self.states.get((key, workload)) or ScalingState(
-                recommendations=((now, current),)
+            state = (
+                self.states.get((key, workload))
+                or self._stored_state(key, workload)
+                or ScalingState(recommendations=(Recommendation(now, current),))
             )
             outlook = outlooks.get(workload)
             rate = rate_to_size_for(
@@ -189,16 +207,22 @@ class Autoscaler:
                 metrics.PREDICTED_SERVICE_LEVEL.labels(**labels).set(
                     decision.predicted.service_level
                 )
+            if observed is not None and observed.service_level is not None:
+                metrics.OBSERVED_SERVICE_LEVEL.labels(**labels).set(observed.service_level)
+            if rate is not None:
+                metrics.FORECAST_ARRIVAL_RATE.labels(**labels).set(rate)
+            metrics.SCALING_DECISIONS.labels(**labels, direction=direction(current, decision)).inc()
             if decision.replicas != current:
                 events.append(f"{workload} {current} -> {decision.replicas}: {decision.reason}")
 
-        first = next(iter(observations.values()), None)
-        last_scale: datetime | None
-        if events:
-            last_scale = datetime.fromtimestamp(now, UTC)
-        else:
-            previous = self.outcomes.get(key)
-            last_scale = (previous.sla if previous else self._stored_sla(key)).last_scale_time
+        center = {"namespace": key[0], "contact_center": key[1]}
+        metrics.METRICS_AVAILABLE.labels(**center).set(0 if unavailable else 1)
+        metrics.SLA_OBJECTIVE.labels(**center, objective="service_level").set(target.target)
+        if target.max_abandon is not None:
+            metrics.SLA_OBJECTIVE.labels(**center, objective="max_abandon_rate").set(
+                target.max_abandon
+            )
+
         # Status shows the bot's forecast (every contact reaches the bot first), else the agents'.
         shown = outlooks.get("bot") or next(iter(outlooks.values()), None)
         points = (
@@ -206,8 +230,11 @@ class Autoscaler:
         )
         self.outcomes[key] = AutoscaleOutcome(
             replicas=replicas,
-            sla=sla_status(first, decisions, points, last_scale),
-            conditions=(metrics_condition(unavailable, decisions), sla_condition(first, target)),
+            sla=sla_status(observations, decisions, points),
+            conditions=(
+                metrics_condition(unavailable, decisions),
+                sla_condition(observations, target),
+            ),
         )
         self.enqueue(key)
         body = self.caches.contact_centers.get(key)
@@ -239,7 +266,7 @@ class Autoscaler:
                 history = await arrival_history(
                     prometheus,
                     cc,
-                    cc.spec.forecast.lookback_days,
+                    cc.spec.forecast.lookback_days // 7,  # weeks: the same weekday of each
                     FORECAST_SLOT_SECONDS,
                     now,
                     workload=workload,
@@ -263,10 +290,11 @@ class Autoscaler:
                 forecasts[workload] = _Outlook(start, forecast)
         return forecasts
 
-    def _stored_sla(self, key: Key) -> SLAStatus:
-        """status.sla as stored: what a restarted operator carries on from."""
+    def _stored_state(self, key: Key, workload: Workload) -> ScalingState | None:
+        """The scaling state kept in status: what a restarted operator carries on from."""
         stored = self.caches.contact_centers.get(key, {}).get("status", {}).get("sla")
-        return SLAStatus.model_validate(stored or {})
+        sla = SLAStatus.model_validate(stored or {})
+        return scaling_state(sla.bot if workload == "bot" else sla.agents)
 
     def _client(self, url: str) -> Prometheus:
         if url not in self.clients:
@@ -283,3 +311,9 @@ def _valid(body: dict[str, Any]) -> ContactCenter | None:
         return ContactCenter.model_validate(body)
     except ValidationError:
         return None  # the reconciler reports it
+
+
+def direction(current: int, decision: Decision) -> str:
+    if decision.replicas > current:
+        return "up"
+    return "down" if decision.replicas < current else "hold"

@@ -79,8 +79,9 @@ class Kube:
         return _plain(live)
 
     async def list(
-        self, api_version: str, kind: str, namespace: str, labels: Mapping[str, str]
+        self, api_version: str, kind: str, namespace: str | None, labels: Mapping[str, str]
     ) -> list[Manifest]:
+        """The objects of a kind with `labels`, in `namespace` (None: a cluster-scoped kind)."""
         resource = _resource({"apiVersion": api_version, "kind": kind})
         return [
             {"apiVersion": api_version, "kind": kind, **_plain(item)}

@@ -22,6 +22,7 @@ from switchboard.controllers.kube import Kube, named
 from switchboard.controllers.recorder import Recorder
 from switchboard.controllers.secrets import Secrets
 from switchboard.controllers.sla import autoscaled
+from switchboard.controllers.storage_classes import unencrypted_storage
 from switchboard.controllers.volumes import grow_volumes
 from switchboard.metrics import operator as metrics
 from switchboard.resources import build_all
@@ -98,9 +99,10 @@ class Reconciler:
             await self.recorder.record(body, None, [problem], {})
             return None
 
-        problems = await self.secrets.missing(cc)
+        problems = await self.secrets.missing(cc) + await unencrypted_storage(self.kube, cc)
         if problems:
-            # Never half-apply: nothing changes until every referenced Secret is there.
+            # Never half-apply: nothing changes until every referenced Secret is there and
+            # the volumes are stored as the spec requires.
             await self.recorder.record(body, cc, problems, self.recorder.components(cc, {}))
             return WAIT_FOR_PREREQUISITES_SECONDS
 

@@ -194,4 +194,43 @@ END
 $$;
 """,
     ),
+    (
+        5,
+        """
+-- Retention (spec.dataProtection.retention): ended conversations found by when they ended,
+-- and every run recorded, the first one a dry run that only reports.
+CREATE INDEX conversations_ended ON conversations (ended_at)
+    WHERE state IN ('resolved', 'abandoned');
+CREATE TABLE retention_runs (
+    id bigserial PRIMARY KEY,
+    ran_at timestamptz NOT NULL DEFAULT now(),
+    cutoff timestamptz NOT NULL,
+    dry_run boolean NOT NULL,
+    conversations bigint NOT NULL,
+    messages bigint NOT NULL,
+    events bigint NOT NULL
+);
+""",
+    ),
+    (
+        6,
+        """
+-- Provider channels (sms, whatsapp, social): a customer has at most one open conversation per
+-- channel, which their next message continues. The index finds it, and makes two first
+-- messages of a customer racing each other start one conversation, not two.
+CREATE UNIQUE INDEX conversations_provider_open ON conversations (channel, customer)
+    WHERE state IN ('bot', 'queued', 'offered', 'agent')
+        AND channel_type IN ('sms', 'whatsapp', 'social');
+""",
+    ),
+    (
+        7,
+        """
+-- Routing (spec.routing): the skills an agent declared at sign-in, with their levels, and when
+-- they were last offered a conversation (the round-robin strategy's order).
+ALTER TABLE agents
+    ADD COLUMN skills jsonb NOT NULL DEFAULT '{}',
+    ADD COLUMN last_offered_at timestamptz;
+""",
+    ),
 )

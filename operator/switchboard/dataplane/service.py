@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from switchboard.contract import ContractMetrics
 from switchboard.dataplane.bus import Bus
+from switchboard.dataplane.masking import MaskingFilter
 from switchboard.dataplane.store import Store
 from switchboard.dataplane.topology import Topology
 from switchboard.dataplane.wiring import Wiring
@@ -78,6 +79,20 @@ async def _retrying(what: str, connect: Callable[[], Awaitable[T]]) -> T:
                 logger.warning("waiting for %s: %s", what, error)
             attempt += 1
             await asyncio.sleep(CONNECT_RETRY_SECONDS)
+
+
+def configure_logging(wiring: Wiring, *, verbose: bool = False) -> None:
+    """One line per record on stderr, personal data masked unless the spec turns masking off;
+    aiohttp's line per request only when verbose."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if wiring.pii_masking:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(MaskingFilter())
+    if not verbose:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
 def process_environment(environment: Mapping[str, str]) -> dict[str, str]:

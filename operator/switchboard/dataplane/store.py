@@ -256,6 +256,27 @@ class Store:
         async with self.pool.acquire() as connection:
             return await fetch_conversation(connection, conversation_id)
 
+    async def open_provider_conversation(self, channel: str, customer: str) -> Conversation | None:
+        """The customer's open conversation on a provider channel (migration 6: one at most)."""
+        async with self.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
+                "WHERE channel = $1 AND customer = $2 "
+                "AND state IN ('bot', 'queued', 'offered', 'agent') "
+                "AND channel_type IN ('sms', 'whatsapp', 'social')",
+                channel,
+                customer,
+            )
+        return conversation_from_row(row) if row is not None else None
+
+    async def message_place(self, message_id: uuid.UUID) -> tuple[uuid.UUID, int] | None:
+        """The conversation and seq of the message of that id, if it is stored."""
+        async with self.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                "SELECT conversation_id, seq FROM messages WHERE id = $1", message_id
+            )
+        return (row["conversation_id"], row["seq"]) if row is not None else None
+
     async def add_message(
         self,
         conversation_id: uuid.UUID,

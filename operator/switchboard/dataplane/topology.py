@@ -41,7 +41,8 @@ class Topology:
         return f"{self.prefix}.bot.{track}" + ("" if admitted else ".new")
 
     def webhook_queue(self, channel: str) -> str:
-        """Replies of an `api` channel to post to their conversations' webhooks."""
+        """Replies to post: of an `api` channel to its conversations' webhooks, of an `sms`,
+        `whatsapp` or `social` channel to its provider."""
         return f"{self.prefix}.webhooks.{channel}"
 
     def work_queue_arguments(self) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from switchboard.api.bot import Handoff
+from switchboard.api.channels import TOKEN_CHANNEL_TYPES
+from switchboard.api.routing import Routing
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
 
@@ -49,6 +51,8 @@ class Wiring:
     replica: str
     """This process's name among its role's replicas: the pod's name in a cluster; outside one,
     the command names the process (`process_environment`)."""
+    pii_masking: bool = True
+    """Mask personal data in what agents are shown and in logs (`spec.dataProtection`)."""
 
     @property
     def prefix(self) -> str:
@@ -61,9 +65,13 @@ class GatewayWiring:
     channel: str
     channel_type: str
     api_token: str | None
-    """The bearer token clients of an `api` channel present (None for other channel types)."""
+    """The channel's token: the bearer token clients of an `api` channel present, the key that
+    signs the webhooks of an `sms`, `whatsapp` or `social` channel's provider and our sends to
+    it (None for other channel types)."""
     disconnect_grace_seconds: float
     """How long a webchat customer may stay disconnected before they count as gone."""
+    provider_url: str | None = None
+    """Where a provider channel's replies are POSTed (`spec.channels[].provider.url`)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,8 @@ class AgentsWiring:
     seats_per_replica: int
     offer_timeout_seconds: float
     agent_token: str
+    routing: Routing | None = None
+    """spec.routing (SWITCHBOARD_AGENTS_ROUTING, its JSON); None: any agent takes anything."""
 
 
 def _text(env: Mapping[str, str], name: str) -> str:
@@ -167,6 +177,7 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
         ),
         routing_file=_optional(env, "SWITCHBOARD_ROUTING_FILE"),
         replica=_text(env, "SWITCHBOARD_POD_NAME"),
+        pii_masking=_flag(env, "SWITCHBOARD_PII_MASKING", default=True),
     )
 
 
@@ -179,9 +190,12 @@ def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
     return GatewayWiring(
         channel=_text(env, "SWITCHBOARD_CHANNEL_NAME"),
         channel_type=channel_type,
-        # Only an api channel authenticates its clients; it cannot start without a token.
-        api_token=_text(env, "SWITCHBOARD_API_TOKEN") if channel_type == "api" else None,
+        # Only api and provider channels authenticate their clients: not without a token.
+        api_token=(
+            _text(env, "SWITCHBOARD_API_TOKEN") if channel_type in TOKEN_CHANNEL_TYPES else None
+        ),
         disconnect_grace_seconds=grace,
+        provider_url=_optional(env, "SWITCHBOARD_PROVIDER_URL"),
     )
 
 
@@ -197,7 +211,9 @@ def read_bot_wiring(env: Mapping[str, str]) -> BotWiring:
     )
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, *, default: bool | None = None) -> bool:
+    if default is not None and not env.get(name, "").strip():
+        return default
     text = _text(env, name)
     if text not in ("true", "false"):
         raise WiringError(f"{name}={text!r} is neither true nor false")
@@ -261,4 +277,15 @@ def read_agents_wiring(env: Mapping[str, str]) -> AgentsWiring:
         seats_per_replica=_count(env, "SWITCHBOARD_SEATS_PER_REPLICA"),
         offer_timeout_seconds=offer_timeout,
         agent_token=_text(env, "SWITCHBOARD_AGENTS_TOKEN"),
+        routing=_routing(env, "SWITCHBOARD_AGENTS_ROUTING"),
     )
+
+
+def _routing(env: Mapping[str, str], name: str) -> Routing | None:
+    text = _optional(env, name)
+    if text is None:
+        return None
+    try:
+        return Routing.model_validate_json(text)
+    except ValidationError as error:
+        raise WiringError(f"{name} is not a valid spec.routing: {error}") from error

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import Counter, Gauge, Histogram
+
+WORKLOADS = ("bot", "agents")
+DIRECTIONS = ("up", "down", "hold")
+OBJECTIVES = ("service_level", "max_abandon_rate")
 
 RECONCILES = Counter(
     "switchboard_reconcile_total",
@@ -46,3 +52,56 @@ PREDICTED_SERVICE_LEVEL = Gauge(
     "Service level the queueing model predicts at the decided replicas.",
     _WORKLOAD,
 )
+OBSERVED_SERVICE_LEVEL = Gauge(
+    "switchboard_autoscaler_observed_service_level",
+    "Service level the workload's tier achieved over the rate window, as Prometheus measured it.",
+    _WORKLOAD,
+)
+FORECAST_ARRIVAL_RATE = Gauge(
+    "switchboard_autoscaler_forecast_arrival_rate",
+    "Forecast arrival rate (contacts/s) the autoscaler sized the workload for.",
+    _WORKLOAD,
+)
+SCALING_DECISIONS = Counter(
+    "switchboard_autoscaler_decisions_total",
+    "Autoscaler decisions, by direction: up, down, or hold (the replicas stay).",
+    [*_WORKLOAD, "direction"],
+)
+METRICS_AVAILABLE = Gauge(
+    "switchboard_autoscaler_metrics_available",
+    "1 when the autoscaler read demand from Prometheus at its last interval, 0 when it could not "
+    "(the MetricsAvailable condition as a number).",
+    ["namespace", "contact_center"],
+)
+SLA_OBJECTIVE = Gauge(
+    "switchboard_sla_objective",
+    "The ContactCenter's objectives: objective=service_level (sla.serviceLevel.target) and "
+    "max_abandon_rate, for alerts and panels to compare against.",
+    ["namespace", "contact_center", "objective"],
+)
+
+_BY_WORKLOAD = (
+    DESIRED_REPLICAS,
+    CURRENT_REPLICAS,
+    PREDICTED_SERVICE_LEVEL,
+    OBSERVED_SERVICE_LEVEL,
+    FORECAST_ARRIVAL_RATE,
+)
+
+
+def forget_contact_center(namespace: str, contact_center: str) -> None:
+    """Drops a deleted ContactCenter's autoscaler series: a gauge would otherwise report its
+    last value for as long as the operator runs."""
+    removals: list[tuple[Gauge | Counter, tuple[str, ...]]] = [
+        (METRICS_AVAILABLE, (namespace, contact_center)),
+        *((SLA_OBJECTIVE, (namespace, contact_center, o)) for o in OBJECTIVES),
+    ]
+    for workload in WORKLOADS:
+        removals += [(gauge, (namespace, contact_center, workload)) for gauge in _BY_WORKLOAD]
+        removals += [
+            (SCALING_DECISIONS, (namespace, contact_center, workload, direction))
+            for direction in DIRECTIONS
+        ]
+    for metric, labels in removals:
+        with contextlib.suppress(KeyError):
+            metric.remove(*labels)

@@ -11,17 +11,32 @@ Prometheus Operator's ServiceMonitors and PodMonitors) label every target with i
 two ContactCenters of the same name in different namespaces stay apart; a Prometheus that
 scrapes without that label (a static or file-based target list) still finds the series by name.
 
-**Per workload.** Every contact starts with the bot, so the bot's arrivals are all contacts
-offered (`switchboard_contacts_arrived_total`); the agents' arrivals are the contacts the bot
-hands over (`switchboard_bot_conversations_total{outcome="escalated"}`, 0 while the bot has
-conversations but none escalated). The handle time is the mean of
-`switchboard_handle_time_seconds{handler="bot"}` or `{handler="agent"}`. Service level,
-abandonment and backlog are the contact center's (the contract has one queue):
+**Per workload, its tier.** Every contact meets the bot first, and the agents the contacts the
+bot hands over (docs/metrics.md); each workload is sized from its own tier's series, labelled
+`handler="bot"` or `handler="agent"`:
 
-- service level = answered within the objective (`within_sla="true"`) / offered;
-- abandonment = abandoned / offered;
-- backlog = offered - answered - abandoned (contacts waiting now, from the counters' totals;
-  a workload restart that resets only some counters skews it until the others reset too);
+- offered: the bot's are all contacts (`switchboard_contacts_arrived_total`); the agents' are
+  every contact the bot hands to their queue, escalated or failed
+  (`switchboard_bot_handoffs_total`, whatever the reason; 0 while the bot has conversations but
+  handed none over). The arrival rate is the offered rate;
+- handle time: the mean of `switchboard_handle_time_seconds{handler}`;
+- service level = the tier's answers within the objective
+  (`switchboard_contacts_answered_total{handler, within_sla="true"}`) / its offered;
+- abandonment = the tier's abandoned (`switchboard_contacts_abandoned_total{handler}`) / its
+  offered;
+- backlog = offered - answered - abandoned of the tier, each counted as its growth over the
+  last hour (per series, its highest sample less its value an hour ago, or all of it for a
+  series younger than the hour): the contacts that came to wait in
+  that hour and still do. Not from the counters' totals: those are summed over the pods that
+  exist now, so a pod gone (a scale-down, a restart) would take its answers with it and leave
+  the contacts it answered waiting forever. Over a window, a pod's series counts what it did
+  within the window until it leaves it, as do the contacts it answered. Not `increase`: it
+  extrapolates to the window's ends, so a count that stands still would read differently at
+  every evaluation (and be written to status each time); nor the lowest sample in the window,
+  which misses what a new series counted before its first scrape. A contact waiting longer than
+  the hour is not counted;
+- contacts in the system = offered - completed (`switchboard_handle_time_seconds_count`) -
+  abandoned of the tier, over the same hour;
 - patience is not derivable from the contract (the waits of contacts that abandoned are not
   exported), so it is None unless a query override gives it; the spec's `sla.patienceSeconds`
   applies then.
@@ -42,25 +57,30 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.sla import MetricQueries
+from switchboard.contract import (
+    ABANDONED,
+    ANSWERED,
+    ARRIVED,
+    BOT_CONVERSATIONS,
+    BOT_HANDOFFS,
+    HANDLE_TIME,
+    HANDLERS,
+    Handler,
+)
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
 from switchboard.sizing.workloads import Observation, Workload
-
-HANDLERS: Mapping[Workload, str] = {"bot": "bot", "agents": "agent"}
-
-ARRIVED = "switchboard_contacts_arrived_total"
-ANSWERED = "switchboard_contacts_answered_total"
-ABANDONED = "switchboard_contacts_abandoned_total"
-HANDLE_TIME = "switchboard_handle_time_seconds"
-BOT_CONVERSATIONS = "switchboard_bot_conversations_total"
 
 DEFAULT_WINDOW_SECONDS = 900.0
 DEFAULT_RECENT_WINDOWS = (60.0, 300.0)
 DEFAULT_AHT_WINDOW_SECONDS = 3600.0
+# Backlog and contacts in the system are what accumulated over this window: far longer than
+# anyone waits, and short enough that a pod gone soon stops counting.
+ACCUMULATION_WINDOW_SECONDS = 3600.0
 DAY_SECONDS = 86400
 
 _PLACEHOLDER = re.compile(r"\$(contact_center|namespace|window|workload|handler)\b")
@@ -117,7 +137,7 @@ class Target:
         return cls(cc.name, cc.namespace, workload, cc.spec.metrics.queries)
 
     @property
-    def handler(self) -> str:
+    def handler(self) -> Handler:
         return HANDLERS[self.workload]
 
     def series(self, metric: str, **labels: str) -> str:
@@ -139,16 +159,34 @@ def _sum_rate(target: Target, metric: str, seconds: float, **labels: str) -> str
     return f"sum(rate({target.series(metric, **labels)}[{window(seconds)}]))"
 
 
+def _offered(target: Target, total: Callable[..., str]) -> str:
+    """What the workload's tier is offered, with `total(metric, **labels)` summing a counter
+    (as a rate or as its total)."""
+    if target.workload == "bot":
+        return total(ARRIVED)
+    # No handoff series yet while the bot converses: none handed over, 0 (not "no data").
+    return f"{total(BOT_HANDOFFS)} or ({total(BOT_CONVERSATIONS)} * 0)"
+
+
+def _offered_rate(target: Target, seconds: float) -> str:
+    return _offered(target, lambda metric, **labels: _sum_rate(target, metric, seconds, **labels))
+
+
+def _sum_growth(target: Target, metric: str, **labels: str) -> str:
+    """How much a counter grew over the accumulation window, summed over its series: its
+    highest sample in the window less its value at the window's start, or all of it when the
+    series began within the window."""
+    series = target.series(metric, **labels)
+    span = window(ACCUMULATION_WINDOW_SECONDS)
+    highest = f"max_over_time({series}[{span}])"
+    return f"sum(({highest} - {series} offset {span}) or {highest})"
+
+
 def arrival_rate_query(target: Target, window_seconds: float) -> str:
-    """Contacts per second reaching the workload, over the window."""
+    """Contacts per second offered to the workload's tier, over the window."""
     if target.overrides.arrival_rate is not None:
         return target.substitute(target.overrides.arrival_rate, window_seconds)
-    if target.workload == "bot":
-        return _sum_rate(target, ARRIVED, window_seconds)
-    escalated = _sum_rate(target, BOT_CONVERSATIONS, window_seconds, outcome="escalated")
-    # No escalation series yet while the bot converses: none escalated, 0 (not "no data").
-    conversing = _sum_rate(target, BOT_CONVERSATIONS, window_seconds)
-    return f"{escalated} or ({conversing} * 0)"
+    return _offered_rate(target, window_seconds)
 
 
 def handle_time_query(target: Target, window_seconds: float) -> str:
@@ -162,40 +200,47 @@ def handle_time_query(target: Target, window_seconds: float) -> str:
 
 
 def abandon_rate_query(target: Target, window_seconds: float) -> str:
-    """Share of offered contacts abandoned, over the window (NaN: nothing offered)."""
+    """Share of the tier's offered contacts that left waiting for it, over the window (NaN:
+    nothing offered)."""
     if target.overrides.abandon_rate is not None:
         return target.substitute(target.overrides.abandon_rate, window_seconds)
-    abandoned = _sum_rate(target, ABANDONED, window_seconds)
-    offered = _sum_rate(target, ARRIVED, window_seconds)
-    return f"({abandoned} or vector(0)) / {offered}"
+    abandoned = _sum_rate(target, ABANDONED, window_seconds, handler=target.handler)
+    return f"({abandoned} or vector(0)) / ({_offered_rate(target, window_seconds)})"
 
 
 def service_level_query(target: Target, window_seconds: float) -> str:
-    """Share of offered contacts answered within the objective, over the window."""
+    """Share of the tier's offered contacts it answered within the objective, over the
+    window."""
     if target.overrides.service_level is not None:
         return target.substitute(target.overrides.service_level, window_seconds)
-    within = _sum_rate(target, ANSWERED, window_seconds, within_sla="true")
-    offered = _sum_rate(target, ARRIVED, window_seconds)
-    # Over a short window, answers to contacts that arrived before it can outnumber arrivals.
-    return f"clamp_max(({within} or vector(0)) / {offered}, 1)"
+    within = _sum_rate(target, ANSWERED, window_seconds, handler=target.handler, within_sla="true")
+    offered = _offered_rate(target, window_seconds)
+    # Over a short window, answers to contacts offered before it can outnumber the offered.
+    return f"clamp_max(({within} or vector(0)) / ({offered}), 1)"
+
+
+def _waiting_or_served(target: Target, gone: str) -> str:
+    """What the tier was offered less its `gone` and its abandoned over the accumulation
+    window, never below 0."""
+    handler = target.handler
+    offered = _offered(target, lambda metric, **labels: _sum_growth(target, metric, **labels))
+    left = f"({_sum_growth(target, gone, handler=handler)} or vector(0))"
+    abandoned = f"({_sum_growth(target, ABANDONED, handler=handler)} or vector(0))"
+    return f"clamp_min(({offered}) - {left} - {abandoned}, 0)"
 
 
 def queue_backlog_query(target: Target, window_seconds: float) -> str:
-    """Contacts waiting now: offered - answered - abandoned, never below 0."""
+    """Contacts waiting for the tier now: offered - answered - abandoned over the accumulation
+    window."""
     if target.overrides.queue_backlog is not None:
         return target.substitute(target.overrides.queue_backlog, window_seconds)
-    offered = f"sum({target.series(ARRIVED)})"
-    answered = f"(sum({target.series(ANSWERED)}) or vector(0))"
-    abandoned = f"(sum({target.series(ABANDONED)}) or vector(0))"
-    return f"clamp_min({offered} - {answered} - {abandoned}, 0)"
+    return _waiting_or_served(target, ANSWERED)
 
 
 def in_system_query(target: Target, window_seconds: float) -> str:
-    """Contacts in service or waiting now: offered - completed - abandoned, never below 0."""
-    offered = f"sum({target.series(ARRIVED)})"
-    completed = f"(sum({target.series(f'{HANDLE_TIME}_count')}) or vector(0))"
-    abandoned = f"(sum({target.series(ABANDONED)}) or vector(0))"
-    return f"clamp_min({offered} - {completed} - {abandoned}, 0)"
+    """Contacts waiting for or with the tier now: offered - completed - abandoned over the
+    accumulation window."""
+    return _waiting_or_served(target, f"{HANDLE_TIME}_count")
 
 
 def patience_query(target: Target, window_seconds: float) -> str | None:

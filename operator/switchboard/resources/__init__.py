@@ -18,6 +18,7 @@ from switchboard.resources.decisions import Decisions
 from switchboard.resources.disruption_budgets import build_disruption_budgets
 from switchboard.resources.network_policies import build_network_policies
 from switchboard.resources.queue import build_queue
+from switchboard.resources.retention import build_retention
 from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
 from switchboard.resources.wiring import build_routing, build_wiring, wiring_hash
 
@@ -68,4 +69,5 @@ def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Man
             cc, digest, replicas=desired_replicas(spec.agents, decisions.replicas.get("agents"))
         ),
         *build_disruption_budgets(cc),
+        *build_retention(cc),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
 from switchboard.resources.app import app_workload, default_image
@@ -24,6 +26,14 @@ def agents_name(cc: ContactCenter) -> str:
     return child_name(cc, AGENTS.name)
 
 
+def routing_env(cc: ContactCenter) -> list[dict[str, Any]]:
+    """spec.routing, for the router: in the workspace's own environment, so a policy change
+    rolls the workspace and nothing else (no other role reads it)."""
+    if cc.spec.routing is None:
+        return []
+    return [value_env("SWITCHBOARD_AGENTS_ROUTING", cc.spec.routing.model_dump_json(by_alias=True))]
+
+
 def build_agents(cc: ContactCenter, wiring_hash: str, *, replicas: int) -> list[Manifest]:
     """The workspace that human agents' desktops connect to; agents sign in with the token in
     the generated Secret `<cc>-agents-token`."""
@@ -42,6 +52,7 @@ def build_agents(cc: ContactCenter, wiring_hash: str, *, replicas: int) -> list[
                 "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS", duration_seconds(spec.offer_timeout)
             ),
             secret_key_env("SWITCHBOARD_AGENTS_TOKEN", agents_token_secret_name(cc), TOKEN_KEY),
+            *routing_env(cc),
         ],
         resources=(DEFAULT_RESOURCES, spec.resources),
     )

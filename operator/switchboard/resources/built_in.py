@@ -36,6 +36,7 @@ from switchboard.resources.common import (
 )
 
 DATA_VOLUME = "data"
+CLASSIFICATION_LABEL = "switchboard.io/data-classification"
 
 
 def built_in_service(
@@ -82,15 +83,17 @@ def built_in_service(
         ],
         **tcp_probes(port_name),
     }
+    classification = {CLASSIFICATION_LABEL: cc.spec.data_protection.classification}
     template = pod_template(
         cc,
         component,
+        labels=classification,
         containers=[main],
         user=user,
         volumes=[empty_dir(volume) for volume in scratch_dirs],
         termination_grace_period_seconds=termination_grace_period_seconds,
     )
-    return [
+    built = [
         service(cc, name, component, ports=[service_port(port_name, port_number)], headless=True),
         stateful_set(
             cc,
@@ -103,6 +106,9 @@ def built_in_service(
             data_volume=DATA_VOLUME,
         ),
     ]
+    for manifest in built:
+        manifest["metadata"]["labels"].update(classification)
+    return built
 
 
 def built_in_credentials(

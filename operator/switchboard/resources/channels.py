@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchboard.api.channels import Channel
+from switchboard.api.channels import TOKEN_CHANNEL_TYPES, Channel
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources.app import app_workload, default_image
 from switchboard.resources.common import (
@@ -40,8 +40,9 @@ def build_channels(cc: ContactCenter, wiring_hash: str) -> list[Manifest]:
 
 
 def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list[Manifest]:
-    """One channel's gateway: it reads the routing file, the provider credentials if any, and
-    for an `api` channel the bearer token its clients present (`<cc>-<channel>-token`)."""
+    """One channel's gateway: it reads the routing file, the provider credentials if any, the
+    channel's token (`<cc>-<channel>-token`: an `api` channel's bearer token, the signing key
+    of an `sms`, `whatsapp` or `social` channel) and where its provider takes replies."""
     credentials = (
         [{"secretRef": {"name": channel.credentials.secret_ref.name}}]
         if channel.credentials
@@ -49,8 +50,11 @@ def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list
     )
     token = (
         [secret_key_env("SWITCHBOARD_API_TOKEN", api_token_secret_name(cc, channel), TOKEN_KEY)]
-        if channel.type == "api"
+        if channel.type in TOKEN_CHANNEL_TYPES
         else []
+    )
+    provider = (
+        [value_env("SWITCHBOARD_PROVIDER_URL", channel.provider.url)] if channel.provider else []
     )
     return app_workload(
         cc,
@@ -64,6 +68,7 @@ def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list
             value_env("SWITCHBOARD_CHANNEL_NAME", channel.name),
             value_env("SWITCHBOARD_CHANNEL_TYPE", channel.type),
             *token,
+            *provider,
         ],
         env_from=credentials,
         resources=(DEFAULT_RESOURCES, channel.resources),

@@ -62,9 +62,12 @@ TRACK_LABEL = "switchboard.io/track"
 STABLE_TRACK = "stable"
 
 
+GATEWAY = "gateway"
+
+
 def gateway_component(channel: str) -> Component:
     """The gateway of one channel."""
-    return Component("gateway", "switchboard-gateway", {CHANNEL_LABEL: channel})
+    return Component(GATEWAY, "switchboard-gateway", {CHANNEL_LABEL: channel})
 
 
 # The bot's pods carry their track, so that a canary's Deployment can run beside them.

@@ -31,6 +31,8 @@ CHILD_KINDS = (
     ChildKind("StatefulSet", "apps/v1", "statefulsets"),
     ChildKind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies"),
     ChildKind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets"),
+    ChildKind("ServiceAccount", "v1", "serviceaccounts"),
+    ChildKind("CronJob", "batch/v1", "cronjobs"),
 )
 CHILD_KIND_NAMES = frozenset(child.kind for child in CHILD_KINDS)
 # Every child carries it; the watches and LISTs select on it.

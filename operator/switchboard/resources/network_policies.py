@@ -3,7 +3,8 @@
 - every pod of the instance: no ingress by default;
 - gateways and the agent workspace: their HTTP port from anywhere (customers, agents' desktops);
 - the bot: HTTP only from the gateways and the agent workspace (agent assist);
-- the queue and the database: only from the gateways, the bot and the agent workspace;
+- the queue and the database: only from the gateways, the bot and the agent workspace (and the
+  database from the retention job, when there is one);
 - the metrics port of gateways, bot and workspace: from anywhere, for Prometheus.
 
 Egress of the built-in queue and database, which hold the conversations and answer only, is DNS
@@ -34,6 +35,7 @@ from switchboard.resources.common import (
 )
 from switchboard.resources.database import PORT_NAME as DATABASE_PORT_NAME
 from switchboard.resources.queue import PORT_NAME as QUEUE_PORT_NAME
+from switchboard.resources.retention import RETENTION
 
 GATEWAYS = Component("gateway", "switchboard-gateway")
 BOTS = Component("bot", "switchboard-bot")
@@ -69,7 +71,10 @@ def build_network_policies(cc: ContactCenter) -> list[Manifest]:
     ]
     for component, port, external in built_in_data_tiers:
         if external is None:
-            rules = [_rule(ports=[port], sources=clients)]
+            sources = list(clients)
+            if component is DATABASE and cc.spec.data_protection.retention is not None:
+                sources.append(_peer(cc, RETENTION))
+            rules = [_rule(ports=[port], sources=sources)]
             policies.append(_allow(cc, component.name, component, rules, egress=[DNS_ONLY]))
     return policies
 

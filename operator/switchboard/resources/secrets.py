@@ -1,6 +1,7 @@
 """The Secrets a ContactCenter uses: those its spec refers to, and the generated ones: the
 credentials of the built-in queue and database, the agent workspace's sign-in token, and the
-bearer token of each `api` channel.
+token of each `api` channel (its clients' bearer token) and of each `sms`, `whatsapp` or
+`social` channel (the key that signs its provider's webhooks and the gateway's sends).
 
 The controller creates each generated one once, with a random value it generates, and never
 rewrites it; the workload builders refer to these Secrets by name and key only and need no values.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from switchboard.api.channels import Channel
+from switchboard.api.channels import TOKEN_CHANNEL_TYPES, Channel
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.resources import database, queue
 from switchboard.resources.common import (
@@ -35,24 +36,27 @@ def agents_token_secret_name(cc: ContactCenter) -> str:
 
 
 def api_token_secret_name(cc: ContactCenter, channel: Channel) -> str:
-    """The bearer token API clients of an `api` channel present: `<cc>-<channel>-token`."""
+    """The token of an `api` channel (the bearer token its clients present) or of a provider
+    channel (the signing key it shares with its provider): `<cc>-<channel>-token`."""
     return child_name(cc, f"{channel.name}-token")
 
 
-def _api_channels(cc: ContactCenter) -> list[Channel]:
-    return [channel for channel in cc.spec.channels if channel.type == "api"]
+def token_channels(cc: ContactCenter) -> list[Channel]:
+    """The channels with a generated token."""
+    return [channel for channel in cc.spec.channels if channel.type in TOKEN_CHANNEL_TYPES]
 
 
 def generated_secret_names(cc: ContactCenter) -> dict[str, str]:
     """The Secrets to generate, by what each holds a random value for: `queue` and `database`
-    (built-in services only), `agents-token`, and `<channel>-token` per `api` channel."""
+    (built-in services only), `agents-token`, and `<channel>-token` per `api`, `sms`, `whatsapp`
+    or `social` channel."""
     names = {}
     if cc.spec.queue.external is None:
         names[QUEUE.name] = credentials_secret_name(cc, QUEUE.name)
     if cc.spec.database.external is None:
         names[DATABASE.name] = credentials_secret_name(cc, DATABASE.name)
     names[AGENTS_TOKEN] = agents_token_secret_name(cc)
-    for channel in _api_channels(cc):
+    for channel in token_channels(cc):
         names[f"{channel.name}-token"] = api_token_secret_name(cc, channel)
     return names
 
@@ -77,7 +81,7 @@ def build_generated_secrets(cc: ContactCenter, values: Mapping[str, str]) -> lis
         raise ValueError(f"no generated value for {', '.join(missing)}")
     components = {
         AGENTS_TOKEN: AGENTS,
-        **{f"{c.name}-token": gateway_component(c.name) for c in _api_channels(cc)},
+        **{f"{c.name}-token": gateway_component(c.name) for c in token_channels(cc)},
     }
     manifests = []
     for key, name in names.items():

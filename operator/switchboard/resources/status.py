@@ -55,7 +55,8 @@ class ComponentReadiness:
 
 
 def without_adapter(readiness: ComponentReadiness, channel: Channel) -> ComponentReadiness:
-    """A gateway of a channel type Switchboard has no adapter for says so in its status."""
+    """A gateway of a channel type Switchboard has no adapter for (email, voice, video, app)
+    says so in its status."""
     if channel.type in SERVED_CHANNEL_TYPES:
         return readiness
     note = f"the {channel.type} provider adapter is not built yet: this gateway serves no customers"

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.services import Database, Queue
 from switchboard.resources.common import (
     DATABASE,
     HTTP_PORT,
@@ -56,6 +57,7 @@ def wiring_data(cc: ContactCenter) -> dict[str, str]:
         "SWITCHBOARD_SLA_TARGET": str(spec.sla.service_level.target),
         "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS": str(spec.sla.service_level.answer_within_seconds),
         "SWITCHBOARD_SLA_MAX_ABANDON_RATE": str(spec.sla.max_abandon_rate),
+        "SWITCHBOARD_PII_MASKING": str(spec.data_protection.pii_masking).lower(),
     }
     return data
 
@@ -98,16 +100,20 @@ def build_routing(cc: ContactCenter) -> Manifest:
 def connection_env(cc: ContactCenter) -> list[dict[str, Any]]:
     """SWITCHBOARD_QUEUE_URI and SWITCHBOARD_DATABASE_URI, read from the generated Secrets or,
     for external services, from the Secrets the spec names."""
-    env = []
-    for variable, component, service in (
-        ("SWITCHBOARD_QUEUE_URI", QUEUE.name, cc.spec.queue),
-        ("SWITCHBOARD_DATABASE_URI", DATABASE.name, cc.spec.database),
-    ):
-        reference = service.external.secret_ref if service.external else None
-        if reference is not None:
-            env.append(secret_key_env(variable, reference.name, reference.key))
-        else:
-            env.append(
-                secret_key_env(variable, credentials_secret_name(cc, component), SECRET_URI_KEY)
-            )
-    return env
+    return [
+        _uri_env(cc, "SWITCHBOARD_QUEUE_URI", QUEUE.name, cc.spec.queue),
+        database_uri_env(cc),
+    ]
+
+
+def database_uri_env(cc: ContactCenter) -> dict[str, Any]:
+    return _uri_env(cc, "SWITCHBOARD_DATABASE_URI", DATABASE.name, cc.spec.database)
+
+
+def _uri_env(
+    cc: ContactCenter, variable: str, component: str, service: Queue | Database
+) -> dict[str, Any]:
+    reference = service.external.secret_ref if service.external else None
+    if reference is not None:
+        return secret_key_env(variable, reference.name, reference.key)
+    return secret_key_env(variable, credentials_secret_name(cc, component), SECRET_URI_KEY)

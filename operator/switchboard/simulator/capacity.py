@@ -5,8 +5,11 @@ The Kubernetes implementation lives in `cluster`, at the edge, with its I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+
+from switchboard.sizing.workloads import Workload
 
 
 class CapacityUnavailable(Exception):
@@ -14,8 +17,9 @@ class CapacityUnavailable(Exception):
 
 
 class CapacitySource(Protocol):
-    async def servers(self) -> int:
-        """Servers ready to take contacts now; raises CapacityUnavailable when unknown."""
+    async def servers(self) -> Mapping[Workload, int]:
+        """Servers of each tier ready to take contacts now; raises CapacityUnavailable when
+        unknown."""
         ...
 
 
@@ -23,7 +27,8 @@ class CapacitySource(Protocol):
 class FixedCapacity:
     """A capacity given on the command line."""
 
-    count: int
+    bot: int
+    agents: int
 
-    async def servers(self) -> int:
-        return self.count
+    async def servers(self) -> Mapping[Workload, int]:
+        return {"bot": self.bot, "agents": self.agents}

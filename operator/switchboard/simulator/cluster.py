@@ -1,13 +1,16 @@
 """Live mode's capacity from the cluster: the ready replicas of a ContactCenter's bot and agents.
 
-servers = bot ready replicas x bot concurrency + agent ready replicas x seats per replica, summed
-over every Deployment labelled `app.kubernetes.io/instance=<name>` and
-`app.kubernetes.io/component=bot|agents` (during a canary both bot Deployments count). The
+Bot servers = bot ready replicas x bot concurrency; agent servers = agent ready replicas x seats
+per replica. Ready replicas are summed over every Deployment labelled
+`app.kubernetes.io/instance=<name>` and `app.kubernetes.io/component=bot|agents` (during a canary
+both bot Deployments count). The
 concurrency and seats come from the ContactCenter itself, read at every poll. The only module of
 the simulator that talks to Kubernetes (lightkube, kubeconfig from KUBECONFIG or in-cluster).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import httpx2  # lightkube's HTTP client; its transport errors surface as they are
 from lightkube import ApiError, AsyncClient, ConfigError, KubeConfig, operators
@@ -18,6 +21,7 @@ from pydantic import ValidationError
 from switchboard import GROUP, PLURAL, VERSION
 from switchboard.api.contactcenter import ContactCenterSpec
 from switchboard.simulator.capacity import CapacityUnavailable
+from switchboard.sizing.workloads import Workload
 
 ContactCenterResource = create_namespaced_resource(GROUP, VERSION, "ContactCenter", PLURAL)
 
@@ -38,7 +42,7 @@ class ClusterCapacity:
             raise CapacityUnavailable(f"no Kubernetes configuration: {error}") from None
         return cls(name, namespace, AsyncClient(config=config, timeout=httpx2.Timeout(10.0)))
 
-    async def servers(self) -> int:
+    async def servers(self) -> Mapping[Workload, int]:
         try:
             contact_center = await self._client.get(
                 ContactCenterResource, self.name, namespace=self.namespace
@@ -70,4 +74,7 @@ class ClusterCapacity:
                 f"ContactCenter {self.namespace}/{self.name} is not valid: "
                 f"{error.errors()[0]['msg']}"
             ) from None
-        return ready["bot"] * spec.bot.concurrency + ready["agents"] * spec.agents.seats_per_replica
+        return {
+            "bot": ready["bot"] * spec.bot.concurrency,
+            "agents": ready["agents"] * spec.agents.seats_per_replica,
+        }

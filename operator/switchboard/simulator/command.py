@@ -9,6 +9,7 @@ import logging
 import math
 import random
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -31,26 +32,27 @@ from switchboard.simulator.arguments import (
     read_trace,
 )
 from switchboard.simulator.capacity import CapacitySource, CapacityUnavailable, FixedCapacity
-from switchboard.simulator.contacts import ContactModel, Exponential, LogNormal
+from switchboard.simulator.contacts import ContactModel, ContactStream, Exponential, LogNormal
 from switchboard.simulator.engine import ContactCenterQueue
 from switchboard.simulator.exporter import ExportLabels, MetricsExporter
 from switchboard.simulator.live import run_live
-from switchboard.simulator.offline import DaySettings, simulate_day
+from switchboard.simulator.offline import day_contacts
 from switchboard.simulator.policies import (
     POLICIES,
-    CapacityPolicy,
+    DayPolicy,
     FixedPolicy,
     PolicySettings,
     ReplicaBounds,
-    build_oracle,
-    build_policy,
+    tier_traffic,
 )
+from switchboard.simulator.runs import HINDSIGHT, simulate
 from switchboard.simulator.traffic import (
     ArrivalProfile,
     Trace,
     builtin_trace,
 )
 from switchboard.sizing.decision import ServiceTarget
+from switchboard.sizing.workloads import WORKLOADS, Workload
 
 
 def register(subparsers: SubParsers) -> None:
@@ -58,10 +60,12 @@ def register(subparsers: SubParsers) -> None:
         "simulate",
         help="simulate a contact center: a day under a scaling policy, or a live metrics exporter",
         description=(
-            "Simulate a contact center (Poisson arrivals, log-normal handle times, exponential "
-            "patience, bot containment). Offline (default): capacity follows --policy over one "
-            "day and a report is printed. Live (--serve PORT): the metrics contract is served for "
-            "Prometheus while capacity follows --servers or a ContactCenter's ready replicas."
+            "Simulate a contact center: every contact meets the bot's queue first, and those the "
+            "bot hands over then meet the agents' queue (Poisson arrivals, log-normal handle "
+            "times, exponential patience). Offline (default): the capacity of each tier follows "
+            "--policy over one day and a report is printed. Live (--serve PORT): the metrics "
+            "contract is served for Prometheus while capacity follows --bot-servers and "
+            "--agent-servers or a ContactCenter's ready replicas."
         ),
     )
     add_traffic_arguments(parser)
@@ -71,14 +75,14 @@ def register(subparsers: SubParsers) -> None:
         type=fraction_or_zero,
         default=0.3,
         metavar="SHARE",
-        help="share of contacts the bot finishes (default: 0.3)",
+        help="share of contacts the bot finishes; it hands the rest to the agents (default: 0.3)",
     )
     behaviour.add_argument(
         "--bot-aht",
         type=positive_number,
         default=90.0,
         metavar="SECONDS",
-        help="mean handle time of contacts the bot finishes (default: 90)",
+        help="mean time a contact spends with the bot, finished there or handed over (default: 90)",
     )
     sla = service_target_arguments(parser)
     sla.add_argument(
@@ -86,26 +90,30 @@ def register(subparsers: SubParsers) -> None:
         type=fraction,
         default=0.05,
         metavar="SHARE",
-        help="abandonment cap for switchboard and oracle (default: 0.05)",
+        help="abandonment cap of each tier for switchboard, erlang-at-mean and hindsight "
+        "(default: 0.05)",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    parser.add_argument(
-        "--servers",
-        type=non_negative_integer,
-        metavar="N",
-        help="fixed capacity in servers (offline: instead of --policy)",
+    fixed = parser.add_argument_group("fixed capacity (offline: instead of --policy)")
+    fixed.add_argument(
+        "--bot-servers", type=non_negative_integer, metavar="N", help="bot conversation slots"
+    )
+    fixed.add_argument(
+        "--agent-servers", type=non_negative_integer, metavar="N", help="agent seats"
     )
 
     offline = parser.add_argument_group("offline mode")
     offline.add_argument(
-        "--policy", choices=POLICIES, help="capacity policy (default: switchboard)"
+        "--policy",
+        choices=(*POLICIES, HINDSIGHT),
+        help="capacity policy of both tiers (default: switchboard)",
     )
     offline.add_argument(
         "--interval",
         type=positive_number,
         default=30.0,
         metavar="SECONDS",
-        help="control interval of switchboard and oracle (default: 30; hpa "
+        help="control interval of switchboard and erlang-at-mean (default: 30; hpa "
         "and keda sync every 15 s like the HPA)",
     )
     offline.add_argument(
@@ -117,7 +125,18 @@ def register(subparsers: SubParsers) -> None:
     )
     offline.add_argument("--min-replicas", type=non_negative_integer, default=1)
     offline.add_argument("--max-replicas", type=non_negative_integer, default=1000)
-    offline.add_argument("--servers-per-replica", type=positive_integer, default=1)
+    offline.add_argument(
+        "--bot-concurrency",
+        type=positive_integer,
+        default=10,
+        help="conversations one bot replica serves at once (default: 10)",
+    )
+    offline.add_argument(
+        "--seats-per-replica",
+        type=positive_integer,
+        default=1,
+        help="agent seats one agents replica serves (default: 1)",
+    )
     offline.add_argument(
         "--history-days",
         type=non_negative_integer,
@@ -131,24 +150,32 @@ def register(subparsers: SubParsers) -> None:
         help="quantile of the forecast switchboard sizes for (default: %(default)s)",
     )
     offline.add_argument(
+        "--scale-down-window",
+        type=non_negative_number,
+        default=PolicySettings.scale_down_window_seconds,
+        metavar="SECONDS",
+        help="switchboard's scale-down stabilization window (default: %(default)g)",
+    )
+    offline.add_argument(
         "--hpa-utilisation",
         type=fraction,
         default=0.75,
-        help="hpa target utilisation of seats (default: 0.75)",
+        help="hpa target utilisation of the servers (default: 0.75)",
     )
     offline.add_argument(
-        "--keda-messages-per-replica",
+        "--keda-messages-per-server",
         type=positive_number,
-        metavar="N",
-        help="keda target of contacts (waiting + in service) per replica "
-        "(default: 0.75 x servers per replica)",
+        default=0.75,
+        metavar="F",
+        help="keda target of contacts (waiting + in service) per replica, as a multiple of "
+        "the servers per replica (default: 0.75)",
     )
     offline.add_argument("--output", choices=("table", "json"), default="table")
     offline.add_argument(
         "--plot",
         type=Path,
         metavar="FILE.png",
-        help="write arrivals, capacity and service level over the day",
+        help="write arrivals, capacity and service level of each tier over the day",
     )
 
     live = parser.add_argument_group("live mode")
@@ -186,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
     trace = _traffic(args)
     contacts = _contacts(args)
     target = _service_target(args)
+    if (args.bot_servers is None) != (args.agent_servers is None):
+        raise UsageError("give both --bot-servers and --agent-servers, or neither")
     if args.serve is not None:
         return _run_live(args, trace.day, contacts)
     return _run_offline(args, trace, contacts, target)
@@ -207,10 +236,10 @@ def _traffic(args: argparse.Namespace) -> Trace:
 
 def _contacts(args: argparse.Namespace) -> ContactModel:
     return ContactModel(
-        agent_handle_time=LogNormal(args.aht, args.aht_cv),
-        patience=None if math.isinf(args.patience) else Exponential(args.patience),
-        bot_containment=args.bot_containment,
         bot_handle_time=LogNormal(args.bot_aht, args.aht_cv),
+        agent_handle_time=LogNormal(args.aht, args.aht_cv),
+        bot_containment=args.bot_containment,
+        patience=None if math.isinf(args.patience) else Exponential(args.patience),
     )
 
 
@@ -224,24 +253,27 @@ def _service_target(args: argparse.Namespace) -> ServiceTarget:
 def _run_offline(
     args: argparse.Namespace, trace: Trace, contacts: ContactModel, target: ServiceTarget
 ) -> int:
-    if args.servers is not None and args.policy is not None:
-        raise UsageError("give either --servers or --policy, not both")
+    if args.bot_servers is not None and args.policy is not None:
+        raise UsageError("give either fixed servers or --policy, not both")
     if args.min_replicas > args.max_replicas:
         raise UsageError(
             f"--min-replicas ({args.min_replicas}) must not exceed "
             f"--max-replicas ({args.max_replicas})"
         )
-    bounds = ReplicaBounds(args.min_replicas, args.max_replicas, args.servers_per_replica)
-    policy = _policy(args, trace, contacts, target, bounds)
-    oracle = build_oracle(trace.day, contacts, target, bounds, _policy_settings(args))
-    settings = DaySettings(
-        bounds=bounds,
-        initial_replicas=oracle.replicas_at(trace.day.start),
-        readiness_delay=args.readiness_delay,
-        target_service_level=target.target,
-        within_seconds=target.within_seconds,
+    bounds: dict[Workload, ReplicaBounds] = {
+        "bot": ReplicaBounds(args.min_replicas, args.max_replicas, args.bot_concurrency),
+        "agents": ReplicaBounds(args.min_replicas, args.max_replicas, args.seats_per_replica),
+    }
+    report = simulate(
+        _fixed(args, bounds) or args.policy or "switchboard",
+        trace.day,
+        day_contacts(trace.day, contacts, args.seed),
+        tier_traffic(trace, contacts, args.seed),
+        contacts,
+        target,
+        bounds,
+        _policy_settings(args),
     )
-    report = simulate_day(trace.day, contacts, policy, settings, seed=args.seed)
     if args.output == "json":
         print(json.dumps(report.to_json()))
     else:
@@ -258,17 +290,16 @@ def _run_offline(
     return 0
 
 
-def _policy(
-    args: argparse.Namespace,
-    trace: Trace,
-    contacts: ContactModel,
-    target: ServiceTarget,
-    bounds: ReplicaBounds,
-) -> CapacityPolicy:
-    if args.servers is not None:
-        return FixedPolicy(bounds.replicas_for(args.servers), period_seconds=args.interval)
-    return build_policy(
-        args.policy or "switchboard", trace, contacts, target, bounds, _policy_settings(args)
+def _fixed(args: argparse.Namespace, bounds: Mapping[Workload, ReplicaBounds]) -> DayPolicy | None:
+    if args.bot_servers is None:
+        return None
+    servers = {"bot": args.bot_servers, "agents": args.agent_servers}
+    return DayPolicy(
+        "fixed",
+        {
+            w: FixedPolicy(bounds[w].replicas_for(servers[w]), period_seconds=args.interval)
+            for w in WORKLOADS
+        },
     )
 
 
@@ -277,8 +308,9 @@ def _policy_settings(args: argparse.Namespace) -> PolicySettings:
         readiness_delay=args.readiness_delay,
         interval_seconds=args.interval,
         forecast_quantile=args.forecast_quantile,
+        scale_down_window_seconds=args.scale_down_window,
         hpa_utilisation=args.hpa_utilisation,
-        keda_messages_per_replica=args.keda_messages_per_replica,
+        keda_messages_per_server=args.keda_messages_per_server,
     )
 
 
@@ -289,13 +321,12 @@ def _run_live(args: argparse.Namespace, profile: ArrivalProfile, contacts: Conta
     capacity = _capacity_source(args)
     exporter = MetricsExporter(
         ExportLabels(args.contact_center or "simulated", args.channel, args.model_version),
+        within_seconds=args.within,
         time_scale=args.speed,
     )
     queue = ContactCenterQueue(
-        profile,
-        contacts,
-        seed=args.seed,
-        initial_servers=0,
+        ContactStream(profile, contacts, args.seed),
+        initial_servers={},
         within_seconds=args.within,
         observers=[exporter],
     )
@@ -319,12 +350,15 @@ def _run_live(args: argparse.Namespace, profile: ArrivalProfile, contacts: Conta
 
 
 def _capacity_source(args: argparse.Namespace) -> CapacitySource:
-    if args.servers is not None:
+    if args.bot_servers is not None:
         if args.namespace is not None:
-            raise UsageError("give either --servers or --namespace with --contact-center")
-        return FixedCapacity(args.servers)
+            raise UsageError("give either fixed servers or --namespace with --contact-center")
+        return FixedCapacity(args.bot_servers, args.agent_servers)
     if args.contact_center is None or args.namespace is None:
-        raise UsageError("live mode needs --servers N, or --contact-center NAME --namespace NS")
+        raise UsageError(
+            "live mode needs --bot-servers N --agent-servers N, or --contact-center NAME "
+            "--namespace NS"
+        )
     from switchboard.simulator.cluster import (
         ClusterCapacity,  # the Kubernetes client: imported on use
     )

@@ -1,51 +1,75 @@
-"""The discrete-event queue: contacts arrive, wait, abandon, are answered and handled.
+"""The discrete-event contact center: two queues in tandem, the bot's and then the agents'.
 
-One FIFO queue in front of a pool of identical servers whose number changes over time. Adding
-servers takes effect after a readiness delay (the time new replicas take to become ready); removing
-servers takes idle ones at once, and busy ones as soon as they finish their contact (a removed
-replica drains, it does not drop conversations). Replicas still starting are cancelled first,
-newest first, as the ReplicaSet controller deletes not-ready pods first. A server being drained is
-gone for good: scaling up again starts new ones.
+A contact arrives at the bot's queue and waits for a bot slot; once the bot is done with it,
+the contact either ends there (contained) or is handed over to the agents' queue, where it waits
+for a seat (docs/metrics.md). Each tier is a FIFO queue in front of a pool of identical servers
+whose number changes over time. Adding servers takes effect after a readiness delay (the time new
+replicas take to become ready); removing servers takes idle ones at once, and busy ones as soon
+as they finish their contact (a removed replica drains, it does not drop conversations). Servers
+still starting are cancelled first, newest first, as the ReplicaSet controller deletes not-ready
+pods first. A server being drained is gone for good: scaling up again starts new ones.
 
 Pure: no clock, no I/O. A driver advances simulated time with `run_until` and changes capacity with
-`set_servers`; `observers` are told about every contact event (the metrics exporter and the
-interval report are observers).
+`set_servers`; `observers` are told about every visit of a contact to a tier (the metrics exporter
+and the interval report are observers). `fork` copies the whole state, to try out a capacity and
+throw the copy away.
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
-import random
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from switchboard.simulator.contacts import Contact, ContactModel
-from switchboard.simulator.traffic import ArrivalProfile
+from switchboard.simulator.contacts import Contact, ContactStream
+from switchboard.sizing.workloads import WORKLOADS, Workload
 
-_ARRIVAL, _DEPARTURE, _PATIENCE_EXPIRED, _SERVERS_READY = range(4)
+_ARRIVAL, _DONE, _PATIENCE_EXPIRED, _SERVERS_READY = range(4)
+
+
+@dataclass(slots=True)
+class Visit:
+    """A contact's stay with one tier: offered (arrival at the bot, handoff to the agents),
+    then answered (the bot's first answer, an agent's accept) or abandoned."""
+
+    contact: Contact
+    workload: Workload
+    offered_at: float
+    answered_at: float | None = None
+    abandoned: bool = False
+
+    @property
+    def handle_time(self) -> float:
+        return self.contact.bot_time if self.workload == "bot" else self.contact.agent_time
+
+    @property
+    def patience(self) -> float:
+        return self.contact.bot_patience if self.workload == "bot" else self.contact.agent_patience
 
 
 class Observer(Protocol):
-    """Told about each contact event, at the simulated time it happens."""
+    """Told about each visit, at the simulated time it happens."""
 
-    def arrived(self, contact: Contact) -> None: ...
+    def offered(self, visit: Visit) -> None: ...
 
-    def answered(self, contact: Contact, within_target: bool) -> None: ...
+    def answered(self, visit: Visit, within_target: bool) -> None: ...
 
-    def abandoned(self, contact: Contact, now: float) -> None: ...
+    def abandoned(self, visit: Visit, now: float) -> None: ...
 
-    def completed(self, contact: Contact) -> None: ...
+    def completed(self, visit: Visit, now: float) -> None: ...
 
 
 @dataclass(frozen=True)
 class Counters:
-    """Cumulative totals since the start (like Prometheus counters) and the state at `time`."""
+    """One tier's cumulative totals since the start (like Prometheus counters), and its state
+    at `time`. `offered` counts contacts that reached the tier's queue."""
 
     time: float
-    arrived: int
+    offered: int
     answered: int
     answered_within_target: int
     abandoned: int
@@ -61,46 +85,66 @@ class Counters:
 
 @dataclass
 class _Starting:
+    workload: Workload
     ready_at: float
     servers: int
 
 
+@dataclass
+class _Pool:
+    """One tier's servers, queue and totals."""
+
+    online: int
+    busy: int = 0
+    draining: int = 0
+    starting: list[_Starting] = field(default_factory=list)
+    waiting: deque[Visit] = field(default_factory=deque)
+    waiting_count: int = 0
+    offered: int = 0
+    answered: int = 0
+    answered_within: int = 0
+    abandoned: int = 0
+    completed: int = 0
+    handle_time_sum: float = 0.0
+    server_seconds: float = 0.0
+    busy_server_seconds: float = 0.0
+
+    @property
+    def ready(self) -> int:
+        """Servers taking contacts: ready ones, less those draining before removal."""
+        return self.online - self.draining
+
+    @property
+    def requested(self) -> int:
+        """What was asked for: ready servers and those still starting."""
+        return self.ready + sum(start.servers for start in self.starting)
+
+
 class ContactCenterQueue:
-    """A contact center's queue and servers, advanced event by event."""
+    """A contact center's two tiers, advanced event by event."""
 
     def __init__(
         self,
-        profile: ArrivalProfile,
-        contacts: ContactModel,
+        contacts: ContactStream,
         *,
-        seed: int,
-        initial_servers: int,
+        initial_servers: Mapping[Workload, int],
         readiness_delay: float = 0.0,
         within_seconds: float = 20.0,
         observers: Iterable[Observer] = (),
     ) -> None:
-        if initial_servers < 0:
-            raise ValueError(f"servers must not be negative, got {initial_servers}")
+        if any(servers < 0 for servers in initial_servers.values()):
+            raise ValueError(f"servers must not be negative, got {dict(initial_servers)}")
         if readiness_delay < 0:
             raise ValueError(f"readiness delay must not be negative, got {readiness_delay}")
-        self.now = profile.start
+        self.now = contacts.profile.start
         self.readiness_delay = readiness_delay
         self.within_seconds = within_seconds
         self._contacts = contacts
-        self._contact_rng = random.Random(f"{seed}/contacts")
-        self._arrivals: Iterator[float] = profile.arrival_times(random.Random(f"{seed}/arrivals"))
+        self._next_contact = 0
         self._observers = tuple(observers)
-        self._events: list[tuple[float, int, int, object]] = []
+        self._events: list[tuple[float, int, int, Any]] = []
         self._sequence = 0
-        self._waiting: deque[Contact] = deque()
-        self._waiting_count = 0
-        self._online = initial_servers
-        self._busy = 0
-        self._draining = 0
-        self._starting: list[_Starting] = []
-        self._arrived = self._answered = self._answered_within = 0
-        self._abandoned = self._completed = 0
-        self._handle_time_sum = self._server_seconds = self._busy_server_seconds = 0.0
+        self._pools = {w: _Pool(online=initial_servers.get(w, 0)) for w in WORKLOADS}
         self._schedule_next_arrival()
 
     # --- the driver's interface ---------------------------------------------------------------
@@ -112,55 +156,59 @@ class ContactCenterQueue:
             moment, _, kind, item = heapq.heappop(events)
             self._advance_clock(moment)
             if kind == _ARRIVAL:
-                self._arrive()
-            elif kind == _DEPARTURE:
-                self._complete(item)  # type: ignore[arg-type]
+                self._arrive(item)
+            elif kind == _DONE:
+                self._done(item)
             elif kind == _PATIENCE_EXPIRED:
-                self._patience_expired(item)  # type: ignore[arg-type]
+                self._patience_expired(item)
             else:
-                self._servers_ready(item)  # type: ignore[arg-type]
+                self._servers_ready(item)
         self._advance_clock(max(until, self.now))
 
-    def set_servers(self, target: int) -> None:
-        """Ask for `target` servers from now on (see the module docstring for how)."""
+    def set_servers(self, workload: Workload, target: int) -> None:
+        """Ask for `target` servers of the tier from now on (see the module docstring)."""
         if target < 0:
             raise ValueError(f"servers must not be negative, got {target}")
-        requested = self.requested_servers
+        requested = self._pools[workload].requested
         if target > requested:
-            self._add_servers(target - requested)
+            self._add_servers(workload, target - requested)
         elif target < requested:
-            self._remove_servers(requested - target)
+            self._remove_servers(workload, requested - target)
 
-    @property
-    def ready_servers(self) -> int:
-        """Servers taking contacts: ready ones, less those draining before removal."""
-        return self._online - self._draining
+    def ready_servers(self, workload: Workload) -> int:
+        return self._pools[workload].ready
 
-    @property
-    def requested_servers(self) -> int:
-        """What was asked for: ready servers and those still starting."""
-        return self.ready_servers + sum(start.servers for start in self._starting)
+    def requested_servers(self, workload: Workload) -> int:
+        return self._pools[workload].requested
 
     @property
     def contacts_in_system(self) -> int:
-        return self._busy + self._waiting_count
+        """Contacts waiting for or with either tier."""
+        return sum(pool.busy + pool.waiting_count for pool in self._pools.values())
 
-    def counters(self) -> Counters:
+    def counters(self, workload: Workload) -> Counters:
+        pool = self._pools[workload]
         return Counters(
             time=self.now,
-            arrived=self._arrived,
-            answered=self._answered,
-            answered_within_target=self._answered_within,
-            abandoned=self._abandoned,
-            completed=self._completed,
-            handle_time_sum=self._handle_time_sum,
-            server_seconds=self._server_seconds,
-            busy_server_seconds=self._busy_server_seconds,
-            ready_servers=self.ready_servers,
-            requested_servers=self.requested_servers,
-            busy_servers=self._busy,
-            queue_length=self._waiting_count,
+            offered=pool.offered,
+            answered=pool.answered,
+            answered_within_target=pool.answered_within,
+            abandoned=pool.abandoned,
+            completed=pool.completed,
+            handle_time_sum=pool.handle_time_sum,
+            server_seconds=pool.server_seconds,
+            busy_server_seconds=pool.busy_server_seconds,
+            ready_servers=pool.ready,
+            requested_servers=pool.requested,
+            busy_servers=pool.busy,
+            queue_length=pool.waiting_count,
         )
+
+    def fork(self, observers: Iterable[Observer] = ()) -> ContactCenterQueue:
+        """An independent copy of the queues as they are now, telling `observers`; the
+        contacts still to come are shared, so the copy meets the same ones."""
+        memo = {id(self._observers): tuple(observers)}
+        return copy.deepcopy(self, memo)
 
     # --- events -------------------------------------------------------------------------------
 
@@ -170,91 +218,103 @@ class ContactCenterQueue:
 
     def _advance_clock(self, moment: float) -> None:
         elapsed = moment - self.now
-        self._server_seconds += elapsed * self._online
-        self._busy_server_seconds += elapsed * self._busy
+        for pool in self._pools.values():
+            pool.server_seconds += elapsed * pool.online
+            pool.busy_server_seconds += elapsed * pool.busy
         self.now = moment
 
     def _schedule_next_arrival(self) -> None:
-        moment = next(self._arrivals, None)
-        if moment is not None:
-            self._push(moment, _ARRIVAL, None)
+        contact = self._contacts[self._next_contact]
+        if contact is not None:
+            self._next_contact += 1
+            self._push(contact.arrival_time, _ARRIVAL, contact)
 
-    def _arrive(self) -> None:
-        contact = self._contacts.draw(self._contact_rng, self.now)
+    def _arrive(self, contact: Contact) -> None:
         self._schedule_next_arrival()
-        self._arrived += 1
+        self._offer(Visit(contact, "bot", self.now))
+
+    def _offer(self, visit: Visit) -> None:
+        pool = self._pools[visit.workload]
+        pool.offered += 1
         for observer in self._observers:
-            observer.arrived(contact)
-        if self._busy < self._online:
-            self._answer(contact)
+            observer.offered(visit)
+        if pool.busy < pool.online:
+            self._answer(pool, visit)
             return
-        self._waiting.append(contact)
-        self._waiting_count += 1
-        if math.isfinite(contact.patience):
-            self._push(self.now + contact.patience, _PATIENCE_EXPIRED, contact)
+        pool.waiting.append(visit)
+        pool.waiting_count += 1
+        if math.isfinite(visit.patience):
+            self._push(self.now + visit.patience, _PATIENCE_EXPIRED, visit)
 
-    def _answer(self, contact: Contact) -> None:
-        contact.answer_time = self.now
-        within = self.now - contact.arrival_time <= self.within_seconds
-        self._busy += 1
-        self._answered += 1
-        self._answered_within += within
-        self._push(self.now + contact.handle_time, _DEPARTURE, contact)
+    def _answer(self, pool: _Pool, visit: Visit) -> None:
+        visit.answered_at = self.now
+        within = self.now - visit.offered_at <= self.within_seconds
+        pool.busy += 1
+        pool.answered += 1
+        pool.answered_within += within
+        self._push(self.now + visit.handle_time, _DONE, visit)
         for observer in self._observers:
-            observer.answered(contact, within)
+            observer.answered(visit, within)
 
-    def _complete(self, contact: Contact) -> None:
-        self._busy -= 1
-        self._completed += 1
-        self._handle_time_sum += contact.handle_time
+    def _done(self, visit: Visit) -> None:
+        pool = self._pools[visit.workload]
+        pool.busy -= 1
+        pool.completed += 1
+        pool.handle_time_sum += visit.handle_time
         for observer in self._observers:
-            observer.completed(contact)
-        if self._draining:
-            self._draining -= 1
-            self._online -= 1
+            observer.completed(visit, self.now)
+        if pool.draining:
+            pool.draining -= 1
+            pool.online -= 1
         else:
-            self._answer_waiting()
+            self._answer_waiting(pool)
+        if visit.workload == "bot" and visit.contact.escalates:
+            self._offer(Visit(visit.contact, "agents", self.now))
 
-    def _patience_expired(self, contact: Contact) -> None:
-        if contact.answer_time is not None:
+    def _patience_expired(self, visit: Visit) -> None:
+        if visit.answered_at is not None:
             return
-        contact.abandoned = True
-        self._waiting_count -= 1
-        self._abandoned += 1
+        visit.abandoned = True
+        pool = self._pools[visit.workload]
+        pool.waiting_count -= 1
+        pool.abandoned += 1
         for observer in self._observers:
-            observer.abandoned(contact, self.now)
+            observer.abandoned(visit, self.now)
 
     def _servers_ready(self, start: _Starting) -> None:
-        self._starting.remove(start)
-        self._online += start.servers
-        self._answer_waiting()
+        pool = self._pools[start.workload]
+        pool.starting.remove(start)
+        pool.online += start.servers
+        self._answer_waiting(pool)
 
-    def _answer_waiting(self) -> None:
-        waiting = self._waiting
-        while self._busy < self._online and self._waiting_count:
-            contact = waiting.popleft()
-            if contact.abandoned:
+    def _answer_waiting(self, pool: _Pool) -> None:
+        waiting = pool.waiting
+        while pool.busy < pool.online and pool.waiting_count:
+            visit = waiting.popleft()
+            if visit.abandoned:
                 continue
-            self._waiting_count -= 1
-            self._answer(contact)
+            pool.waiting_count -= 1
+            self._answer(pool, visit)
 
     # --- capacity -----------------------------------------------------------------------------
 
-    def _add_servers(self, count: int) -> None:
+    def _add_servers(self, workload: Workload, count: int) -> None:
+        pool = self._pools[workload]
         if self.readiness_delay == 0:
-            self._online += count
-            self._answer_waiting()
+            pool.online += count
+            self._answer_waiting(pool)
             return
-        start = _Starting(self.now + self.readiness_delay, count)
-        self._starting.append(start)
+        start = _Starting(workload, self.now + self.readiness_delay, count)
+        pool.starting.append(start)
         self._push(start.ready_at, _SERVERS_READY, start)
 
-    def _remove_servers(self, count: int) -> None:
-        for start in reversed(self._starting):
+    def _remove_servers(self, workload: Workload, count: int) -> None:
+        pool = self._pools[workload]
+        for start in reversed(pool.starting):
             cancelled = min(start.servers, count)
             start.servers -= cancelled
             count -= cancelled
         # Emptied entries stay until their (now empty) readiness event fires.
-        idle_removed = min(self._online - self._busy, count)
-        self._online -= idle_removed
-        self._draining += count - idle_removed
+        idle_removed = min(pool.online - pool.busy, count)
+        pool.online -= idle_removed
+        pool.draining += count - idle_removed

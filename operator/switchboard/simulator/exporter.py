@@ -1,29 +1,43 @@
-"""The metrics contract (DESIGN.md §3), exported by the simulator for Prometheus to scrape.
+"""The metrics contract (docs/metrics.md), exported by the simulator for Prometheus to scrape.
 
-An engine observer: each contact event updates the counters and histograms. At `time_scale` S
+An engine observer: each visit to a tier updates the contract's families, built by
+`switchboard.contract.ContractMetrics` like the data plane's. The bot tier's arrivals are
+`switchboard_contacts_arrived_total`; a handoff to the agents is an `escalated` bot outcome and
+a `switchboard_bot_handoffs_total` at the moment the bot lets go (its reason always
+`HANDOFF_REASON`: the simulator does not model why); a contact the bot finishes is `contained`
+then. At `time_scale` S
 (a simulator running S times faster than the wall clock) durations are exported in wall-clock
 seconds (simulated seconds / S), so that Prometheus' per-second rates and the handle times stay
-consistent: rate x handle time is the same offered load as in the simulated world. The
-`within_sla` label compares the simulated wait with the simulated threshold. Bot response
+consistent: rate x handle time is the same offered load as in the simulated world, and a wait
+is within the objective when the simulated wait is within the simulated threshold. Bot response
 latency is the bot's own and is not scaled.
 
-`switchboard_simulator_*` gauges show the simulator's own state (not part of the contract).
+`switchboard_simulator_*` gauges show the simulator's own state per tier (not part of the
+contract).
+
+A scrape is a snapshot of one moment: the driver changes the metrics only inside `updating()`,
+and the endpoint collects under the same lock. (Collected family by family while the queues
+move on, the agents' handoffs could be read later than their answers, and the backlog computed
+from them would show contacts that never waited.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from threading import Thread
+from threading import Lock, Thread
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
-from switchboard.simulator.contacts import Contact
-from switchboard.simulator.engine import Counters
+from switchboard.contract import HANDLERS, ContractMetrics
+from switchboard.simulator.engine import Counters, Visit
+from switchboard.sizing.workloads import Workload
 
-WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
-HANDLE_BUCKETS = (10, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 3600)
-BOT_RESPONSE_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 2.0, 5.0)
+HANDOFF_REASON = "explicit_request"
 
 
 @dataclass(frozen=True)
@@ -36,113 +50,87 @@ class ExportLabels:
 class MetricsExporter:
     """Engine observer holding the contract's metrics in its own registry."""
 
-    def __init__(self, labels: ExportLabels, time_scale: float = 1.0) -> None:
+    def __init__(
+        self, labels: ExportLabels, within_seconds: float, time_scale: float = 1.0
+    ) -> None:
         if not time_scale > 0:
             raise ValueError(f"time scale must be positive, got {time_scale}")
         self.registry = CollectorRegistry()
+        self._lock = Lock()
+        self._labels = labels
+        self._within = within_seconds / time_scale
         self._time_scale = time_scale
-        cc, channel = labels.contact_center, labels.channel
-        center_channel = ("contact_center", "channel")
-        self._arrived = Counter(
-            "switchboard_contacts_arrived",
-            "Contacts offered.",
-            center_channel,
-            registry=self.registry,
-        ).labels(cc, channel)
-        answered = Counter(
-            "switchboard_contacts_answered",
-            "Contacts answered by bot or agent.",
-            (*center_channel, "within_sla"),
-            registry=self.registry,
-        )
-        self._answered = {
-            True: answered.labels(cc, channel, "true"),
-            False: answered.labels(cc, channel, "false"),
-        }
-        self._abandoned = Counter(
-            "switchboard_contacts_abandoned",
-            "Contacts that left while waiting.",
-            center_channel,
-            registry=self.registry,
-        ).labels(cc, channel)
-        self._queue_wait = Histogram(
-            "switchboard_queue_wait_seconds",
-            "Time from arrival to answer.",
-            center_channel,
-            buckets=WAIT_BUCKETS,
-            registry=self.registry,
-        ).labels(cc, channel)
-        handle_time = Histogram(
-            "switchboard_handle_time_seconds",
-            "Talk and wrap-up time.",
-            (*center_channel, "handler"),
-            buckets=HANDLE_BUCKETS,
-            registry=self.registry,
-        )
-        self._handle_time = {
-            "bot": handle_time.labels(cc, channel, "bot"),
-            "agent": handle_time.labels(cc, channel, "agent"),
-        }
-        conversations = Counter(
-            "switchboard_bot_conversations",
-            "Bot conversations by outcome.",
-            ("contact_center", "model_version", "outcome"),
-            registry=self.registry,
-        )
-        self._bot_outcome = {
-            "bot": conversations.labels(cc, labels.model_version, "contained"),
-            "agent": conversations.labels(cc, labels.model_version, "escalated"),
-        }
-        self._bot_response = Histogram(
-            "switchboard_bot_response_seconds",
-            "Bot turn latency.",
-            ("contact_center", "model_version"),
-            buckets=BOT_RESPONSE_BUCKETS,
-            registry=self.registry,
-        ).labels(cc, labels.model_version)
+        self._contract = ContractMetrics(labels.contact_center, self.registry)
         self._servers = Gauge(
             "switchboard_simulator_servers",
-            "Servers taking contacts in the simulator.",
-            ("contact_center",),
+            "Servers taking contacts in the simulator, per tier.",
+            ("contact_center", "workload"),
             registry=self.registry,
-        ).labels(cc)
+        )
         self._queue_length = Gauge(
             "switchboard_simulator_queue_length",
-            "Contacts waiting in the simulator.",
-            ("contact_center",),
+            "Contacts waiting in the simulator, per tier.",
+            ("contact_center", "workload"),
             registry=self.registry,
-        ).labels(cc)
+        )
 
-    def arrived(self, contact: Contact) -> None:
-        self._arrived.inc()
-        if contact.handler == "agent":
-            # Which contacts the bot hands over is drawn at arrival, and the bot's part of them
-            # is not modelled: the handover is now. The agents' arrivals (the escalations) are
-            # then what is offered to them, whatever capacity answers it.
-            self._bot_outcome["agent"].inc()
+    def offered(self, visit: Visit) -> None:
+        if visit.workload == "bot":
+            self._contract.arrived(self._labels.channel)
+        else:
+            self._contract.bot_outcome(self._labels.model_version, "escalated")
+            self._contract.bot_handoff(self._labels.channel, HANDOFF_REASON)
 
-    def answered(self, contact: Contact, within_target: bool) -> None:
-        assert contact.answer_time is not None
-        self._answered[within_target].inc()
-        self._queue_wait.observe((contact.answer_time - contact.arrival_time) / self._time_scale)
-        self._bot_response.observe(contact.bot_response_time)
+    def answered(self, visit: Visit, within_target: bool) -> None:
+        assert visit.answered_at is not None
+        wait = (visit.answered_at - visit.offered_at) / self._time_scale
+        # The engine judged the wait in simulated seconds; the contract judges it again in
+        # exported ones, which says the same (both are divided by the time scale).
+        self._contract.answered(self._labels.channel, HANDLERS[visit.workload], wait, self._within)
+        if visit.workload == "bot":
+            self._contract.bot_turn(self._labels.model_version, visit.contact.bot_response_time)
 
-    def abandoned(self, contact: Contact, now: float) -> None:
-        self._abandoned.inc()
+    def abandoned(self, visit: Visit, now: float) -> None:
+        self._contract.abandoned(self._labels.channel, HANDLERS[visit.workload])
 
-    def completed(self, contact: Contact) -> None:
-        self._handle_time[contact.handler].observe(contact.handle_time / self._time_scale)
-        if contact.handler == "bot":
-            self._bot_outcome["bot"].inc()
+    def completed(self, visit: Visit, now: float) -> None:
+        self._contract.handled(
+            self._labels.channel,
+            HANDLERS[visit.workload],
+            visit.handle_time / self._time_scale,
+        )
+        if visit.workload == "bot" and not visit.contact.escalates:
+            self._contract.bot_outcome(self._labels.model_version, "contained")
 
-    def record_state(self, counters: Counters) -> None:
-        self._servers.set(counters.ready_servers)
-        self._queue_length.set(counters.queue_length)
+    def record_state(self, workload: Workload, counters: Counters) -> None:
+        center = self._labels.contact_center
+        self._servers.labels(center, workload).set(counters.ready_servers)
+        self._queue_length.labels(center, workload).set(counters.queue_length)
+
+    @contextmanager
+    def updating(self) -> Iterator[None]:
+        """Hold scrapes off while the queues move on."""
+        with self._lock:
+            yield
 
     def serve(self, port: int, address: str) -> MetricsServer:
         """Serve /metrics on a background thread (port 0 picks a free port)."""
-        server, thread = start_http_server(port, addr=address, registry=self.registry)
+        served = CollectorRegistry()
+        served.register(_Snapshot(self.registry, self._lock))
+        server, thread = start_http_server(port, addr=address, registry=served)
         return MetricsServer(server, thread)
+
+
+class _Snapshot(Collector):
+    """Every metric of `registry`, collected at one moment."""
+
+    def __init__(self, registry: CollectorRegistry, lock: Lock) -> None:
+        self._registry = registry
+        self._lock = lock
+
+    def collect(self) -> Iterable[Metric]:
+        with self._lock:
+            return list(self._registry.collect())
 
 
 class MetricsServer:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from switchboard.simulator.capacity import CapacitySource, CapacityUnavailable
 from switchboard.simulator.engine import ContactCenterQueue
 from switchboard.simulator.exporter import MetricsExporter
+from switchboard.sizing.workloads import WORKLOADS
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +40,25 @@ async def run_live(
         if wall >= next_poll:
             next_poll = wall + poll_seconds
             try:
-                queue.set_servers(await capacity.servers())
+                servers = await capacity.servers()
             except CapacityUnavailable as error:
                 if not unavailable:
-                    log.warning(
-                        "capacity unknown, keeping %d servers: %s", queue.ready_servers, error
-                    )
+                    log.warning("capacity unknown, keeping %s: %s", _servers(queue), error)
                 unavailable = True
             else:
+                with exporter.updating():  # new servers answer waiting contacts at once
+                    for workload, count in servers.items():
+                        queue.set_servers(workload, count)
                 if unavailable:
-                    log.warning("capacity known again: %d servers", queue.ready_servers)
+                    log.warning("capacity known again: %s", _servers(queue))
                 unavailable = False
         simulated = simulated_start + (clock() - wall_start) * speed
-        queue.run_until(simulated if until is None else min(simulated, until))
-        exporter.record_state(queue.counters())
+        with exporter.updating():
+            queue.run_until(simulated if until is None else min(simulated, until))
+            for workload in WORKLOADS:
+                exporter.record_state(workload, queue.counters(workload))
         await asyncio.sleep(tick_seconds)
+
+
+def _servers(queue: ContactCenterQueue) -> str:
+    return ", ".join(f"{queue.ready_servers(w)} {w} servers" for w in WORKLOADS)

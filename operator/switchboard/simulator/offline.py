@@ -1,92 +1,112 @@
-"""A simulated day whose capacity follows a policy, evaluated every policy period."""
+"""A simulated day whose capacity follows a policy per tier, evaluated every policy period."""
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from switchboard.simulator.contacts import ContactModel
+from switchboard.simulator.contacts import ContactModel, ContactStream
 from switchboard.simulator.engine import ContactCenterQueue, Counters
-from switchboard.simulator.policies import CapacityPolicy, ReplicaBounds, Telemetry
-from switchboard.simulator.report import DayReport, IntervalRecorder
+from switchboard.simulator.policies import DayPolicy, ReplicaBounds, Telemetry
+from switchboard.simulator.report import DayReport, IntervalRecorder, TierReport
 from switchboard.simulator.traffic import ArrivalProfile
+from switchboard.sizing.workloads import WORKLOADS, Workload
 
 REPORT_INTERVAL_SECONDS = 900.0
 WARM_UP_SECONDS = 1800.0  # simulated before the day at its opening rate, and not reported
 TELEMETRY_SECONDS = 3600.0  # how far back policies may look
-DRAIN_LIMIT_SECONDS = 6 * 3600.0  # after closing, stop waiting for the queue to empty
+DRAIN_LIMIT_SECONDS = 6 * 3600.0  # after closing, stop waiting for the queues to empty
 
 
 @dataclass(frozen=True)
 class DaySettings:
     """What every policy of a comparison shares."""
 
-    bounds: ReplicaBounds
-    initial_replicas: int
+    bounds: Mapping[Workload, ReplicaBounds]
+    initial_replicas: Mapping[Workload, int]
     readiness_delay: float = 60.0
     target_service_level: float = 0.8
     within_seconds: float = 20.0
     report_interval: float = REPORT_INTERVAL_SECONDS
 
 
-def simulate_day(
-    profile: ArrivalProfile,
-    contacts: ContactModel,
-    policy: CapacityPolicy,
-    settings: DaySettings,
-    *,
-    seed: int,
-) -> DayReport:
-    """Run the day and then until the queue is empty; capacity is counted while open.
+def with_warm_up(profile: ArrivalProfile) -> ArrivalProfile:
+    """The day preceded by `WARM_UP_SECONDS` at its opening rate.
 
-    A queue that starts empty would mislead every policy (no load, no busy servers), so the day is
-    preceded by a warm-up at its opening rate, under the policy's control but outside the report.
-    """
-    bounds = settings.bounds
-    intervals = math.ceil((profile.end - profile.start) / settings.report_interval - 1e-9)
-    recorder = IntervalRecorder(profile.start, settings.report_interval, intervals)
-    warm_up_slots = math.ceil(WARM_UP_SECONDS / profile.slot_seconds)
+    A queue that starts empty would mislead every policy (no load, no busy servers), so the
+    day is preceded by a warm-up, under the policy's control but outside the report."""
+    slots = math.ceil(WARM_UP_SECONDS / profile.slot_seconds)
+    return ArrivalProfile(
+        profile.start - slots * profile.slot_seconds,
+        profile.slot_seconds,
+        (profile.rates[0],) * slots + profile.rates,
+    )
+
+
+def day_contacts(profile: ArrivalProfile, contacts: ContactModel, seed: int) -> ContactStream:
+    """The contacts of the day and its warm-up: the same for every policy with this seed."""
+    return ContactStream(with_warm_up(profile), contacts, seed)
+
+
+def report_intervals(profile: ArrivalProfile, settings: DaySettings) -> int:
+    return math.ceil((profile.end - profile.start) / settings.report_interval - 1e-9)
+
+
+def simulate_day(
+    profile: ArrivalProfile, contacts: ContactStream, policy: DayPolicy, settings: DaySettings
+) -> DayReport:
+    """Run the day (after its warm-up, see `with_warm_up`) and then until the queues are empty;
+    capacity is counted while open. `contacts` come from `day_contacts`."""
+    recorder = IntervalRecorder(
+        profile.start, settings.report_interval, report_intervals(profile, settings)
+    )
     queue = ContactCenterQueue(
-        ArrivalProfile(
-            profile.start - warm_up_slots * profile.slot_seconds,
-            profile.slot_seconds,
-            (profile.rates[0],) * warm_up_slots + profile.rates,
-        ),
         contacts,
-        seed=seed,
-        initial_servers=settings.initial_replicas * bounds.servers_per_replica,
+        initial_servers={
+            w: settings.initial_replicas[w] * settings.bounds[w].servers_per_replica
+            for w in WORKLOADS
+        },
         readiness_delay=settings.readiness_delay,
         within_seconds=settings.within_seconds,
         observers=[recorder],
     )
-    boundaries = [profile.start + i * settings.report_interval for i in range(intervals)]
+    boundaries = [profile.start + i * settings.report_interval for i in range(recorder.count)]
     boundaries.append(profile.end)
-    server_seconds_at_boundaries: list[float] = []
-    snapshots: deque[Counters] = deque(maxlen=int(TELEMETRY_SECONDS / policy.period_seconds) + 2)
-    capacity: list[tuple[float, int]] = []
-    step = -math.floor(warm_up_slots * profile.slot_seconds / policy.period_seconds)
+    at_boundaries: dict[Workload, list[float]] = {w: [] for w in WORKLOADS}
+    depth = int(TELEMETRY_SECONDS / policy.period_seconds) + 2
+    snapshots: dict[Workload, deque[Counters]] = {w: deque(maxlen=depth) for w in WORKLOADS}
+    capacity: dict[Workload, list[tuple[float, int]]] = {w: [] for w in WORKLOADS}
+    step = math.ceil((queue.now - profile.start) / policy.period_seconds)
     while True:
         now = profile.start + step * policy.period_seconds
         while boundaries and boundaries[0] <= now:
             queue.run_until(boundaries.pop(0))
-            server_seconds_at_boundaries.append(queue.counters().server_seconds)
+            for workload in WORKLOADS:
+                at_boundaries[workload].append(queue.counters(workload).server_seconds)
         if now >= profile.end and (
             queue.contacts_in_system == 0 or now > profile.end + DRAIN_LIMIT_SECONDS
         ):
             break
         queue.run_until(now)
-        snapshots.append(queue.counters())
-        replicas = policy.desired_replicas(Telemetry(snapshots))
-        queue.set_servers(replicas * bounds.servers_per_replica)
-        if now >= profile.start:
-            capacity.append((now, queue.ready_servers))
+        for workload, tier in policy.tiers.items():
+            snapshots[workload].append(queue.counters(workload))
+            replicas = tier.desired_replicas(Telemetry(snapshots[workload]))
+            queue.set_servers(workload, replicas * settings.bounds[workload].servers_per_replica)
+            if now >= profile.start:
+                capacity[workload].append((now, queue.ready_servers(workload)))
         step += 1
     return DayReport(
         policy=policy.name,
         target_service_level=settings.target_service_level,
         within_seconds=settings.within_seconds,
-        servers_per_replica=bounds.servers_per_replica,
-        intervals=tuple(recorder.intervals(server_seconds_at_boundaries)),
-        capacity=tuple(capacity),
+        tiers={
+            w: TierReport(
+                servers_per_replica=settings.bounds[w].servers_per_replica,
+                intervals=tuple(recorder.intervals(w, at_boundaries[w])),
+                capacity=tuple(capacity[w]),
+            )
+            for w in WORKLOADS
+        },
     )

@@ -1,21 +1,25 @@
-"""Capacity policies: how many replicas a contact center gets, decided from what can be observed.
+"""Capacity policies: how many replicas a tier gets, decided from what can be observed of it.
 
-Each policy is evaluated every `period_seconds` of simulated time and returns the replicas it
-wants; the driver turns them into servers (replicas x servers per replica). Policies keep their own
-memory (stabilisation windows) but do no I/O.
+Each tier (the bot, the agents) has its own policy, evaluated every `period_seconds` of simulated
+time; it returns the replicas it wants, and the driver turns them into servers (replicas x
+servers per replica: bot concurrency, agent seats). Policies keep their own memory
+(stabilisation windows) but do no I/O. A `DayPolicy` is one kind of policy for both tiers.
 
-- `hpa_policy`: a HorizontalPodAutoscaler on CPU, where a pod's CPU is the share of its seats busy.
+- `hpa_policy`: a HorizontalPodAutoscaler on CPU, where a pod's CPU is the share of its servers
+  busy.
 - `keda_policy`: KEDA's RabbitMQ scaler in QueueLength mode over the HTTP API (messages ready +
-  unacknowledged = contacts waiting + contacts in service), fed to the HPA it creates.
+  unacknowledged = contacts waiting for the tier + contacts with it), fed to the HPA it creates.
 - `SwitchboardPolicy`: the operator's own decision, `switchboard.sizing.decision.decide`.
-- `OraclePolicy`: Erlang sizing with perfect foresight of every slot's true rate.
+- `ErlangAtMeanPolicy`: Erlang A sizing of every slot's true mean rate, ready in time (a
+  reference schedule; the hindsight oracle is in `hindsight`).
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -31,11 +35,12 @@ from switchboard.sizing.decision import (
 )
 from switchboard.sizing.erlang import InfeasibleTarget, required_servers
 from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
+from switchboard.sizing.workloads import WORKLOADS, Workload
 
 
 @dataclass(frozen=True)
 class ReplicaBounds:
-    """What every policy must respect: replica range and seats (servers) per replica."""
+    """What every policy of a tier must respect: replica range and servers per replica."""
 
     min_replicas: int = 1
     max_replicas: int = 1000
@@ -56,7 +61,7 @@ class ReplicaBounds:
 
 @dataclass(frozen=True)
 class Telemetry:
-    """Snapshots of the queue's counters, oldest first; windows are measured between snapshots,
+    """Snapshots of a tier's counters, oldest first; windows are measured between snapshots,
     the way Prometheus computes `rate()` from counter samples."""
 
     snapshots: Sequence[Counters]
@@ -77,7 +82,7 @@ class Telemetry:
         start = self._since(seconds)
         if start is None:
             return None
-        return (self.latest.arrived - start.arrived) / (self.latest.time - start.time)
+        return (self.latest.offered - start.offered) / (self.latest.time - start.time)
 
     def mean_handle_time(self, seconds: float) -> float | None:
         start = self._since(seconds)
@@ -89,7 +94,7 @@ class Telemetry:
     def in_system(self) -> int:
         """Contacts in service or waiting now, from the counters as Prometheus has them."""
         latest = self.latest
-        return latest.arrived - latest.completed - latest.abandoned
+        return latest.offered - latest.completed - latest.abandoned
 
     def busy_servers(self, seconds: float) -> float:
         """Mean busy servers over the window (the instantaneous count without history)."""
@@ -146,15 +151,16 @@ class HorizontalPodAutoscaler:
 
 
 def busy_replicas(telemetry: Telemetry, bounds: ReplicaBounds) -> float:
-    """CPU utilisation summed over pods, where a pod's CPU is the share of its seats busy, averaged
-    over one metrics resolution (15 s). Pods still starting count as idle, as the HPA assumes when
-    scaling up."""
+    """CPU utilisation summed over pods, where a pod's CPU is the share of its servers busy,
+    averaged over one metrics resolution (15 s). Pods still starting count as idle, as the HPA
+    assumes when scaling up."""
     return telemetry.busy_servers(15.0) / bounds.servers_per_replica
 
 
 def queue_messages(telemetry: Telemetry, bounds: ReplicaBounds) -> float:
     """KEDA's RabbitMQ scaler in `mode: QueueLength` over the HTTP API (no
-    `excludeUnacknowledged`): messages ready + unacknowledged = contacts waiting + in service."""
+    `excludeUnacknowledged`) on the tier's queue: messages ready + unacknowledged = contacts
+    waiting for the tier + contacts with it."""
     return float(telemetry.latest.queue_length + telemetry.latest.busy_servers)
 
 
@@ -186,8 +192,8 @@ class SlotForecast:
     """The arrival rate to size for until new capacity is ready, for `decide`'s `forecast_rate`,
     the operator's way (`switchboard.sizing.lookahead`).
 
-    Today's arrivals per completed slot (from the arrivals counter, as the operator gets them from
-    Prometheus) and the previous days' counts feed the forecast; the rate is the highest
+    Today's arrivals at the tier per completed slot (from its counter, as the operator gets them
+    from Prometheus) and the previous days' counts feed the forecast; the rate is the highest
     `quantile` of it over the slots from now to now + `lead_seconds` (the readiness delay).
     """
 
@@ -206,7 +212,7 @@ class SlotForecast:
         )
         if not ahead:
             return None
-        self._arrived_at_slot_start.setdefault(ahead.start, latest.arrived)
+        self._arrived_at_slot_start.setdefault(ahead.start, latest.offered)
         if ahead not in self._cache:
             forecast = forecast_slots(self.history, self._today(ahead.start), ahead)
             self._cache[ahead] = rate_to_size_for(forecast, self.quantile, self.slot_seconds)
@@ -269,11 +275,12 @@ class SwitchboardPolicy:
 
 
 @dataclass
-class OraclePolicy:
-    """Perfect foresight: sizes every slot with Erlang for its true rate and handle time, and asks
-    for capacity one readiness delay ahead, so it is ready exactly when the slot starts; it scales
-    down the moment a slot needs less. Capacity requested now must serve until the next decision
-    has taken effect, so it covers the slots up to now + readiness delay + period."""
+class ErlangAtMeanPolicy:
+    """Erlang A sizing of every slot's true mean rate and handle time, asked for one readiness
+    delay ahead so it is ready exactly when the slot starts; it scales down the moment a slot
+    needs less. Capacity requested now must serve until the next decision has taken effect, so
+    it covers the slots up to now + readiness delay + period. It knows the future's means, not
+    its noise, so it misses about half of the intervals: a reference, not an oracle."""
 
     profile: ArrivalProfile
     aht_seconds: float
@@ -282,7 +289,7 @@ class OraclePolicy:
     bounds: ReplicaBounds
     readiness_delay: float
     period_seconds: float = 30.0
-    name: str = "oracle"
+    name: str = "erlang-at-mean"
     _servers: dict[int, int] = field(default_factory=dict)
 
     def desired_replicas(self, telemetry: Telemetry) -> int:
@@ -311,52 +318,116 @@ class OraclePolicy:
         return self._servers[slot]
 
 
-POLICIES = ("switchboard", "hpa", "keda", "oracle")
+@dataclass(frozen=True)
+class DayPolicy:
+    """One kind of policy for each tier, evaluated together every `period_seconds`."""
+
+    name: str
+    tiers: Mapping[Workload, CapacityPolicy]
+
+    def __post_init__(self) -> None:
+        if len({policy.period_seconds for policy in self.tiers.values()}) != 1:
+            raise ValueError("the tiers' policies of a day must share their period")
+
+    @property
+    def period_seconds(self) -> float:
+        return next(iter(self.tiers.values())).period_seconds
+
+
+@dataclass(frozen=True)
+class TierTraffic:
+    """What reaches one tier: its expected rate per slot, the past days' counts of its
+    arrivals (the forecast's history), and its mean handle time."""
+
+    profile: ArrivalProfile
+    history: tuple[tuple[float, ...], ...]
+    aht_seconds: float
+
+
+def tier_traffic(trace: Trace, contacts: ContactModel, seed: int) -> dict[Workload, TierTraffic]:
+    """The bot meets every contact; the agents the escalated share. The agents' past days are
+    the trace's past days thinned to that share (binomially, seeded): what the operator reads
+    as escalations. Their handoff lags the arrival by the time with the bot, which is short
+    against a slot and not shifted here."""
+    day, escalation = trace.day, contacts.escalation
+    rng = random.Random(f"{seed}/escalations")
+    escalated = tuple(
+        tuple(float(sum(rng.random() < escalation for _ in range(round(count)))) for count in past)
+        for past in trace.history
+    )
+    return {
+        "bot": TierTraffic(day, trace.history, contacts.bot_handle_time.mean),
+        "agents": TierTraffic(
+            ArrivalProfile(day.start, day.slot_seconds, tuple(r * escalation for r in day.rates)),
+            escalated,
+            contacts.agent_handle_time.mean,
+        ),
+    }
+
+
+POLICIES = ("switchboard", "hpa", "keda", "erlang-at-mean")
 
 
 @dataclass(frozen=True)
 class PolicySettings:
     """The knobs of the policies; the defaults are the ones the benchmark states.
 
-    switchboard and oracle decide every `interval_seconds`. switchboard reads the arrival rate over
-    `window_seconds` (15 minutes) and over the last 1 and 5 minutes (`decide` takes a measured
-    rate over the forecast when it departs beyond Poisson noise), the handle time over an hour,
-    and sizes for the `forecast_quantile` of the forecast (the spec's
-    `forecast.demandQuantile`, 0.5 by default: its mean).
-    hpa: target utilisation 0.75 of seats (within the usual 0.7-0.8). keda: 0.75 x seats per
-    replica contacts (waiting + in service) per replica, so that without a queue it settles at
-    the same utilisation as hpa.
+    switchboard and erlang-at-mean decide every `interval_seconds`. switchboard reads the
+    arrival rate over `window_seconds` (15 minutes) and over the last 1 and 5 minutes (`decide`
+    takes a measured rate over the forecast when it departs beyond Poisson noise), the handle
+    time over an hour, sizes for the `forecast_quantile` of the forecast (the spec's
+    `forecast.demandQuantile`, 0.5 by default: its mean), and scales down to the highest
+    recommendation of `scale_down_window_seconds` (the spec's default, 5 minutes).
+    hpa: target utilisation of the servers (0.75: within the usual 0.7-0.8). keda: contacts
+    (waiting + in service) per replica, as a multiple of the servers per replica (0.75: without
+    a queue it settles at the same utilisation as hpa).
     """
 
     readiness_delay: float = 60.0
     interval_seconds: float = 30.0
     window_seconds: float = 900.0
     forecast_quantile: float = 0.5
+    scale_down_window_seconds: float = 300.0
     hpa_utilisation: float = 0.75
-    keda_messages_per_replica: float | None = None
+    keda_messages_per_server: float = 0.75
 
 
 def build_policy(
     name: str,
-    trace: Trace,
+    traffic: Mapping[Workload, TierTraffic],
+    contacts: ContactModel,
+    target: ServiceTarget,
+    bounds: Mapping[Workload, ReplicaBounds],
+    settings: PolicySettings,
+) -> DayPolicy:
+    """One of `POLICIES` for both tiers, configured for their traffic, contacts and target."""
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
+    tiers: dict[Workload, CapacityPolicy] = {}
+    for workload in WORKLOADS:
+        tier, tier_bounds = traffic[workload], bounds[workload]
+        if name == "hpa":
+            tiers[workload] = hpa_policy(tier_bounds, settings.hpa_utilisation)
+        elif name == "keda":
+            per_replica = settings.keda_messages_per_server * tier_bounds.servers_per_replica
+            tiers[workload] = keda_policy(tier_bounds, per_replica)
+        elif name == "erlang-at-mean":
+            tiers[workload] = build_erlang_at_mean(tier, contacts, target, tier_bounds, settings)
+        else:
+            tiers[workload] = _switchboard(tier, contacts, target, tier_bounds, settings)
+    return DayPolicy(name, tiers)
+
+
+def _switchboard(
+    tier: TierTraffic,
     contacts: ContactModel,
     target: ServiceTarget,
     bounds: ReplicaBounds,
     settings: PolicySettings,
-) -> HorizontalPodAutoscaler | SwitchboardPolicy | OraclePolicy:
-    """One of `POLICIES`, configured for this traffic, contact model and target."""
-    if name == "hpa":
-        return hpa_policy(bounds, settings.hpa_utilisation)
-    if name == "keda":
-        per_replica = settings.keda_messages_per_replica or 0.75 * bounds.servers_per_replica
-        return keda_policy(bounds, per_replica)
-    if name == "oracle":
-        return build_oracle(trace.day, contacts, target, bounds, settings)
-    if name != "switchboard":
-        raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
-    day = trace.day
+) -> SwitchboardPolicy:
+    day = tier.profile
     forecast = SlotForecast(
-        trace.history,
+        tier.history,
         day.start,
         day.slot_seconds,
         len(day.rates),
@@ -367,6 +438,7 @@ def build_policy(
         bounds.min_replicas,
         bounds.max_replicas,
         bounds.servers_per_replica,
+        scale_down_window_seconds=settings.scale_down_window_seconds,
         readiness_seconds=settings.readiness_delay,
         interval_seconds=settings.interval_seconds,
     )
@@ -374,22 +446,22 @@ def build_policy(
         target,
         limits,
         _mean_patience(contacts),
-        forecast if trace.history else None,
+        forecast if tier.history else None,
         window_seconds=settings.window_seconds,
         period_seconds=settings.interval_seconds,
     )
 
 
-def build_oracle(
-    profile: ArrivalProfile,
+def build_erlang_at_mean(
+    tier: TierTraffic,
     contacts: ContactModel,
     target: ServiceTarget,
     bounds: ReplicaBounds,
     settings: PolicySettings,
-) -> OraclePolicy:
-    return OraclePolicy(
-        profile,
-        contacts.mean_handle_time,
+) -> ErlangAtMeanPolicy:
+    return ErlangAtMeanPolicy(
+        tier.profile,
+        tier.aht_seconds,
         _mean_patience(contacts),
         target,
         bounds,

@@ -104,15 +104,31 @@ class Demand:
 
 
 @dataclass(frozen=True)
-class ScalingState:
-    """Carried from one decision to the next by the caller (the operator keeps it in status)."""
+class Recommendation:
+    """What decide recommended from `since` on, until it recommended something else.
 
-    recommendations: tuple[tuple[float, int], ...] = ()  # (time, replicas) within the windows
+    `for_rate` is what the arrival rate alone asked for (without contacts in the system or a
+    backlog), when there was a forecast; None: the scale-down window holds `replicas` in full.
+    """
+
+    since: float
+    replicas: int
+    for_rate: int | None = None
+
+
+@dataclass(frozen=True)
+class ScalingState:
+    """Carried from one decision to the next by the caller (the operator keeps it in status).
+
+    The windows' contents are kept as changes: a recommendation is added only when it differs
+    from the latest (and those out of the windows are dropped then), so the state changes only
+    when the recommendation does, and the operator's status with it. A recommendation was last
+    made one `interval_seconds` before the next one's `since` (the latest: now); it counts in a
+    window while that is within the window.
+    """
+
+    recommendations: tuple[Recommendation, ...] = ()
     last_scale_time: float | None = None
-    # (time, replicas) the rate alone asked for (without contacts in the system or a backlog), at
-    # those of `recommendations`' times that had a forecast; optional: without it, the scale-down
-    # window holds every recommendation in full.
-    rate_recommendations: tuple[tuple[float, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,16 +175,10 @@ def decide(
         if _known(forecast_rate) is not None
         else None
     )
-    recommendations = _recent((*state.recommendations, (now, recommendation)), now, limits)
-    rate_recommendations = _recent(
-        (*state.rate_recommendations, *(((now, for_rate),) if for_rate is not None else ())),
-        now,
-        limits,
+    recommendations = _recorded(
+        state.recommendations, Recommendation(now, recommendation, for_rate), limits
     )
-    held = _released(recommendations, rate_recommendations)
-    replicas, why = _stabilized(
-        now, current_replicas, recommendation, recommendations, held, limits
-    )
+    replicas, why = _stabilized(now, current_replicas, recommendation, recommendations, limits)
     if not why and recommendation != sizing.replicas:
         why = _limits_note(limits)
     replicas, why = _step_limited(current_replicas, replicas, why, limits)
@@ -203,9 +213,7 @@ def decide(
         reason=reason,
         metrics_available=True,
         state=ScalingState(
-            recommendations,
-            _last_scale_time(now, current_replicas, replicas, state),
-            rate_recommendations,
+            recommendations, _last_scale_time(now, current_replicas, replicas, state)
         ),
     )
 
@@ -290,9 +298,8 @@ def _hold(
         reason=f"no {' or '.join(missing)} metric: holding {replicas} replicas",
         metrics_available=False,
         state=ScalingState(
-            _recent(state.recommendations, now, limits),
+            state.recommendations,
             _last_scale_time(now, current_replicas, replicas, state),
-            _recent(state.rate_recommendations, now, limits),
         ),
     )
 
@@ -362,11 +369,37 @@ def _rate_recommendation(
     return _within_bounds(_size(rate, aht, patience, 0.0, target, limits).replicas, limits)
 
 
-def _released(
-    recommendations: tuple[tuple[float, int], ...],
-    rate_recommendations: tuple[tuple[float, int], ...],
-) -> tuple[tuple[float, int], ...]:
-    """Past recommendations, each less what the rate's own recommendation has fallen since.
+def _recorded(
+    recommendations: tuple[Recommendation, ...], latest: Recommendation, limits: ScalingLimits
+) -> tuple[Recommendation, ...]:
+    """The recommendations with `latest` added, unless it is what the latest one says. Those
+    out of both windows are dropped then, and only then: they no longer count, and dropping
+    them as they age would change the state (and the operator's status) with nothing else
+    changing."""
+    if recommendations and (recommendations[-1].replicas, recommendations[-1].for_rate) == (
+        latest.replicas,
+        latest.for_rate,
+    ):
+        return recommendations
+    window = max(limits.scale_up_window_seconds, limits.scale_down_window_seconds)
+    added = (*recommendations, latest)
+    last_made = _last_made(added, latest.since, limits)
+    return tuple(
+        r for r, made in zip(added, last_made, strict=True) if latest.since - made <= window
+    )
+
+
+def _last_made(
+    recommendations: tuple[Recommendation, ...], now: float, limits: ScalingLimits
+) -> list[float]:
+    """When each recommendation was last made: one interval before the next one began; now
+    for the latest."""
+    following = [r.since - limits.interval_seconds for r in recommendations[1:]]
+    return [*following, now][: len(recommendations)]
+
+
+def _released(recommendations: tuple[Recommendation, ...]) -> list[int]:
+    """Each recommendation less what the rate's own recommendation has fallen since.
 
     The scale-down window keeps a short lull in what is measured from stranding the next wave.
     With a forecast, the rate sized for has no such lulls: a measured rate below the forecast
@@ -375,35 +408,35 @@ def _released(
     what the queue's present state added (contacts in the system, a backlog: counts that a lull
     moves) is held for the window. A recommendation without a rate one (no forecast then, or a
     state from before) is held in full, as the HorizontalPodAutoscaler holds it."""
-    if not rate_recommendations or rate_recommendations[-1][0] != recommendations[-1][0]:
-        return recommendations
-    rate_now = rate_recommendations[-1][1]
-    for_rate = dict(rate_recommendations)
-    return tuple(
-        (time, replicas - max(0, for_rate[time] - rate_now) if time in for_rate else replicas)
-        for time, replicas in recommendations
-    )
-
-
-def _recent(
-    recommendations: tuple[tuple[float, int], ...], now: float, limits: ScalingLimits
-) -> tuple[tuple[float, int], ...]:
-    window = max(limits.scale_up_window_seconds, limits.scale_down_window_seconds)
-    return tuple((time, replicas) for time, replicas in recommendations if now - time <= window)
+    rate_now = recommendations[-1].for_rate
+    if rate_now is None:
+        return [r.replicas for r in recommendations]
+    return [
+        r.replicas - max(0, r.for_rate - rate_now) if r.for_rate is not None else r.replicas
+        for r in recommendations
+    ]
 
 
 def _stabilized(
     now: float,
     current: int,
     recommended: int,
-    recommendations: tuple[tuple[float, int], ...],
-    held: tuple[tuple[float, int], ...],
+    recommendations: tuple[Recommendation, ...],
     limits: ScalingLimits,
 ) -> tuple[int, str]:
     """HPA stabilization: up to the lowest recommendation of the scale-up window, down to the
     highest of the scale-down window as `_released` holds them, else stay."""
-    up_to = min(r for t, r in recommendations if now - t <= limits.scale_up_window_seconds)
-    down_to = max(r for t, r in held if now - t <= limits.scale_down_window_seconds)
+    ages = [now - made for made in _last_made(recommendations, now, limits)]
+    up_to = min(
+        r.replicas
+        for r, age in zip(recommendations, ages, strict=True)
+        if age <= limits.scale_up_window_seconds
+    )
+    down_to = max(
+        held
+        for held, age in zip(_released(recommendations), ages, strict=True)
+        if age <= limits.scale_down_window_seconds
+    )
     replicas = up_to if current < up_to else down_to if current > down_to else current
     if replicas < recommended:
         return replicas, f"scale-up stabilization {limits.scale_up_window_seconds:g} s"

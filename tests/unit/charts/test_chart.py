@@ -326,8 +326,10 @@ def test_cluster_wide_the_cluster_role_is_bound_to_the_service_account() -> None
 def test_watched_namespaces_get_a_role_each_and_nothing_namespaced_cluster_wide() -> None:
     manifests = render({"watchNamespaces": ["support", "sales"]})
     cluster = granted(rules_of(one(manifests, "ClusterRole")))
-    assert cluster == {
-        ("apiextensions.k8s.io", "customresourcedefinitions", verb) for verb in ("list", "watch")
+    assert cluster == {  # cluster-scoped kinds only
+        ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        ("storage.k8s.io", "storageclasses", "list"),
     }
     everywhere = granted(rules_of(one(render(), "ClusterRole")))
     for namespace in ("support", "sales"):

@@ -9,17 +9,20 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
+from switchboard.contract import ContractMetrics
 from switchboard.metrics import operator as operator_metrics
 from switchboard.metrics import queries
-from switchboard.simulator.exporter import ExportLabels, MetricsExporter
+from switchboard.sizing.workloads import WORKLOADS
+from tests.factory import contact_center
 
 CHART = Path(__file__).resolve().parents[3] / "charts" / "switchboard"
 DASHBOARD = CHART / "dashboards" / "switchboard.json"
@@ -36,15 +39,6 @@ NOT_YET_EXPORTED: dict[str, frozenset[str]] = {
     # verdict: Pass, Fail, Inconclusive; metric: the analysis metric's name.
     "switchboard_rollout_analysis_total": frozenset(
         {"namespace", "contact_center", "metric", "verdict"}
-    ),
-    # The spec's objectives, so alerts and panels compare against each ContactCenter's own:
-    # objective="service_level" (sla.serviceLevel.target), "max_abandon_rate".
-    "switchboard_sla_objective": frozenset({"namespace", "contact_center", "objective"}),
-    # The MetricsAvailable condition as a number: 1 when demand was read, 0 when not.
-    "switchboard_autoscaler_metrics_available": frozenset({"namespace", "contact_center"}),
-    # The forecast arrival rate (contacts/s) the autoscaler sized by, per workload.
-    "switchboard_autoscaler_forecast_arrival_rate": frozenset(
-        {"namespace", "contact_center", "workload"}
     ),
 }
 TARGET_LABELS = frozenset({"job", "instance"})  # Prometheus adds them to every scraped series
@@ -92,31 +86,29 @@ def _sample_names(name: str, kind: str) -> dict[str, frozenset[str]]:
     return {name + suffix: frozenset() for suffix in suffixes.get(kind, [""])}
 
 
-def operator_series() -> dict[str, frozenset[str]]:
-    """The operator's series and their labels (le on histogram buckets)."""
+def _series(metrics: Iterable[object], extra_labels: frozenset[str]) -> dict[str, frozenset[str]]:
+    """The series of these metrics and their labels (le on histogram buckets)."""
     found: dict[str, frozenset[str]] = {}
-    for metric in vars(operator_metrics).values():
+    for metric in metrics:
         if not isinstance(metric, MetricWrapperBase):
             continue
         for family in metric.describe():
             for sample in _sample_names(family.name, family.type):
                 extra = {"le"} if sample.endswith("_bucket") else set()
-                found[sample] = frozenset(metric._labelnames) | extra
+                found[sample] = frozenset(metric._labelnames) | extra | extra_labels
     return found
 
 
+def operator_series() -> dict[str, frozenset[str]]:
+    """The operator's series and their labels."""
+    return _series(vars(operator_metrics).values(), frozenset())
+
+
 def contract_series() -> dict[str, frozenset[str]]:
-    """The metrics contract as the simulator exports it, with the namespace label Kubernetes
-    service discovery adds to the workloads' series."""
-    exporter = MetricsExporter(ExportLabels("acme", "web", "3.2.0"))
-    found: dict[str, set[str]] = {}
-    for family in exporter.registry.collect():
-        if family.name.startswith("switchboard_simulator_"):
-            continue  # the simulator's own state, not the contract
-        for sample in family.samples:
-            if not sample.name.endswith("_created"):
-                found.setdefault(sample.name, {"namespace"}).update(sample.labels)
-    return {name: frozenset(labels) for name, labels in found.items()}
+    """The metrics contract as `ContractMetrics` declares it for every exporter (the data plane
+    and the simulator), with the namespace label Kubernetes service discovery adds."""
+    contract = ContractMetrics("acme", CollectorRegistry())
+    return _series(vars(contract).values(), frozenset({"namespace"}))
 
 
 def rules() -> list[dict[str, Any]]:
@@ -175,9 +167,15 @@ def test_every_series_exists_with_the_labels_used(where: str, promql: str) -> No
 
 def test_the_contract_holds_what_the_operator_queries() -> None:
     contract = contract_series()
-    for name in (queries.ARRIVED, queries.ANSWERED, queries.ABANDONED, queries.BOT_CONVERSATIONS):
-        assert name in contract
-    assert f"{queries.HANDLE_TIME}_sum" in contract
+    for workload in WORKLOADS:
+        built = queries.workload_queries(contact_center(), workload)
+        texts = [built.arrival_rate, built.aht, built.abandon_rate, built.service_level]
+        texts += [built.backlog, built.in_system, *(q for _, q in built.recent_arrival_rates)]
+        for promql in texts:
+            series, _ = references(promql)
+            for name, labels in series.items():
+                assert name in contract, f"{workload}: {name} is not in the contract"
+                assert labels <= contract[name] | TARGET_LABELS, f"{workload}: {name} {labels}"
 
 
 @pytest.mark.parametrize("name", sorted(NOT_YET_EXPORTED))

@@ -84,6 +84,23 @@ def test_an_offer_timeout_must_leave_time_to_accept() -> None:
             read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": bad})
 
 
+def test_the_workspace_reads_the_routing_policy_and_names_a_bad_one() -> None:
+    agents = {
+        "SWITCHBOARD_SEATS_PER_REPLICA": "25",
+        "SWITCHBOARD_AGENTS_TOKEN": "sesame",
+        "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": "30",
+    }
+    assert read_agents_wiring(agents).routing is None
+    policy = '{"queues": [{"name": "vip", "selector": "tier == \'vip\'"}]}'
+    routing = read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_ROUTING": policy}).routing
+    assert routing is not None and routing.queues[0].selector == "tier == 'vip'"
+    bad = '{"queues": [{"name": "vip", "overflow": [{"queue": "gone", "after": "5s"}]}]}'
+    with pytest.raises(
+        WiringError, match=r"SWITCHBOARD_AGENTS_ROUTING (?s:.*)may only name queues"
+    ):
+        read_agents_wiring({**agents, "SWITCHBOARD_AGENTS_ROUTING": bad})
+
+
 GATEWAY = {"SWITCHBOARD_CHANNEL_NAME": "web", "SWITCHBOARD_CHANNEL_TYPE": "webchat"}
 
 
@@ -99,6 +116,20 @@ def test_an_api_gateway_cannot_start_without_its_token() -> None:
     with pytest.raises(WiringError, match="SWITCHBOARD_API_TOKEN is not set"):
         read_gateway_wiring(api)
     assert read_gateway_wiring({**api, "SWITCHBOARD_API_TOKEN": "s3cret"}).api_token == "s3cret"
+
+
+@pytest.mark.parametrize("channel_type", ["sms", "whatsapp", "social"])
+def test_a_provider_gateway_needs_its_signing_token_and_may_have_where_replies_go(
+    channel_type: str,
+) -> None:
+    provider = {"SWITCHBOARD_CHANNEL_NAME": "texts", "SWITCHBOARD_CHANNEL_TYPE": channel_type}
+    with pytest.raises(WiringError, match="SWITCHBOARD_API_TOKEN is not set"):
+        read_gateway_wiring(provider)
+    signed = {**provider, "SWITCHBOARD_API_TOKEN": "s3cret"}
+    assert read_gateway_wiring(signed).provider_url is None
+    url = "https://sms.example/out"
+    wired = read_gateway_wiring({**signed, "SWITCHBOARD_PROVIDER_URL": url})
+    assert (wired.api_token, wired.provider_url) == ("s3cret", url)
 
 
 @pytest.mark.parametrize("grace", ["0", "-5", "inf", "nan", "soon"])

@@ -9,6 +9,7 @@ import math
 import pytest
 
 from switchboard.api.sla import MetricQueries
+from switchboard.contract import HANDLERS
 from switchboard.metrics.queries import (
     ArrivalHistory,
     Target,
@@ -53,14 +54,18 @@ def test_escaped_regexes_match_only_the_text_itself(text: str) -> None:
     assert not pattern.fullmatch("zz")
 
 
-def test_bot_arrivals_are_all_offered_contacts_agents_the_escalated_ones() -> None:
+def test_bot_arrivals_are_all_offered_contacts_agents_every_handoff() -> None:
     cc = contact_center()
     bot = workload_queries(cc, "bot")
     agents = workload_queries(cc, "agents")
     assert "switchboard_contacts_arrived_total{" in bot.arrival_rate
     assert "outcome" not in bot.arrival_rate
-    assert "switchboard_bot_conversations_total{" in agents.arrival_rate
-    assert 'outcome="escalated"' in agents.arrival_rate
+    # Escalated and failed conversations both reach the agents: every handoff, any reason.
+    handoffs, no_handoff_yet = agents.arrival_rate.split(" or ")
+    assert handoffs.startswith("sum(rate(switchboard_bot_handoffs_total{")
+    assert "reason" not in handoffs and "outcome" not in agents.arrival_rate
+    assert no_handoff_yet.startswith("(sum(rate(switchboard_bot_conversations_total{")
+    assert no_handoff_yet.endswith(" * 0)")
     assert "switchboard_contacts_arrived_total" not in agents.arrival_rate
 
 
@@ -76,23 +81,44 @@ def test_handle_time_is_the_workload_s_handler_mean() -> None:
         assert f'handler="{handler}"' in denominator
 
 
-def test_ratios_divide_by_offered_contacts_and_count_missing_numerators_as_zero() -> None:
-    queries = workload_queries(contact_center(), "agents")
-    within, offered = queries.service_level.split(" / ")
-    assert 'within_sla="true"' in within
-    assert within.endswith("or vector(0))")
-    assert offered.startswith("sum(rate(switchboard_contacts_arrived_total{")
-    abandoned, offered = queries.abandon_rate.split(" / ")
-    assert "switchboard_contacts_abandoned_total" in abandoned
-    assert offered.startswith("sum(rate(switchboard_contacts_arrived_total{")
+def test_ratios_are_the_tier_s_over_what_the_tier_was_offered() -> None:
+    cc = contact_center()
+    cases: list[tuple[Workload, str, str]] = [
+        ("bot", "bot", "switchboard_contacts_arrived_total{"),
+        ("agents", "agent", "switchboard_bot_handoffs_total{"),
+    ]
+    for workload, handler, offered_metric in cases:
+        queries = workload_queries(cc, workload)
+        within, offered = queries.service_level.split(" / ")
+        assert 'within_sla="true"' in within and f'handler="{handler}"' in within
+        assert within.endswith("or vector(0))")
+        assert offered.startswith(f"(sum(rate({offered_metric}")
+        abandoned, offered = queries.abandon_rate.split(" / ")
+        assert "switchboard_contacts_abandoned_total" in abandoned
+        assert f'handler="{handler}"' in abandoned
+        assert offered.startswith(f"(sum(rate({offered_metric}")
 
 
-def test_backlog_is_offered_minus_answered_minus_abandoned() -> None:
-    promql = workload_queries(contact_center(), "bot").backlog
-    assert promql.startswith("clamp_min(sum(switchboard_contacts_arrived_total{")
-    assert " - (sum(switchboard_contacts_answered_total{" in promql
-    assert " - (sum(switchboard_contacts_abandoned_total{" in promql
-    assert "rate(" not in promql
+def test_backlog_is_the_tier_s_offered_minus_answered_minus_abandoned_over_the_last_hour() -> None:
+    cc = contact_center()
+    bot = workload_queries(cc, "bot").backlog
+    assert bot.startswith("clamp_min((sum((max_over_time(switchboard_contacts_arrived_total{")
+    assert " - (sum((max_over_time(switchboard_contacts_answered_total{" in bot
+    assert " - (sum((max_over_time(switchboard_contacts_abandoned_total{" in bot
+    assert bot.count('handler="bot"') == 6  # answered and abandoned, three times each
+    agents = workload_queries(cc, "agents").backlog
+    assert agents.startswith("clamp_min((sum((max_over_time(switchboard_bot_handoffs_total{")
+    assert agents.count('handler="agent"') == 6
+    # Growth over a window, never the counters' totals: a total summed over the pods that
+    # exist now loses a deleted pod's answers and leaves its contacts waiting forever. Nor
+    # increase(), whose extrapolation moves a count that stands still.
+    for promql in (bot, agents):
+        counters = promql.count("_total{") + promql.count("_count{")
+        # Each counter's highest sample less its value an hour ago, or all of it if younger.
+        assert promql.count("max_over_time(") == 2 * promql.count(" offset 3600s) or ")
+        assert promql.count("max_over_time(") == counters * 2 / 3
+        assert promql.count("}[3600s])") == promql.count("max_over_time(")
+        assert "rate(" not in promql and "increase(" not in promql
 
 
 def test_windows_long_for_the_mean_short_for_recent_arrivals_longest_for_handle_time() -> None:
@@ -114,11 +140,14 @@ def test_windows_long_for_the_mean_short_for_recent_arrivals_longest_for_handle_
         assert "[60s]" not in promql
 
 
-def test_contacts_in_the_system_are_offered_minus_completed_minus_abandoned() -> None:
-    promql = workload_queries(contact_center(), "bot").in_system
-    assert promql.startswith("clamp_min(sum(switchboard_contacts_arrived_total{")
-    assert " - (sum(switchboard_handle_time_seconds_count{" in promql
-    assert " - (sum(switchboard_contacts_abandoned_total{" in promql
+def test_contacts_in_the_system_are_the_tier_s_offered_minus_completed_minus_abandoned() -> None:
+    for workload, handler in HANDLERS.items():
+        promql = workload_queries(contact_center(), workload).in_system
+        assert promql.startswith("clamp_min((sum((max_over_time(switchboard_")
+        assert " - (sum((max_over_time(switchboard_handle_time_seconds_count{" in promql
+        assert " - (sum((max_over_time(switchboard_contacts_abandoned_total{" in promql
+        assert promql.count(f'handler="{handler}"') == 6
+        assert promql.count("[3600s]") == 2 * promql.count("sum((max_over_time(")
 
 
 def test_window_ranges() -> None:

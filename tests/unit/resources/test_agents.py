@@ -1,3 +1,5 @@
+from switchboard.api.routing import Routing
+from switchboard.dataplane.wiring import read_agents_wiring
 from switchboard.resources import Decisions, build_all
 from tests.factory import contact_center
 from tests.unit.resources.helpers import env, find
@@ -18,3 +20,36 @@ def test_the_autoscaler_decides_workspace_replicas() -> None:
     )
     objects = build_all(cc, Decisions(replicas={"agents": 3}))
     assert find(objects, "Deployment", "acme-agents")["spec"]["replicas"] == 3
+
+
+ROUTING = {
+    "skills": ["billing"],
+    "queues": [
+        {"name": "billing", "priority": 1, "skills": [{"name": "billing", "minLevel": 2}]},
+        {"name": "general", "selector": "tier != 'vip'"},
+    ],
+}
+
+
+def test_the_routing_policy_reaches_the_workspace_alone_so_a_change_rolls_only_it() -> None:
+    before = build_all(contact_center())
+    after = build_all(contact_center({"spec.routing": ROUTING}))
+    changed = [
+        (new["kind"], new["metadata"]["name"])
+        for old, new in zip(before, after, strict=True)
+        if old != new
+    ]
+    assert changed == [("Deployment", "acme-agents")]
+    policy = env(find(after, "Deployment", "acme-agents"))["SWITCHBOARD_AGENTS_ROUTING"]
+    # What the workspace reads back is the spec's policy, defaults filled in.
+    assert read_agents_wiring(
+        {**WORKSPACE_ENV, "SWITCHBOARD_AGENTS_ROUTING": policy}
+    ).routing == Routing.model_validate(ROUTING)
+    assert "SWITCHBOARD_AGENTS_ROUTING" not in env(find(before, "Deployment", "acme-agents"))
+
+
+WORKSPACE_ENV = {
+    "SWITCHBOARD_SEATS_PER_REPLICA": "25",
+    "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": "30",
+    "SWITCHBOARD_AGENTS_TOKEN": "t",
+}

@@ -42,6 +42,25 @@ def test_provider_credentials_become_environment() -> None:
     assert {"secretRef": {"name": "twilio"}} in env_from
 
 
+def test_a_provider_channel_reads_its_signing_token_and_where_replies_go() -> None:
+    cc = contact_center(
+        {
+            "spec.channels": [
+                {"name": "texts", "type": "sms", "provider": {"url": "https://sms.example/out"}},
+                {"name": "wa", "type": "whatsapp"},
+            ]
+        }
+    )
+    objects = build_all(cc)
+    texts = env(find(objects, "Deployment", "acme-texts"))
+    assert texts["SWITCHBOARD_API_TOKEN"]["secretKeyRef"] == {
+        "name": "acme-texts-token",
+        "key": "token",
+    }
+    assert texts["SWITCHBOARD_PROVIDER_URL"] == "https://sms.example/out"
+    assert "SWITCHBOARD_PROVIDER_URL" not in env(find(objects, "Deployment", "acme-wa"))
+
+
 def test_gateways_mount_the_routing_file_the_others_do_not() -> None:
     objects = build_all(contact_center())
     gateway = find(objects, "Deployment", "acme-web")

@@ -102,3 +102,25 @@ def test_no_expansion_for_external_services() -> None:
         }
     )
     assert build_volume_expansions(cc) == []
+
+
+def test_the_queue_and_database_carry_the_data_classification_and_the_apps_do_not() -> None:
+    cc = contact_center({"spec.dataProtection.classification": "restricted"})
+    built = build_all(cc)
+    classified = {
+        (o["kind"], o["metadata"]["name"])
+        for o in built
+        if o["metadata"]["labels"].get("switchboard.io/data-classification") == "restricted"
+    }
+    assert classified == {
+        ("StatefulSet", "acme-queue"),
+        ("Service", "acme-queue"),
+        ("StatefulSet", "acme-database"),
+        ("Service", "acme-database"),
+    }
+    for workload in of_kind(built, "StatefulSet"):
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert labels["switchboard.io/data-classification"] == "restricted"
+        # the claim template is immutable: an existing StatefulSet could not take the label
+        for claim in workload["spec"]["volumeClaimTemplates"]:
+            assert "switchboard.io/data-classification" not in claim["metadata"].get("labels", {})

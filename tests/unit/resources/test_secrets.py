@@ -10,7 +10,7 @@ from tests.unit.resources.helpers import find, of_kind
 PASSWORDS = {"queue": "q/p@ss:1", "database": "d+p ss", "agents-token": "agents-sesame"}
 
 
-def test_credentials_per_built_in_service_and_a_token_for_the_agents_and_each_api_channel() -> None:
+def test_credentials_per_built_in_service_and_tokens_for_agents_api_and_provider_channels() -> None:
     assert generated_secret_names(contact_center()) == {
         "queue": "acme-queue-credentials",
         "database": "acme-database-credentials",
@@ -22,6 +22,10 @@ def test_credentials_per_built_in_service_and_a_token_for_the_agents_and_each_ap
             "spec.channels": [
                 {"name": "web", "type": "webchat"},
                 {"name": "partners", "type": "api"},
+                {"name": "texts", "type": "sms"},
+                {"name": "wa", "type": "whatsapp"},
+                {"name": "dms", "type": "social"},
+                {"name": "mail", "type": "email"},
             ],
         }
     )
@@ -29,6 +33,9 @@ def test_credentials_per_built_in_service_and_a_token_for_the_agents_and_each_ap
         "database": "acme-database-credentials",
         "agents-token": "acme-agents-token",
         "partners-token": "acme-partners-token",
+        "texts-token": "acme-texts-token",
+        "wa-token": "acme-wa-token",
+        "dms-token": "acme-dms-token",
     }
 
 

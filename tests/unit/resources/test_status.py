@@ -139,13 +139,14 @@ def test_recomputing_an_unchanged_world_writes_nothing() -> None:
 
 def test_a_gateway_of_a_channel_type_without_an_adapter_says_it_serves_no_customers() -> None:
     running = ComponentReadiness("Deployment", 1, 1, True, None)
-    sms = Channel(name="texts", type="sms")
-    assert without_adapter(running, Channel(name="web", type="webchat")) == running
-    noted = without_adapter(running, sms)
+    email = Channel(name="mail", type="email")
+    for served in ("webchat", "api", "sms", "whatsapp", "social"):
+        assert without_adapter(running, Channel(name="c", type=served)) == running
+    noted = without_adapter(running, email)
     assert noted.rolled_out and noted.message == (
-        "the sms provider adapter is not built yet: this gateway serves no customers"
+        "the email provider adapter is not built yet: this gateway serves no customers"
     )
     starting = ComponentReadiness("Deployment", 0, 1, False, "0/1 ready")
-    assert without_adapter(starting, sms).message == (
-        "0/1 ready; the sms provider adapter is not built yet: this gateway serves no customers"
+    assert without_adapter(starting, email).message == (
+        "0/1 ready; the email provider adapter is not built yet: this gateway serves no customers"
     )

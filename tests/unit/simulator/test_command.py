@@ -19,13 +19,14 @@ QUICK = ["simulate", "--profile", "morning-ramp", "--peak-rate", "0.1", "--histo
         ["--peak-rate", "-1"],
         ["--aht", "0"],
         ["--bot-containment", "2"],
-        ["--servers", "5", "--policy", "hpa"],
+        ["--bot-servers", "5", "--agent-servers", "5", "--policy", "hpa"],
+        ["--bot-servers", "5"],
         ["--min-replicas", "5", "--max-replicas", "2"],
         ["--interval", "0"],
         ["--forecast-quantile", "1"],
         ["--serve", "0"],
         ["--serve", "0", "--contact-center", "acme"],
-        ["--serve", "0", "--servers", "3", "--speed", "0"],
+        ["--serve", "0", "--bot-servers", "3", "--agent-servers", "3", "--speed", "0"],
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -46,14 +47,15 @@ def test_bad_trace_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "cannot read" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("policy", ["switchboard", "hpa", "keda", "oracle"])
+@pytest.mark.parametrize("policy", ["switchboard", "hpa", "keda", "erlang-at-mean", "hindsight"])
 def test_offline_json_report(policy: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*QUICK, "--policy", policy, "--output", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["policy"] == policy
-    assert report["intervals"][0]["start"] == "08:00"
-    assert 0 <= report["totals"]["service_level"] <= 1
-    assert report["totals"]["replica_hours"] > 0
+    for workload in ("bot", "agents"):
+        assert report["intervals"][workload][0]["start"] == "08:00"
+        assert 0 <= report["totals"][workload]["service_level"] <= 1
+        assert report["totals"][workload]["replica_hours"] > 0
 
 
 def test_offline_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,12 +69,15 @@ def test_trace_drives_the_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     trace = tmp_path / "trace.csv"
     rows = [f"2003-03-0{d}T07:{m:02d},{20 + m}" for d in (3, 4) for m in range(0, 60, 5)]
     trace.write_text("start,arrivals\n" + "\n".join(rows) + "\n")
-    assert main(["simulate", "--trace", str(trace), "--servers", "12", "--output", "json"]) == 0
+    fixed = ["--bot-servers", "12", "--agent-servers", "12"]
+    assert main(["simulate", "--trace", str(trace), *fixed, "--output", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["policy"] == "fixed"
-    assert [row["start"] for row in report["intervals"]] == ["07:00", "07:15", "07:30", "07:45"]
+    starts = [row["start"] for row in report["intervals"]["agents"]]
+    assert starts == ["07:00", "07:15", "07:30", "07:45"]
 
 
 def test_live_mode_serves_then_stops_after_its_duration(capsys: pytest.CaptureFixture[str]) -> None:
-    arguments = [*QUICK, "--serve", "0", "--address", "127.0.0.1", "--servers", "5"]
+    fixed = ["--bot-servers", "5", "--agent-servers", "5"]
+    arguments = [*QUICK, "--serve", "0", "--address", "127.0.0.1", *fixed]
     assert main([*arguments, "--speed", "3000", "--duration", "300"]) == 0

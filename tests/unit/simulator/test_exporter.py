@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -12,24 +12,25 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from switchboard.simulator.capacity import CapacityUnavailable, FixedCapacity
-from switchboard.simulator.contacts import Contact, ContactModel, Exponential
-from switchboard.simulator.engine import ContactCenterQueue
+from switchboard.simulator.contacts import ContactModel, ContactStream, Exponential
+from switchboard.simulator.engine import ContactCenterQueue, Visit
 from switchboard.simulator.exporter import ExportLabels, MetricsExporter
 from switchboard.simulator.live import run_live
 from switchboard.simulator.traffic import ArrivalProfile
+from switchboard.sizing.workloads import WORKLOADS, Workload
 
 LABELS = ExportLabels(contact_center="acme", channel="web", model_version="3.2.0")
 CONTACTS = ContactModel(
-    Exponential(60.0),
-    patience=Exponential(20.0),
-    bot_containment=0.4,
     bot_handle_time=Exponential(30.0),
+    agent_handle_time=Exponential(60.0),
+    bot_containment=0.4,
+    patience=Exponential(20.0),
 )
 
 
 @pytest.fixture
 def exporter() -> Iterator[tuple[MetricsExporter, str]]:
-    exporter = MetricsExporter(LABELS, time_scale=10.0)
+    exporter = MetricsExporter(LABELS, within_seconds=20.0, time_scale=10.0)
     server = exporter.serve(0, "127.0.0.1")
     try:
         yield exporter, f"http://127.0.0.1:{server.port}/metrics"
@@ -51,60 +52,79 @@ def total(samples: list[tuple[dict[str, str], float]], **labels: str) -> float:
 
 
 @dataclass
-class ArrivalsByHandler:
-    """An independent count of the contacts offered, by who handles them."""
+class Seen:
+    """An engine observer keeping an independent count of what happened, by tier."""
 
-    by_handler: Counter[str] = field(default_factory=Counter)
+    offers: Counter[str] = field(default_factory=Counter)
+    answers: Counter[str] = field(default_factory=Counter)
+    within: Counter[str] = field(default_factory=Counter)
+    abandonments: Counter[str] = field(default_factory=Counter)
+    completions: Counter[str] = field(default_factory=Counter)
+    contained: int = 0
 
-    def arrived(self, contact: Contact) -> None:
-        self.by_handler[contact.handler] += 1
+    def offered(self, visit: Visit) -> None:
+        self.offers[visit.workload] += 1
 
-    def answered(self, contact: Contact, within_target: bool) -> None:
-        pass
+    def answered(self, visit: Visit, within_target: bool) -> None:
+        self.answers[visit.workload] += 1
+        self.within[visit.workload] += within_target
 
-    def abandoned(self, contact: Contact, now: float) -> None:
-        pass
+    def abandoned(self, visit: Visit, now: float) -> None:
+        self.abandonments[visit.workload] += 1
 
-    def completed(self, contact: Contact) -> None:
-        pass
+    def completed(self, visit: Visit, now: float) -> None:
+        self.completions[visit.workload] += 1
+        self.contained += visit.workload == "bot" and not visit.contact.escalates
 
 
-def test_the_contract_is_served_with_its_labels(exporter: tuple[MetricsExporter, str]) -> None:
+def test_the_contract_is_served_per_tier(exporter: tuple[MetricsExporter, str]) -> None:
     metrics, url = exporter
-    arrivals = ArrivalsByHandler()
+    seen = Seen()
     queue = ContactCenterQueue(
-        ArrivalProfile(0.0, 3600.0, (0.5,)),
-        CONTACTS,
-        seed=1,
-        initial_servers=10,
-        observers=[metrics, arrivals],
+        ContactStream(ArrivalProfile(0.0, 3600.0, (0.5,)), CONTACTS, seed=1),
+        initial_servers={"bot": 14, "agents": 16},
+        observers=[metrics, seen],
     )
     queue.run_until(3600.0)
-    metrics.record_state(queue.counters())
-    counters = queue.counters()
+    for workload in WORKLOADS:
+        metrics.record_state(workload, queue.counters(workload))
     samples = scrape(url)
 
     center = {"contact_center": "acme", "channel": "web"}
-    assert total(samples["switchboard_contacts_arrived_total"], **center) == counters.arrived
-    answered = samples["switchboard_contacts_answered_total"]
-    assert total(answered, **center, within_sla="true") == counters.answered_within_target
-    assert total(answered, **center) == counters.answered
-    assert total(samples["switchboard_contacts_abandoned_total"], **center) == counters.abandoned
-    assert total(samples["switchboard_queue_wait_seconds_count"], **center) == counters.answered
-    handled = samples["switchboard_handle_time_seconds_count"]
-    assert total(handled, handler="bot") + total(handled, handler="agent") == counters.completed
-    assert total(handled, handler="bot") > 0 and total(handled, handler="agent") > 0
-    outcomes = samples["switchboard_bot_conversations_total"]
     version = {"contact_center": "acme", "model_version": "3.2.0"}
-    # Contained when the bot finishes; escalated at the handover (the arrival), so also the
-    # escalated contacts still waiting or with an agent at the end.
-    assert total(outcomes, **version, outcome="contained") == total(handled, handler="bot")
-    escalated = total(outcomes, **version, outcome="escalated")
-    assert escalated == arrivals.by_handler["agent"]
-    assert escalated > total(handled, handler="agent")
-    assert total(samples["switchboard_bot_response_seconds_count"], **version) == counters.answered
-    assert total(samples["switchboard_simulator_servers"]) == 10
+    arrived = total(samples["switchboard_contacts_arrived_total"], **center)
+    assert arrived == seen.offers["bot"] == queue.counters("bot").offered
+    outcomes = samples["switchboard_bot_conversations_total"]
+    # The agents' arrivals are the bot's handoffs, counted when the bot lets go.
+    assert total(outcomes, **version, outcome="escalated") == seen.offers["agents"]
+    handoffs = samples["switchboard_bot_handoffs_total"]
+    assert total(handoffs, **center) == seen.offers["agents"] > 0
+    assert total(outcomes, **version, outcome="contained") == seen.contained
+    answered = samples["switchboard_contacts_answered_total"]
+    for workload, handler in (("bot", "bot"), ("agents", "agent")):
+        tier = {**center, "handler": handler}
+        assert total(answered, **tier) == seen.answers[workload] > 0
+        assert total(answered, **tier, within_sla="true") == seen.within[workload]
+        assert (
+            total(samples["switchboard_contacts_abandoned_total"], **tier)
+            == (seen.abandonments[workload])
+        )
+        assert (
+            total(samples["switchboard_queue_wait_seconds_count"], **tier)
+            == (seen.answers[workload])
+        )
+        assert (
+            total(samples["switchboard_handle_time_seconds_count"], **tier)
+            == (seen.completions[workload])
+        )
+    assert seen.abandonments["bot"] > 0 and seen.abandonments["agents"] > 0
+    assert (
+        total(samples["switchboard_bot_response_seconds_count"], **version) == (seen.answers["bot"])
+    )
+    servers = samples["switchboard_simulator_servers"]
+    assert (total(servers, workload="bot"), total(servers, workload="agents")) == (14, 16)
     # Durations are in wall-clock seconds at 10x: handle times of ~60 simulated s become ~6 s.
+    handled = samples["switchboard_handle_time_seconds_count"]
     handle_sum = total(samples["switchboard_handle_time_seconds_sum"], handler="agent")
     assert handle_sum / total(handled, handler="agent") == pytest.approx(6.0, rel=0.25)
 
@@ -115,27 +135,25 @@ class FlakyCapacity:
     def __init__(self) -> None:
         self.answers: list[int | None] = [4, None, None, 8]
 
-    async def servers(self) -> int:
+    async def servers(self) -> Mapping[Workload, int]:
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if answer is None:
             raise CapacityUnavailable("apiserver down")
-        return answer
+        return {"bot": answer, "agents": 2 * answer}
 
 
 def test_live_mode_follows_capacity_and_keeps_it_when_unknown() -> None:
-    metrics = MetricsExporter(LABELS, time_scale=600.0)
+    metrics = MetricsExporter(LABELS, within_seconds=20.0, time_scale=600.0)
     queue = ContactCenterQueue(
-        ArrivalProfile(0.0, 3600.0, (0.5,)),
-        CONTACTS,
-        seed=1,
-        initial_servers=0,
+        ContactStream(ArrivalProfile(0.0, 3600.0, (0.5,)), CONTACTS, seed=1),
+        initial_servers={},
         observers=[metrics],
     )
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
 
     class Watching(FlakyCapacity):
-        async def servers(self) -> int:
-            seen.append(queue.ready_servers)
+        async def servers(self) -> Mapping[Workload, int]:
+            seen.append((queue.ready_servers("bot"), queue.ready_servers("agents")))
             return await super().servers()
 
     asyncio.run(
@@ -150,10 +168,10 @@ def test_live_mode_follows_capacity_and_keeps_it_when_unknown() -> None:
         )
     )
     assert queue.now == 120.0
-    assert seen[:4] == [0, 4, 4, 4]  # unknown capacity keeps the 4 servers
-    assert queue.ready_servers == 8
-    assert queue.counters().arrived > 20
+    assert seen[:4] == [(0, 0), (4, 8), (4, 8), (4, 8)]  # unknown capacity keeps what it has
+    assert (queue.ready_servers("bot"), queue.ready_servers("agents")) == (8, 16)
+    assert queue.counters("bot").offered > 20
 
 
 def test_fixed_capacity_is_what_was_given() -> None:
-    assert asyncio.run(FixedCapacity(12).servers()) == 12
+    assert asyncio.run(FixedCapacity(bot=12, agents=3).servers()) == {"bot": 12, "agents": 3}

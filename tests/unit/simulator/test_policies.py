@@ -6,28 +6,39 @@ from dataclasses import replace
 
 import pytest
 
+from switchboard.api.common import ScaleDown
+from switchboard.api.types import duration_seconds
 from switchboard.simulator.contacts import ContactModel, Exponential
 from switchboard.simulator.engine import Counters
 from switchboard.simulator.policies import (
+    CapacityPolicy,
     PolicySettings,
     ReplicaBounds,
     SlotForecast,
+    SwitchboardPolicy,
     Telemetry,
-    build_oracle,
+    TierTraffic,
+    build_erlang_at_mean,
     build_policy,
     hpa_policy,
     keda_policy,
+    tier_traffic,
 )
 from switchboard.simulator.traffic import ArrivalProfile, Trace
 from switchboard.sizing.decision import ServiceTarget
+from switchboard.sizing.workloads import Workload
 
 BOUNDS = ReplicaBounds(min_replicas=1, max_replicas=500)
 TARGET = ServiceTarget(0.8, 20.0, max_abandon=0.05)
-CONTACTS = ContactModel(Exponential(200.0), patience=Exponential(120.0))
+CONTACTS = ContactModel(
+    bot_handle_time=Exponential(200.0),
+    agent_handle_time=Exponential(200.0),
+    patience=Exponential(120.0),
+)
 
 IDLE = Counters(
     time=0.0,
-    arrived=0,
+    offered=0,
     answered=0,
     answered_within_target=0,
     abandoned=0,
@@ -60,7 +71,7 @@ def steady(
             replace(
                 last,
                 time=last.time + step,
-                arrived=start.arrived + contacts,
+                offered=start.offered + contacts,
                 completed=start.completed + contacts,
                 handle_time_sum=start.handle_time_sum + contacts * 200.0,
                 server_seconds=last.server_seconds + servers * step,
@@ -106,13 +117,22 @@ def test_keda_counts_waiting_and_handled_contacts() -> None:
     assert keda_policy(BOUNDS, 0.75).desired_replicas(with_queue) == 40
 
 
+def bot_policy(trace: Trace) -> CapacityPolicy:
+    """The bot tier's switchboard policy for this trace."""
+    traffic = tier_traffic(trace, CONTACTS, seed=1)
+    bounds: dict[Workload, ReplicaBounds] = {"bot": BOUNDS, "agents": BOUNDS}
+    policy = build_policy("switchboard", traffic, CONTACTS, TARGET, bounds, PolicySettings())
+    return policy.tiers["bot"]
+
+
 def test_switchboard_scales_with_arrivals() -> None:
     trace = Trace(ArrivalProfile(0.0, 300.0, (0.5,) * 12), ())
 
     def replicas(rate: float) -> int:
-        policy = build_policy("switchboard", trace, CONTACTS, TARGET, BOUNDS, PolicySettings())
         busy = round(rate * 200)
-        return policy.desired_replicas(Telemetry(steady(600, 30, rate, busy, servers=busy + 5)))
+        return bot_policy(trace).desired_replicas(
+            Telemetry(steady(600, 30, rate, busy, servers=busy + 5))
+        )
 
     low, high = replicas(0.2), replicas(1.0)
     assert high > 4 * low
@@ -122,14 +142,10 @@ def test_switchboard_sizes_ahead_with_the_forecast() -> None:
     ramp = (0.2,) * 6 + (1.0,) * 6
     history = tuple(tuple(rate * 300 for rate in ramp) for _ in range(10))
     trace = Trace(ArrivalProfile(0.0, 300.0, ramp), history)
-    with_forecast = build_policy("switchboard", trace, CONTACTS, TARGET, BOUNDS, PolicySettings())
-    blind = build_policy(
-        "switchboard", replace(trace, history=()), CONTACTS, TARGET, BOUNDS, PolicySettings()
-    )
     # 30 s before the ramp, one readiness delay (60 s) ahead is already in the busy slot.
     before_ramp = steady(1770, 30, rate=0.2, busy=40, servers=45)
-    assert blind.desired_replicas(Telemetry(before_ramp)) < 60
-    assert with_forecast.desired_replicas(Telemetry(before_ramp)) > 150
+    assert bot_policy(replace(trace, history=())).desired_replicas(Telemetry(before_ramp)) < 60
+    assert bot_policy(trace).desired_replicas(Telemetry(before_ramp)) > 150
 
 
 def test_slot_forecast_waits_for_history() -> None:
@@ -137,10 +153,43 @@ def test_slot_forecast_waits_for_history() -> None:
     assert forecast.rate(IDLE) is None
 
 
-def test_oracle_has_capacity_ready_when_the_slot_starts() -> None:
-    profile = ArrivalProfile(0.0, 600.0, (0.1, 1.0))
-    oracle = build_oracle(profile, CONTACTS, TARGET, BOUNDS, PolicySettings(readiness_delay=60.0))
-    quiet, busy = oracle.replicas_at(0.0), oracle.replicas_at(600.0)
+def test_the_agents_meet_the_escalated_share_of_the_traffic() -> None:
+    contacts = replace(CONTACTS, bot_containment=0.25)
+    history = tuple((400.0, 800.0) for _ in range(30))
+    trace = Trace(ArrivalProfile(0.0, 300.0, (1.0, 2.0)), history)
+    traffic = tier_traffic(trace, contacts, seed=3)
+    bot, agents = traffic["bot"], traffic["agents"]
+    assert bot.profile == trace.day and bot.history == history
+    assert agents.profile.rates == pytest.approx((0.75, 1.5))
+    # Binomial thinning: mean n p, standard deviation sqrt(n p (1 - p)), about 8.7 and 12.2.
+    first = [day[0] for day in agents.history]
+    second = [day[1] for day in agents.history]
+    assert sum(first) / len(first) == pytest.approx(300, abs=4 * 8.7 / 30**0.5)
+    assert sum(second) / len(second) == pytest.approx(600, abs=4 * 12.2 / 30**0.5)
+    assert len(set(first)) > 5  # drawn, not the expected value
+
+
+def test_erlang_at_mean_has_capacity_ready_when_the_slot_starts() -> None:
+    tier = TierTraffic(ArrivalProfile(0.0, 600.0, (0.1, 1.0)), (), 200.0)
+    policy = build_erlang_at_mean(
+        tier, CONTACTS, TARGET, BOUNDS, PolicySettings(readiness_delay=60.0)
+    )
+    quiet, busy = policy.replicas_at(0.0), policy.replicas_at(600.0)
     assert busy > 5 * quiet
-    assert oracle.replicas_at(600.0 - 60.0 - 30.0) == quiet  # the request after this is in time
-    assert oracle.replicas_at(600.0 - 60.0) == busy
+    assert policy.replicas_at(600.0 - 60.0 - 30.0) == quiet  # the request after this is in time
+    assert policy.replicas_at(600.0 - 60.0) == busy
+
+
+def test_switchboard_scales_down_as_the_spec_says_by_default() -> None:
+    """The twin decides as the operator does: the spec's default scale-down window, unless a
+    setting says otherwise."""
+    default = duration_seconds(ScaleDown().stabilization_window)
+    assert PolicySettings().scale_down_window_seconds == default
+    trace = Trace(ArrivalProfile(0.0, 300.0, (0.5,) * 12), ())
+    traffic = tier_traffic(trace, CONTACTS, seed=1)
+    bounds: dict[Workload, ReplicaBounds] = {"bot": BOUNDS, "agents": BOUNDS}
+    shorter = replace(PolicySettings(), scale_down_window_seconds=60.0)
+    policy = build_policy("switchboard", traffic, CONTACTS, TARGET, bounds, shorter)
+    for tier in policy.tiers.values():
+        assert isinstance(tier, SwitchboardPolicy)
+        assert tier.limits.scale_down_window_seconds == 60.0

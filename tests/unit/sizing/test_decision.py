@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from switchboard.sizing.decision import (
     Decision,
     Demand,
+    Recommendation,
     ScalingLimits,
     ScalingState,
     ServiceTarget,
@@ -271,7 +272,7 @@ def test_a_falling_forecast_releases_its_own_fall_and_holds_the_rest() -> None:
 def test_a_recommendation_without_its_rate_part_is_held_in_full() -> None:
     """Without a forecast, and for a state the operator seeds with the current replicas after a
     restart, the window holds recommendations as the HorizontalPodAutoscaler does."""
-    seeded = ScalingState(recommendations=((0.0, 20),))
+    seeded = ScalingState(recommendations=(Recommendation(0.0, 20),))
     quiet = Demand(arrival_rate=20 / 1800, aht_seconds=180)
     assert _decide(quiet, current=20, now=30.0, forecast=20 / 1800, state=seeded).replicas == 20
     busy = _decide(CLASSIC, current=14, now=0.0)
@@ -299,8 +300,8 @@ def test_releasing_a_fall_holds_between_the_recommendation_and_the_full_hold(
     """Whatever the past, the replicas are never fewer than the present recommendation asks for
     (nor than current, if that is less) and never more than holding every past recommendation
     in full, as the HorizontalPodAutoscaler does."""
-    recommendations = tuple((float(t), r) for t, (r, _) in enumerate(history))
-    for_rate = tuple((float(t), min(r, f)) for t, (r, f) in enumerate(history))
+    held_in_full = tuple(Recommendation(float(t), r) for t, (r, _) in enumerate(history))
+    with_rate = tuple(Recommendation(float(t), r, min(r, f)) for t, (r, f) in enumerate(history))
     demand = Demand(rate, 180, in_system=in_system)
     limits = ScalingLimits(min_replicas=1, max_replicas=100)
     full = _decide(
@@ -309,7 +310,7 @@ def test_releasing_a_fall_holds_between_the_recommendation_and_the_full_hold(
         now=10.0,
         forecast=forecast,
         limits=limits,
-        state=ScalingState(recommendations),
+        state=ScalingState(held_in_full),
     )
     released = _decide(
         demand,
@@ -317,9 +318,9 @@ def test_releasing_a_fall_holds_between_the_recommendation_and_the_full_hold(
         now=10.0,
         forecast=forecast,
         limits=limits,
-        state=ScalingState(recommendations, None, for_rate),
+        state=ScalingState(with_rate),
     )
-    recommended = full.state.recommendations[-1][1]
+    recommended = full.state.recommendations[-1].replicas
     assert min(current, recommended) <= released.replicas <= full.replicas
 
 
@@ -333,10 +334,40 @@ def test_patience_uses_erlang_a_and_the_abandonment_cap() -> None:
     assert "abandonment" in decision.reason
 
 
-def test_old_recommendations_are_forgotten() -> None:
-    state = ScalingState(recommendations=((0.0, 30), (100.0, 20)))
-    decision = _decide(CLASSIC, current=20, now=350.0, state=state)
-    assert [time for time, _ in decision.state.recommendations] == [100.0, 350.0]
+def test_old_recommendations_are_forgotten_when_a_new_one_is_recorded() -> None:
+    # 30 was last made at 70 (one interval before 20 replaced it), out of the window at 400.
+    state = ScalingState(recommendations=(Recommendation(0.0, 30), Recommendation(100.0, 20)))
+    decision = _decide(CLASSIC, current=20, now=400.0, state=state)
+    assert decision.replicas == 20  # made until 370, one interval ago
+    assert [r.since for r in decision.state.recommendations] == [100.0, 400.0]
+    # A recommendation that does not change keeps the state as it is, old ones included:
+    # they no longer count, and nothing else changed to write.
+    same = ScalingState(recommendations=(Recommendation(0.0, 30), Recommendation(100.0, 14)))
+    steady = _decide(CLASSIC, current=20, now=400.0, state=same)
+    assert steady.replicas == 14
+    assert steady.state.recommendations == same.recommendations
+
+
+def test_a_steady_recommendation_leaves_the_state_as_it_is() -> None:
+    first = _decide(CLASSIC, current=10, now=0.0)
+    steady = _decide(CLASSIC, current=14, now=30.0, state=first.state)
+    later = _decide(CLASSIC, current=14, now=3600.0, state=steady.state)
+    assert (
+        first.state
+        == steady.state
+        == later.state
+        == ScalingState((Recommendation(0.0, 14),), last_scale_time=0.0)
+    )
+
+
+def test_a_recommendation_counts_until_the_decision_before_the_next() -> None:
+    # 20 was made every 30 s from 0 until 60 (the decision before 90 recommended 10): the
+    # 300 s window holds it until 360, and not after.
+    state = ScalingState((Recommendation(0.0, 20), Recommendation(90.0, 10)))
+    quiet = Demand(arrival_rate=20 / 1800, aht_seconds=180)
+    limits = ScalingLimits(min_replicas=1, max_replicas=50, interval_seconds=30.0)
+    assert _decide(quiet, current=20, now=360.0, limits=limits, state=state).replicas == 20
+    assert _decide(quiet, current=20, now=390.0, limits=limits, state=state).replicas == 10
 
 
 rates = st.one_of(st.none(), st.just(math.nan), st.floats(min_value=0.0, max_value=5.0))
@@ -361,7 +392,7 @@ def test_replicas_are_bounded_and_no_data_never_scales_down(
     history: list[int],
 ) -> None:
     limits = ScalingLimits(min_replicas=2, max_replicas=40, servers_per_replica=2)
-    state = ScalingState(tuple((float(t), r) for t, r in enumerate(history)))
+    state = ScalingState(tuple(Recommendation(float(t), r) for t, r in enumerate(history)))
     decision = _decide(
         Demand(rate, aht, backlog=backlog),
         current,

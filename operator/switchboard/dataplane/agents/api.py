@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
+from switchboard.dataplane.agents.hub import shown
 from switchboard.dataplane.agents.protocol import (
     AgentId,
     Availability,
@@ -130,7 +131,7 @@ class _Endpoints:
             {
                 "conversation": str(conversation),
                 "state": state.value,
-                "messages": [message.as_json() for message in messages],
+                "messages": [shown(m, masking=workspace.pii_masking) for m in messages],
             }
         )
 
@@ -149,7 +150,9 @@ class _Endpoints:
                     {
                         "conversation": str(conversation),
                         "state": state.value,
-                        "messages": [message.as_json() for message in messages],
+                        "messages": [
+                            shown(m, masking=tier.workspace.pii_masking) for m in messages
+                        ],
                     }
                 )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 
 from switchboard.commandline import SubParsers, UsageError
@@ -28,7 +27,7 @@ def register(subparsers: SubParsers) -> None:
 def run(_: argparse.Namespace) -> int:
     # Imported here so `switchboard --help` does not pay for the data plane's imports.
     from switchboard.dataplane.agents.role import AgentsRole
-    from switchboard.dataplane.service import Service, process_environment
+    from switchboard.dataplane.service import Service, configure_logging, process_environment
     from switchboard.dataplane.wiring import WiringError, read_agents_wiring, read_wiring
 
     try:
@@ -38,8 +37,6 @@ def run(_: argparse.Namespace) -> int:
         )
     except WiringError as error:
         raise UsageError(str(error)) from None
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(wiring)
     asyncio.run(Service(wiring, AgentsRole(agents)).run())
     return 0

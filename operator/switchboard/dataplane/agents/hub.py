@@ -28,6 +28,7 @@ from switchboard.dataplane.agents.router import Router
 from switchboard.dataplane.agents.workspace import Workspace
 from switchboard.dataplane.conversation import State
 from switchboard.dataplane.envelope import AgentNudge, Delivery
+from switchboard.dataplane.masking import mask_pii
 from switchboard.dataplane.store import Message
 
 logger = logging.getLogger(__name__)
@@ -87,11 +88,20 @@ def changes(
     )
 
 
-def message_frame(message: Message | Delivery) -> dict[str, Any]:
-    """A message as agents are shown it, from the store or from a nudge (the same fields)."""
+def shown(message: Message | Delivery, *, masking: bool) -> dict[str, Any]:
+    """A message as agents are shown it, from the store or from a nudge (the same fields): a
+    customer's with personal data masked when `masking` (`spec.dataProtection.piiMasking`)."""
     if isinstance(message, Message):
-        return {"type": "message", **message.as_json()}
-    return {"type": "message", **message.model_dump(mode="json", exclude={"channel", "ended"})}
+        fields = message.as_json()
+    else:
+        fields = message.model_dump(mode="json", exclude={"channel", "ended"})
+    if masking and fields["sender"] == "customer":
+        fields["text"] = mask_pii(fields["text"])
+    return fields
+
+
+def message_frame(message: Message | Delivery, *, masking: bool) -> dict[str, Any]:
+    return {"type": "message", **shown(message, masking=masking)}
 
 
 def seen_frame(kind: Literal["offers", "conversations"], rows: Sequence[Seen]) -> dict[str, Any]:
@@ -164,7 +174,7 @@ class Connection:
     async def _catch_up(self, conversation_id: uuid.UUID) -> None:
         cursor = self.cursors[conversation_id]
         for message in await self.workspace.runtime.store.messages_after(conversation_id, cursor):
-            await self.send(message_frame(message))
+            await self.send(message_frame(message, masking=self.workspace.pii_masking))
             self.cursors[conversation_id] = message.seq
 
 
@@ -218,7 +228,8 @@ class Hub:
         if nudge.kind == "ended":
             await self.workspace.release(nudge.agent)
         if nudge.kind == "message" and nudge.delivery is not None:
-            delivery, frame = nudge.delivery, message_frame(nudge.delivery)
+            delivery = nudge.delivery
+            frame = message_frame(delivery, masking=self.workspace.pii_masking)
             await asyncio.gather(
                 *(
                     connection.push(delivery.conversation, delivery.seq, frame)

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from switchboard.api.channels import ChannelType
+from switchboard.api.routing import MAX_SKILL_LEVEL, MAX_SKILLS, SkillName
 
 MAX_TEXT = 4000
 """Characters in one agent message."""
@@ -41,6 +42,7 @@ def _not_blank(text: str) -> str:
 
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_not_blank)]
 Capacity = dict[ChannelType, Annotated[int, Field(ge=0, le=MAX_CAPACITY)]]
+Skills = dict[SkillName, Annotated[int, Field(ge=1, le=MAX_SKILL_LEVEL)]]
 
 T = TypeVar("T")
 
@@ -64,6 +66,8 @@ class SignIn(Request):
 
     name: DisplayName
     capacity: Capacity = Field(min_length=1)
+    skills: Skills = Field(default_factory=dict, max_length=MAX_SKILLS)
+    """The level of each skill of spec.routing they have (1 to 10); queues may require them."""
     available: bool | None = None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from switchboard.api.channels import ChannelType
-from switchboard.dataplane.agents.routing import Candidate
+from switchboard.dataplane.agents.routing import Candidate, Waiting
 from switchboard.dataplane.conversation import State
 from switchboard.dataplane.store import Connection
 
@@ -31,6 +31,7 @@ class Agent:
     name: str
     capacity: Mapping[str, int]
     available: bool
+    skills: Mapping[str, int]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -38,14 +39,15 @@ class Agent:
             "name": self.name,
             "capacity": dict(self.capacity),
             "available": self.available,
+            "skills": dict(self.skills),
         }
 
 
-_AGENT_COLUMNS = "id, display_name, capacity, available"
+_AGENT_COLUMNS = "id, display_name, capacity, available, skills"
 
 
 def _agent(row: asyncpg.Record) -> Agent:
-    return Agent(row["id"], row["display_name"], row["capacity"], row["available"])
+    return Agent(row["id"], row["display_name"], row["capacity"], row["available"], row["skills"])
 
 
 async def sign_in(
@@ -53,6 +55,7 @@ async def sign_in(
     agent_id: str,
     name: str,
     capacity: Mapping[ChannelType, int],
+    skills: Mapping[str, int],
     available: bool | None,
     presence_seconds: float,
 ) -> Agent:
@@ -61,10 +64,11 @@ async def sign_in(
     dropped connection, a replica restarting) keeps their place in line. (A closed connection
     dates their presence back by one window: see `away`.)"""
     row = await connection.fetchrow(
-        "INSERT INTO agents (id, display_name, capacity, available) "
-        "VALUES ($1, $2, $3, coalesce($4, false)) "
+        "INSERT INTO agents (id, display_name, capacity, skills, available) "
+        "VALUES ($1, $2, $3, $6, coalesce($4, false)) "
         "ON CONFLICT (id) DO UPDATE SET "
         "display_name = excluded.display_name, capacity = excluded.capacity, "
+        "skills = excluded.skills, "
         "available = coalesce($4, agents.available), "
         "idle_since = CASE WHEN agents.seen_at < now() - make_interval(secs => 2 * $5::float8) "
         "    OR (coalesce($4, false) AND NOT agents.available) "
@@ -75,6 +79,7 @@ async def sign_in(
         dict(capacity),
         available,
         presence_seconds,
+        dict(skills),
     )
     assert row is not None  # an upsert returns its row
     return _agent(row)
@@ -137,7 +142,8 @@ async def candidates(
     """The database's now, and the agents who could be offered something (or only that agent,
     if they could): available, present, with what each holds per channel type."""
     rows = await connection.fetch(
-        "SELECT now() AS now, a.id, a.capacity, a.idle_since, coalesce(("
+        "SELECT now() AS now, a.id, a.capacity, a.idle_since, a.skills, a.last_offered_at, "
+        "coalesce(("
         "    SELECT jsonb_object_agg(held.channel_type, held.count) FROM ("
         "        SELECT channel_type, count(*) FROM conversations c "
         "        WHERE c.agent_id = a.id AND c.state IN ('offered', 'agent') "
@@ -152,7 +158,15 @@ async def candidates(
         now = await connection.fetchval("SELECT now()")
         return now, []
     return rows[0]["now"], [
-        Candidate(row["id"], row["capacity"], row["holding"], row["idle_since"]) for row in rows
+        Candidate(
+            row["id"],
+            row["capacity"],
+            row["holding"],
+            row["idle_since"],
+            row["skills"],
+            row["last_offered_at"],
+        )
+        for row in rows
     ]
 
 
@@ -165,29 +179,58 @@ async def try_lock_agent(connection: Connection, agent_id: str) -> bool:
     return taken
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """A queued conversation, locked by the router."""
-
-    id: uuid.UUID
-    channel_type: str
-    declined_by: str | None
+WAITING_CONSIDERED = 500
+"""Queued conversations the router orders by priority at once: the longest waiting."""
 
 
-async def lock_oldest_waiting(
-    connection: Connection, channel_types: Sequence[str]
-) -> Waiting | None:
-    """The queued conversation first in line among `channel_types`, locked; conversations
-    another replica is placing are skipped, not waited for."""
-    row = await connection.fetchrow(
-        "SELECT id, channel_type, declined_by FROM conversations "
-        "WHERE state = 'queued' AND channel_type = ANY($1::text[]) "
-        "ORDER BY queued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+async def waiting(connection: Connection, channel_types: Sequence[str]) -> list[Waiting]:
+    """The queued conversations of `channel_types`, longest waiting first (at most
+    WAITING_CONSIDERED), with what routing reads of them: the channel, the customer's language
+    and tier from their start attributes, the bot's last intent."""
+    rows = await connection.fetch(
+        "SELECT id, channel, channel_type, declined_by, last_intent, "
+        "attributes ->> 'language' AS language, attributes ->> 'tier' AS tier, "
+        "extract(epoch FROM now() - queued_at)::float8 AS waited "
+        "FROM conversations WHERE state = 'queued' AND channel_type = ANY($1::text[]) "
+        "ORDER BY queued_at, id LIMIT $2",
         sorted(channel_types),
+        WAITING_CONSIDERED,
     )
-    if row is None:
-        return None
-    return Waiting(row["id"], row["channel_type"], row["declined_by"])
+    return [
+        Waiting(
+            id=str(row["id"]),
+            channel_type=row["channel_type"],
+            attributes={
+                name: value
+                for name, value in (
+                    ("channel", row["channel"]),
+                    ("channelType", row["channel_type"]),
+                    ("language", row["language"]),
+                    ("tier", row["tier"]),
+                    ("intent", row["last_intent"]),
+                )
+                if value is not None
+            },
+            waited_seconds=row["waited"],
+            declined_by=row["declined_by"],
+        )
+        for row in rows
+    ]
+
+
+async def lock_waiting(connection: Connection, conversation_id: str) -> bool:
+    """Locks the conversation if it is still queued and no other replica is placing it."""
+    row = await connection.fetchrow(
+        "SELECT id FROM conversations WHERE id = $1::uuid AND state = 'queued' "
+        "FOR UPDATE SKIP LOCKED",
+        conversation_id,
+    )
+    return row is not None
+
+
+async def offered(connection: Connection, agent_id: str) -> None:
+    """The agent was just offered a conversation: the round-robin strategy's clock."""
+    await connection.execute("UPDATE agents SET last_offered_at = now() WHERE id = $1", agent_id)
 
 
 @dataclass(frozen=True)

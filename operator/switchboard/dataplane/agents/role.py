@@ -15,6 +15,7 @@ from switchboard.dataplane.agents import websocket
 from switchboard.dataplane.agents.api import PREFIX, api
 from switchboard.dataplane.agents.hub import Hub
 from switchboard.dataplane.agents.router import Router
+from switchboard.dataplane.agents.routing import Policy
 from switchboard.dataplane.agents.workspace import Workspace
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.topology import ALL_AGENT_DELIVERIES
@@ -59,7 +60,11 @@ class AgentsRole:
         app.add_subapp(PREFIX, api(self.wiring.agent_token, self.tier))
 
     async def start(self, runtime: Runtime) -> None:
-        router = Router(runtime, self.wiring.offer_timeout_seconds)
+        router = Router(
+            runtime,
+            self.wiring.offer_timeout_seconds,
+            Policy.from_spec(self.wiring.routing),
+        )
         workspace = Workspace(runtime, self.wiring, router.wake)
         hub = Hub(workspace, router)
         center = runtime.wiring.contact_center

@@ -2,13 +2,16 @@
 not accepted in time. Runs when nudged (a handoff, an agent's sign-in, availability or resolve,
 a conversation ending) and every second as a safety net.
 
-One assignment is one transaction: the first conversation in line that some agent has room
-for, locked with FOR UPDATE SKIP LOCKED, and the best agent for it (`routing.rank`) that no
-other replica is placing a conversation with, so replicas routing at once place different
-conversations with different agents, and never one twice. The agent is taken with a
-transaction-scoped advisory try-lock rather than a row lock: their row is also written by every
-request of theirs (presence), and a router must not skip the longest-idle agent because their
-browser just said hello.
+One assignment is one transaction: the first conversation in line (the highest effective
+priority, then the longest waiting: `routing.in_order`) that some agent may take, locked with
+FOR UPDATE SKIP LOCKED, and the best agent for it (`routing.rank`: skills, overflow, the
+queue's strategy) that no other replica is placing a conversation with, so replicas routing at
+once place different conversations with different agents, and never one twice. The agent is
+taken with a transaction-scoped advisory try-lock rather than a row lock: their row is also
+written by every request of theirs (presence), and a router must not skip the longest-idle
+agent because their browser just said hello. The tick also makes overflows fire: a contact's
+wait is read again each time, so it reaches its overflow queues' agents within a second of
+each timeout.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from datetime import timedelta
 import asyncpg
 
 from switchboard.dataplane.agents import queries
-from switchboard.dataplane.agents.routing import channel_types_with_room, rank
+from switchboard.dataplane.agents.routing import Policy, channel_types_with_room, in_order, rank
 from switchboard.dataplane.agents.workspace import PRESENCE_SECONDS
 from switchboard.dataplane.conversation import Step
 from switchboard.dataplane.envelope import AgentNudge
@@ -37,9 +40,10 @@ ERROR_PAUSE_SECONDS = 1.0
 
 
 class Router:
-    def __init__(self, runtime: Runtime, offer_timeout_seconds: float) -> None:
+    def __init__(self, runtime: Runtime, offer_timeout_seconds: float, policy: Policy) -> None:
         self.runtime = runtime
         self.offer_timeout = timedelta(seconds=offer_timeout_seconds)
+        self.policy = policy
         self._nudged = asyncio.Event()
 
     def wake(self) -> None:
@@ -68,24 +72,28 @@ class Router:
         return offers
 
     async def offer_one(self) -> tuple[uuid.UUID, str] | None:
-        """Offers the first conversation in line to the best agent with room for it, in one
-        transaction; returns the conversation and the agent, or None if no offer was made."""
+        """Offers the first conversation in line (by effective priority, `routing.in_order`)
+        that an agent may take to the best such agent (`routing.rank`), in one transaction;
+        returns the conversation and the agent, or None if no offer was made."""
         async with self.runtime.store.transaction() as connection:
             now, candidates = await queries.candidates(connection, PRESENCE_SECONDS)
             channel_types = channel_types_with_room(candidates)
             if not channel_types:
                 return None
-            waiting = await queries.lock_oldest_waiting(connection, sorted(channel_types))
-            if waiting is None:
+            waiting = await queries.waiting(connection, sorted(channel_types))
+            for conversation in in_order(self.policy, waiting):
+                ranked = rank(self.policy, conversation, candidates)
+                if not ranked or not await queries.lock_waiting(connection, conversation.id):
+                    continue
+                agent = await self._lock_agent(connection, ranked, conversation.channel_type)
+                if agent is not None:
+                    break
+            else:
                 return None
-            agent = await self._lock_agent(
-                connection, rank(candidates, waiting.channel_type, waiting.declined_by), waiting
-            )
-            if agent is None:
-                return None
+            conversation_id = uuid.UUID(conversation.id)
             await move(
                 connection,
-                waiting.id,
+                conversation_id,
                 Step.OFFER,
                 actor=agent,
                 assignments={
@@ -95,10 +103,11 @@ class Router:
                 },
                 data={"replica": self.runtime.wiring.replica},
             )
-        return waiting.id, agent
+            await queries.offered(connection, agent)
+        return conversation_id, agent
 
     async def _lock_agent(
-        self, connection: Connection, ranked: list[str], waiting: queries.Waiting
+        self, connection: Connection, ranked: list[str], channel_type: str
     ) -> str | None:
         """The first of `ranked` no other replica is placing a conversation with and who,
         counted under that lock, still has room (offers are made only under it, so what an
@@ -107,7 +116,7 @@ class Router:
             if not await queries.try_lock_agent(connection, agent_id):
                 continue
             _, now_seen = await queries.candidates(connection, PRESENCE_SECONDS, agent_id)
-            if now_seen and now_seen[0].room(waiting.channel_type) > 0:
+            if now_seen and now_seen[0].room(channel_type) > 0:
                 return agent_id
         return None
 

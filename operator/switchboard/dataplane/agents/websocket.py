@@ -134,7 +134,8 @@ async def _act(frame: Frame, connection: Connection, tier: Tier) -> None:
                 "seq": message.seq,
             }
         )
-        await connection.push(frame.conversation, message.seq, message_frame(message))
+        shown = message_frame(message, masking=workspace.pii_masking)
+        await connection.push(frame.conversation, message.seq, shown)
     elif isinstance(frame, ResolveFrame):
         await workspace.resolve(agent, frame.conversation)
         await hub.refresh([agent.id])

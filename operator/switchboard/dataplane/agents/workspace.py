@@ -50,6 +50,11 @@ class Workspace:
         self.wiring = wiring
         self._wake_router = wake_router
 
+    @property
+    def pii_masking(self) -> bool:
+        """Whether agents see customers' personal data masked."""
+        return self.runtime.wiring.pii_masking
+
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for one statement (no transaction around it)."""
         return self.runtime.store.pool.acquire()
@@ -63,6 +68,7 @@ class Workspace:
                 agent_id,
                 request.name,
                 request.capacity,
+                request.skills,
                 request.available,
                 PRESENCE_SECONDS,
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 
 from switchboard.commandline import SubParsers, UsageError
@@ -30,7 +29,7 @@ def register(subparsers: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the data plane's dependencies are an extra the operator alone lacks.
     from switchboard.dataplane.bot.role import BotRole
-    from switchboard.dataplane.service import Service, process_environment
+    from switchboard.dataplane.service import Service, configure_logging, process_environment
     from switchboard.dataplane.wiring import (
         WiringError,
         read_bot_wiring,
@@ -43,9 +42,6 @@ def run(args: argparse.Namespace) -> int:
         bot, handoff = read_bot_wiring(os.environ), read_handoff_wiring(os.environ)
     except WiringError as error:
         raise UsageError(str(error)) from None
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(wiring, verbose=args.verbose)
     asyncio.run(Service(wiring, BotRole(bot, handoff)).run())
     return 0

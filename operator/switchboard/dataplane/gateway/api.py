@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from switchboard.dataplane.conversation import OPEN_STATES
 from switchboard.dataplane.envelope import Delivery
@@ -29,7 +30,7 @@ from switchboard.dataplane.gateway.protocol import (
     ProtocolError,
     StartRequest,
 )
-from switchboard.dataplane.gateway.webhook import Webhooks
+from switchboard.dataplane.gateway.webhook import ApiWebhook, Webhooks
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import Message
 
@@ -67,7 +68,8 @@ class Api:
         self.webhooks: Webhooks | None = None
 
     async def start(self, runtime: Runtime) -> None:
-        self.webhooks = Webhooks(runtime, self.conversations.channel.channel, self.token)
+        channel = self.conversations.channel.channel
+        self.webhooks = Webhooks(runtime, channel, ApiWebhook(self.token))
         await self.webhooks.start()
 
     async def stop(self) -> None:
@@ -75,7 +77,7 @@ class Api:
             await self.webhooks.stop()
 
     def routes(self, app: web.Application) -> None:
-        api = web.Application(middlewares=[self._guard])
+        api = web.Application(middlewares=[refusals("Bearer"), self._authenticate])
         api.router.add_post("/conversations", self.start_conversation)
         api.router.add_post("/conversations/{id}/messages", self.post_message)
         api.router.add_get("/conversations/{id}/messages", self.read_messages)
@@ -83,17 +85,10 @@ class Api:
         app.add_subapp("/api/v1", api)
 
     @web.middleware
-    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Authenticates, and answers every refusal as a JSON error body."""
-        try:
-            if not self._authorized(request.headers.get("Authorization", "")):
-                raise ProtocolError(Code.UNAUTHORIZED, "a valid bearer token is required")
-            return await handler(request)
-        except ProtocolError as problem:
-            return _refusal(problem)
-        except OUTAGES as error:
-            logger.warning("an api request could not be served: %s", error)
-            return _refusal(ProtocolError(Code.UNAVAILABLE, "the service is briefly unavailable"))
+    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not self._authorized(request.headers.get("Authorization", "")):
+            raise ProtocolError(Code.UNAUTHORIZED, "a valid bearer token is required")
+        return await handler(request)
 
     def _authorized(self, header: str) -> bool:
         scheme, _, presented = header.partition(" ")
@@ -102,7 +97,7 @@ class Api:
         return hmac.compare_digest(presented.strip().encode(), self.token.encode())
 
     async def start_conversation(self, request: web.Request) -> web.Response:
-        body = protocol.parse_body(StartRequest, await _body(request))
+        body = protocol.parse_body(StartRequest, await read_body(request))
         conversation, new = await self.conversations.start(
             body.id,
             customer=body.customer,
@@ -118,7 +113,7 @@ class Api:
 
     async def post_message(self, request: web.Request) -> web.Response:
         conversation = await self.conversations.find(_conversation_id(request))
-        body = protocol.parse_body(MessageRequest, await _body(request))
+        body = protocol.parse_body(MessageRequest, await read_body(request))
         message = await self.conversations.send(conversation, body.id, body.text)
         return web.json_response({"id": str(message.id), "seq": message.seq})
 
@@ -157,10 +152,28 @@ class Api:
         return web.json_response({"id": str(conversation_id), "state": state.value})
 
 
-def _refusal(problem: ProtocolError) -> web.Response:
+def refusals(challenge: str) -> Middleware:
+    """Answers every refusal of a REST request as a JSON error body; a 401 names `challenge`,
+    the way to authenticate."""
+
+    @web.middleware
+    async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ProtocolError as problem:
+            return _refusal(problem, challenge)
+        except OUTAGES as error:
+            logger.warning("a request to %s could not be served: %s", request.path, error)
+            outage = ProtocolError(Code.UNAVAILABLE, "the service is briefly unavailable")
+            return _refusal(outage, challenge)
+
+    return answer
+
+
+def _refusal(problem: ProtocolError, challenge: str) -> web.Response:
     headers = {}
     if problem.code is Code.UNAUTHORIZED:
-        headers["WWW-Authenticate"] = "Bearer"
+        headers["WWW-Authenticate"] = challenge
     elif problem.code is Code.UNAVAILABLE:
         headers["Retry-After"] = "1"
     return web.json_response(
@@ -176,7 +189,7 @@ def _conversation_id(request: web.Request) -> uuid.UUID:
         raise ProtocolError(Code.BAD_REQUEST, f"{text!r} is not a conversation id") from None
 
 
-async def _body(request: web.Request) -> bytes:
+async def read_body(request: web.Request) -> bytes:
     try:
         return await request.read()
     except web.HTTPRequestEntityTooLarge as error:

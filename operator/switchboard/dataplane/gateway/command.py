@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 
 from switchboard.commandline import SubParsers, UsageError
@@ -29,7 +28,7 @@ def register(subparsers: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the data plane's dependencies are an extra the operator alone lacks.
     from switchboard.dataplane.gateway.role import Gateway
-    from switchboard.dataplane.service import Service, process_environment
+    from switchboard.dataplane.service import Service, configure_logging, process_environment
     from switchboard.dataplane.wiring import WiringError, read_gateway_wiring, read_wiring
 
     try:
@@ -41,11 +40,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "SWITCHBOARD_ROUTING_FILE is not set: the gateway reads the bot tracks from it"
         )
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    configure_logging(wiring, verbose=args.verbose)
     asyncio.run(Service(wiring, Gateway(channel, wiring.routing_file)).run())
     return 0

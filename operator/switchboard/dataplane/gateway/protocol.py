@@ -1,5 +1,6 @@
-"""What customers' clients send and are sent (pure): webchat frames, REST bodies, their limits
-and the error codes both channels use (docs/dataplane.md, "The channel gateway").
+"""What customers' clients send and are sent (pure): webchat frames, REST bodies (the api
+channel's, a provider's), their limits and the error codes every channel uses
+(docs/dataplane.md, "The channel gateway").
 
 Everything a client sends is validated here before anything is stored: a malformed, oversized
 or unknown request becomes a `ProtocolError` with a stable code and a sentence for people.
@@ -31,6 +32,7 @@ MAX_FRAME_BYTES = 32 * 1024
 """The largest webchat frame: a message of MAX_TEXT_CHARS fits even with every character
 escaped as a UTF-16 surrogate pair (12 bytes)."""
 MAX_CUSTOMER_CHARS = 200
+MAX_PROVIDER_ID_CHARS = 200
 MAX_WAIT_SECONDS = 30.0
 """The longest an API client's read waits for a message (long-poll)."""
 GUEST = "guest"
@@ -49,6 +51,7 @@ class Code(enum.StrEnum):
     NOT_STARTED = "not_started"
     ALREADY_STARTED = "already_started"
     CONFLICT = "conflict"
+    REPLAYED = "replayed"
     CLOSED = "closed"
     UNAVAILABLE = "unavailable"
 
@@ -61,6 +64,7 @@ HTTP_STATUS = {
     Code.NOT_STARTED: 409,
     Code.ALREADY_STARTED: 409,
     Code.CONFLICT: 409,
+    Code.REPLAYED: 409,
     Code.CLOSED: 409,
     Code.TOO_LARGE: 413,
     Code.RATE_LIMITED: 429,
@@ -80,6 +84,9 @@ Customer = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CUSTOMER_CHARS)
 ]
 Attributes = dict[str, Any]
+ProviderMessageId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROVIDER_ID_CHARS)
+]
 
 
 class _Strict(BaseModel):
@@ -139,6 +146,18 @@ class MessageRequest(_Strict):
     text: str
 
 
+class InboundMessage(_Strict):
+    """POST /provider/v1/messages: a customer's message, relayed by their provider."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    id: ProviderMessageId
+    """The provider's id of the message: the same id is the same message (a retry, a replay)."""
+    sender: Customer = Field(alias="from")
+    """Who wrote it, as the provider knows them: a phone number, a handle."""
+    text: str
+
+
 def _explain(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
@@ -183,7 +202,7 @@ def parse_frame(raw: str) -> Frame:
     return frame
 
 
-Body = TypeVar("Body", StartRequest, MessageRequest)
+Body = TypeVar("Body", StartRequest, MessageRequest, InboundMessage)
 
 
 def parse_body(model: type[Body], raw: bytes) -> Body:
@@ -192,7 +211,7 @@ def parse_body(model: type[Body], raw: bytes) -> Body:
         body = model.model_validate(_document(raw))
     except ValidationError as error:
         raise ProtocolError(Code.BAD_REQUEST, _explain(error)) from None
-    if isinstance(body, MessageRequest):
+    if isinstance(body, MessageRequest | InboundMessage):
         check_text(body.text)
     return body
 

@@ -1,6 +1,7 @@
-"""The gateway role: one channel's adapter (webchat or api) on the shared service runner.
+"""The gateway role: one channel's adapter (webchat, api, or the provider adapter of sms,
+whatsapp and social) on the shared service runner.
 
-A channel type without an adapter yet (email, sms, whatsapp, social, ...) still runs and is
+A channel type without an adapter yet (email, voice, video, app) still runs and is
 ready (so its Deployment rolls and the ContactCenter can be Ready): it says at start in one line
 that its provider adapter is not built, answers every other request with 501 saying so, and the
 operator reports the missing adapter in the component's status.
@@ -13,10 +14,11 @@ import logging
 
 from aiohttp import web
 
-from switchboard.api.channels import SERVED_CHANNEL_TYPES
+from switchboard.api.channels import PROVIDER_CHANNEL_TYPES, SERVED_CHANNEL_TYPES
 from switchboard.dataplane.gateway.api import Api
 from switchboard.dataplane.gateway.conversations import Conversations
 from switchboard.dataplane.gateway.hub import Hub
+from switchboard.dataplane.gateway.provider import Provider
 from switchboard.dataplane.gateway.routing_file import RoutingFile
 from switchboard.dataplane.gateway.webchat import Webchat
 from switchboard.dataplane.service import Runtime
@@ -36,10 +38,19 @@ class Gateway:
         self.conversations = Conversations(channel, self.routing)
         self.webchat: Webchat | None = None
         self.api: Api | None = None
+        self.provider: Provider | None = None
         if channel.channel_type == "webchat":
             self.webchat = Webchat(self.conversations, self.hub, channel.disconnect_grace_seconds)
         elif channel.channel_type == "api" and channel.api_token is not None:
             self.api = Api(self.conversations, self.hub, channel.api_token)
+        elif channel.channel_type in PROVIDER_CHANNEL_TYPES and channel.api_token is not None:
+            self.provider = Provider(self.conversations, channel.api_token, channel.provider_url)
+            if channel.provider_url is None:
+                logger.warning(
+                    "channel %s has no provider URL: customers' messages are taken, but "
+                    "replies are not sent anywhere",
+                    channel.channel,
+                )
         else:
             logger.warning(
                 "channel %s is of type %s, which has no provider adapter yet (this gateway "
@@ -53,13 +64,15 @@ class Gateway:
 
     @property
     def has_adapter(self) -> bool:
-        return self.webchat is not None or self.api is not None
+        return any(adapter is not None for adapter in (self.webchat, self.api, self.provider))
 
     def routes(self, app: web.Application) -> None:
         if self.webchat is not None:
             self.webchat.routes(app)
         if self.api is not None:
             self.api.routes(app)
+        if self.provider is not None:
+            self.provider.routes(app)
         if not self.has_adapter:
             app.router.add_route("*", "/{path:.*}", self._no_adapter)
 
@@ -87,6 +100,8 @@ class Gateway:
             self.webchat.start()
         if self.api is not None:
             await self.api.start(runtime)
+        if self.provider is not None:
+            await self.provider.start(runtime)
         self._serving = True
 
     async def _catch_up(self) -> None:
@@ -102,6 +117,8 @@ class Gateway:
             await self.webchat.stop()
         if self.api is not None:
             await self.api.stop()
+        if self.provider is not None:
+            await self.provider.stop()
 
     def ready(self) -> bool:
         if not self.has_adapter:

@@ -1,20 +1,22 @@
-"""Replies to `api` conversations, POSTed to the webhook each was started with.
+"""Replies POSTed to where a conversation's customer reads them: the webhook an `api`
+conversation was started with, or the provider of an `sms`, `whatsapp` or `social` channel.
 
-`announce` puts every bot or agent message of a conversation with a webhook on the channel's
-webhook queue, as work: one gateway replica takes it, POSTs the delivery's JSON, and
-acknowledges it once the receiver answered 2xx. A receiver that is down or answers 5xx, 408,
-425 or 429 gets it again later (backing off, up to the queue's delivery limit, after which it
-is dead-lettered); any other answer is permanent: logged and dropped. The body is signed with
-the channel's API token, so the receiver can tell it came from us.
+`announce` puts every bot, agent or system message of such a conversation on the channel's
+webhook queue, as work: one gateway replica takes it, POSTs it where the channel's
+`Destination` says, and acknowledges it once the receiver answered 2xx. A receiver that is down
+or answers 5xx, 408, 425 or 429 gets it again later (backing off, up to the queue's delivery
+limit, after which it is dead-lettered); any other answer is permanent: logged and dropped.
+Every body is signed with the channel's token, so the receiver can tell it came from us.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import hashlib
-import hmac
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 from aio_pika.abc import AbstractIncomingMessage
@@ -22,14 +24,15 @@ from pydantic import ValidationError
 
 from switchboard.dataplane.envelope import Delivery
 from switchboard.dataplane.gateway.conversations import OUTAGES
+from switchboard.dataplane.gateway.signature import SIGNATURE_HEADER, signature
 from switchboard.dataplane.service import Runtime
+from switchboard.dataplane.store import Conversation
 
 logger = logging.getLogger(__name__)
 
 POST_TIMEOUT_SECONDS = 10.0
 PREFETCH = 32
 """Webhook POSTs in flight at once per replica."""
-SIGNATURE_HEADER = "X-Switchboard-Signature"
 MESSAGE_ID_HEADER = "X-Switchboard-Message-Id"
 RETRYABLE_4XX = frozenset({408, 425, 429})
 MAX_RETRY_DELAY_SECONDS = 30.0
@@ -56,16 +59,39 @@ def retry_delay(deliveries: int) -> float:
     return float(min(MAX_RETRY_DELAY_SECONDS, 0.5 * 2 ** min(deliveries, 16)))
 
 
-def signature(token: str, body: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256 of the body, keyed with the API token>`."""
-    return "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+@dataclass(frozen=True)
+class Post:
+    """One POST of a delivery: where, what, and the headers that sign it."""
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+class Destination(Protocol):
+    def post(self, conversation: Conversation, delivery: Delivery) -> Post | None:
+        """The POST that tells the conversation's customer of `delivery`, or None: there is
+        nowhere to send it."""
+
+
+@dataclass(frozen=True)
+class ApiWebhook:
+    """An `api` conversation's webhook: the delivery's JSON, its signature over the body."""
+
+    token: str
+
+    def post(self, conversation: Conversation, delivery: Delivery) -> Post | None:
+        if conversation.webhook is None:
+            return None
+        body = delivery.encode()
+        return Post(conversation.webhook, body, {SIGNATURE_HEADER: signature(self.token, body)})
 
 
 class Webhooks:
-    def __init__(self, runtime: Runtime, channel: str, token: str) -> None:
+    def __init__(self, runtime: Runtime, channel: str, destination: Destination) -> None:
         self.runtime = runtime
         self.channel = channel
-        self.token = token
+        self.destination = destination
         self.http = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_SECONDS),
             headers={"User-Agent": "switchboard-gateway"},
@@ -91,38 +117,43 @@ class Webhooks:
             logger.warning("cannot look up a webhook now, trying again later: %s", error)
             await _later(message)
             return
-        if conversation is None or conversation.webhook is None:
-            logger.warning("conversation %s has no webhook; dropped", delivery.conversation)
+        post = None if conversation is None else self.destination.post(conversation, delivery)
+        if post is None:
+            logger.warning(
+                "message %s of conversation %s has nowhere to go; dropped",
+                delivery.id,
+                delivery.conversation,
+            )
             await message.ack()
             return
-        status = await self._post(conversation.webhook, delivery)
+        status = await self._post(post, delivery)
         outcome = verdict(status)
         if outcome is Verdict.RETRY:
             await _later(message)
             return
         if outcome is Verdict.DROP:
             logger.warning(
-                "the webhook of conversation %s refused message %s with %s; dropped",
+                "the receiver of conversation %s refused message %s with %s; dropped",
                 delivery.conversation,
                 delivery.id,
                 status,
             )
         await message.ack()
 
-    async def _post(self, url: str, delivery: Delivery) -> int | None:
-        body = delivery.encode()
+    async def _post(self, post: Post, delivery: Delivery) -> int | None:
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature(self.token, body),
             MESSAGE_ID_HEADER: str(delivery.id),
+            **post.headers,
         }
         try:
             async with self.http.post(
-                url, data=body, headers=headers, allow_redirects=False
+                post.url, data=post.body, headers=headers, allow_redirects=False
             ) as response:
                 return response.status
         except (aiohttp.ClientError, TimeoutError) as error:
-            logger.info("the webhook %s did not answer: %s", url, error or type(error).__name__)
+            reason = error or type(error).__name__
+            logger.info("the receiver %s did not answer: %s", post.url, reason)
             return None
 
 

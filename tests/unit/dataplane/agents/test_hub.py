@@ -71,5 +71,16 @@ def test_a_message_looks_the_same_pushed_from_a_nudge_or_read_from_the_store() -
         text="Hello?",
         at=stored.created_at.isoformat(),
     )
-    assert message_frame(nudged) == message_frame(stored)
-    assert message_frame(stored)["type"] == "message"
+    for masking in (True, False):
+        assert message_frame(nudged, masking=masking) == message_frame(stored, masking=masking)
+    assert message_frame(stored, masking=True)["type"] == "message"
+
+
+def test_agents_see_a_customer_s_card_number_masked_unless_masking_is_off() -> None:
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    said = "my card is 4111 1111 1111 1111"
+    customer = Message(A, 4, B, "customer", None, said, at)
+    assert message_frame(customer, masking=True)["text"] == "my card is [card ending 1111]"
+    assert message_frame(customer, masking=False)["text"] == said
+    agent = Message(A, 5, B, "agent", "Alice", "call us on +44 20 7946 0958", at)
+    assert message_frame(agent, masking=True)["text"] == agent.body  # only customers' text

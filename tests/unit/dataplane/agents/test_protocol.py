@@ -31,6 +31,16 @@ def test_a_sign_in_frame_names_the_agent_and_their_capacity_per_channel_type() -
         {"webchat": 3, "voice": 1},
     )
     assert frame.available is None  # absent: availability stays what it was
+    assert frame.skills == {}  # absent: no skills, so no queue that needs one
+
+
+def test_a_sign_in_declares_the_agent_s_skills_with_their_levels() -> None:
+    frame = parse_frame(
+        '{"type": "sign_in", "token": "t", "agent": "a", "name": "A",'
+        ' "capacity": {"webchat": 1}, "skills": {"billing": 3, "spanish": 10}}'
+    )
+    assert isinstance(frame, SignInFrame)
+    assert frame.skills == {"billing": 3, "spanish": 10}
 
 
 def test_a_reply_carries_the_id_the_client_chose() -> None:
@@ -69,6 +79,16 @@ def test_a_reply_carries_the_id_the_client_chose() -> None:
         (
             '{"type": "sign_in", "token": "t", "agent": "a", "name": "A", "capacity": {}}',
             "sign_in.capacity",
+        ),
+        (
+            '{"type": "sign_in", "token": "t", "agent": "a", "name": "A",'
+            ' "capacity": {"webchat": 1}, "skills": {"billing": 11}}',
+            "sign_in.skills.billing",
+        ),
+        (
+            '{"type": "sign_in", "token": "t", "agent": "a", "name": "A",'
+            ' "capacity": {"webchat": 1}, "skills": {"Billing!": 1}}',
+            "sign_in.skills",
         ),
         (
             '{"type": "sign_in", "token": "t", "agent": "a", "name": "   ",'

@@ -2,7 +2,8 @@
 
 import pytest
 
-from switchboard.dataplane.gateway.webhook import Verdict, retry_delay, signature, verdict
+from switchboard.dataplane.gateway.signature import signature
+from switchboard.dataplane.gateway.webhook import Verdict, retry_delay, verdict
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204])

@@ -1,0 +1,1 @@
+"""Retention: ended conversations deleted after `spec.dataProtection.retention.days`."""
