@@ -195,7 +195,11 @@ def test_the_chart_installs_upgrades_and_uninstalls(client: Client) -> None:
             )
             assert f"--namespace={watched}" in args and "--all-namespaces" not in args
             cluster_wide = client.get(ClusterRole, NAME).rules
-            assert [rule.resources for rule in cluster_wide] == [["customresourcedefinitions"]]
+            # Only what cannot be namespaced: the CRD, and StorageClasses (encryption at rest).
+            assert [rule.resources for rule in cluster_wide] == [
+                ["customresourcedefinitions"],
+                ["storageclasses"],
+            ]
             role = client.get(Role, NAME, namespace=watched)
             assert any("deployments" in rule.resources for rule in role.rules)
         finally:
