@@ -221,8 +221,14 @@ def evaluate(
                     lead, day, forecast[lead - 1], calls.days[day][target]
                 )
 
+    without_history = {f"@{7 * w}d": 0 for w in weeks}
     for day in days:
         for w in weeks:
+            if not calls.same_weekday(day, w):
+                # last week's same day is a holiday missing from the data: with no history the
+                # operator does not forecast, so no method of this history is scored that day
+                without_history[f"@{7 * w}d"] += 1
+                continue
             methods = day_methods(calls, day, w, horizon, coverage[f"switchboard@{7 * w}d"])
             for seen in range(SLOTS_PER_DAY):
                 for name, method in methods.items():
@@ -239,6 +245,7 @@ def evaluate(
         }
     return {
         "mape": {name: score.mape() for name, score in scores.items()},
+        "days_without_history": without_history,
         "poisson_floor": poisson_floor([calls.days[day] for day in days]),
         "coverage_q90": {
             name: {
@@ -296,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"Poisson floor: {result['poisson_floor']:.2f} %")
     print(f"share of actual counts at or below the 90% quantile: {result['coverage_q90']}")
     print(f"costliest day for switchboard at the longest lead: {result['costliest_day']}")
+    print(f"test days without history, not scored: {result['days_without_history']}")
     print(f"evaluated in {elapsed:.0f} s")
     print(
         json.dumps(
