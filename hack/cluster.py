@@ -6,6 +6,7 @@ modules by hack/build.sh.
     python hack/cluster.py down             stops everything it started
     python hack/cluster.py status           says what runs
     python hack/cluster.py add-nodes N      more fake nodes (for benchmarks)
+    python hack/cluster.py restart          restarts etcd and kube-apiserver, keeping the data
 
 State lives in .cluster/ (certificates, etcd data, logs, ports and process ids); the admin
 kubeconfig is .cluster/kubeconfig. Ports are picked free at start, so two checkouts can
@@ -50,6 +51,7 @@ SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.64.0.1/12"
 # Components start in this order and stop in the reverse one.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+STORE = COMPONENTS[:2]  # what `restart` restarts
 NODE_ALLOCATABLE = {"cpu": "32", "memory": "128Gi", "pods": "250", "ephemeral-storage": "500Gi"}
 ZONES = ("zone-a", "zone-b", "zone-c")
 
@@ -406,38 +408,9 @@ def ensure_default_storage_class(state: State) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 
-def running(state: State) -> bool:
-    return all(name in state.pids and alive(state.pids[name]) for name in COMPONENTS)
-
-
-def up(node_count: int) -> None:
-    started = time.monotonic()
-    subprocess.run([str(REPO / "hack" / "build.sh")], check=True)
-    STATE_DIR.mkdir(exist_ok=True)
-    state = State.load()
-    if running(state) and apiserver_ready(state):
-        log("already running")
-        ensure_nodes(state, node_count)
-        write_kubeconfig(state.ports["kube-apiserver"])
-        return
-    stop_all(state)  # whatever half of a cluster is left
-    # A fresh store each start: a local cluster is disposable, and old Pods or node
-    # Leases held by a previous kwok would otherwise linger.
-    shutil.rmtree(STATE_DIR / "etcd", ignore_errors=True)
-    ensure_pki()
-    state.ports = {
-        name: free_port()
-        for name in (
-            "etcd",
-            "etcd-peer",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "kwok",
-        )
-    }
-    state.save()
-    write_kubeconfig(state.ports["kube-apiserver"])
+def start_store(state: State) -> None:
+    """etcd and kube-apiserver on the ports in `state`, serving what etcd's data directory
+    holds; returns once the apiserver is ready."""
     pki = str(PKI)
     etcd_url = f"http://127.0.0.1:{state.ports['etcd']}"
     peer_url = f"http://127.0.0.1:{state.ports['etcd-peer']}"
@@ -481,6 +454,42 @@ def up(node_count: int) -> None:
         state,
     )
     wait_for("kube-apiserver /readyz", lambda: apiserver_ready(state), 120, "kube-apiserver", state)
+
+
+def running(state: State) -> bool:
+    return all(name in state.pids and alive(state.pids[name]) for name in COMPONENTS)
+
+
+def up(node_count: int) -> None:
+    started = time.monotonic()
+    subprocess.run([str(REPO / "hack" / "build.sh")], check=True)
+    STATE_DIR.mkdir(exist_ok=True)
+    state = State.load()
+    if running(state) and apiserver_ready(state):
+        log("already running")
+        ensure_nodes(state, node_count)
+        write_kubeconfig(state.ports["kube-apiserver"])
+        return
+    stop_all(state)  # whatever half of a cluster is left
+    # A fresh store each start: a local cluster is disposable, and old Pods or node
+    # Leases held by a previous kwok would otherwise linger.
+    shutil.rmtree(STATE_DIR / "etcd", ignore_errors=True)
+    ensure_pki()
+    state.ports = {
+        name: free_port()
+        for name in (
+            "etcd",
+            "etcd-peer",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kwok",
+        )
+    }
+    state.save()
+    write_kubeconfig(state.ports["kube-apiserver"])
+    start_store(state)
+    pki = str(PKI)
     kubeconfig = str(KUBECONFIG)
     delegated_auth = [
         f"--kubeconfig={kubeconfig}",
@@ -597,6 +606,21 @@ def add_nodes(count: int) -> None:
     ensure_nodes(state, len(nodes(state)) + count)
 
 
+def restart() -> None:
+    """Stops kube-apiserver and etcd, then starts them again on the same ports with etcd's data
+    kept: what every client (the other components, an operator) sees when the control plane
+    restarts under it."""
+    state = State.load()
+    if not running(state):
+        raise SystemExit("[cluster] not running; run `make cluster-up` first")
+    started = time.monotonic()
+    for name in reversed(STORE):
+        # The apiserver stops serving at once but may linger for its in-flight watches.
+        stop_group(state.pids[name], name, "cluster", timeout=5.0)
+    start_store(state)
+    log(f"etcd and kube-apiserver restarted in {time.monotonic() - started:.1f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -608,6 +632,7 @@ def main() -> int:
     commands.add_parser("status")
     more = commands.add_parser("add-nodes")
     more.add_argument("count", type=int)
+    commands.add_parser("restart")
     args = parser.parse_args()
     if args.command == "up":
         up(args.nodes)
@@ -615,6 +640,8 @@ def main() -> int:
         down()
     elif args.command == "status":
         return status()
+    elif args.command == "restart":
+        restart()
     else:
         add_nodes(args.count)
     return 0

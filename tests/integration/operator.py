@@ -10,10 +10,14 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from switchboard.resources.kinds import CHILD_KINDS
 from tests.integration.kube import KUBECONFIG, REPO, kubectl, wait_until
@@ -39,6 +43,20 @@ def free_port() -> int:
         return port
 
 
+def render(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What `switchboard render` prints for these ContactCenters."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as source:
+        yaml.safe_dump_all(manifests, source)
+        source.flush()
+        out = subprocess.run(
+            [str(SWITCHBOARD), "render", "-f", source.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+
+
 def install_crd(path: Path = CRD, served: str = "contactcenters.switchboard.io") -> None:
     """Applies the CRDs of `path` (the ContactCenter's by default) and waits until the
     apiserver serves the one named `served`."""
@@ -55,6 +73,7 @@ class Operator:
     scope: list[str]
     log_path: Path
     kubeconfig: Path = KUBECONFIG  # the admin's, unless a test runs it as another identity
+    options: list[str] = field(default_factory=list)  # leader election, for one
     metrics_port: int = field(default_factory=free_port)
     health_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -66,6 +85,7 @@ class Operator:
                     str(SWITCHBOARD),
                     "run",
                     *self.scope,
+                    *self.options,
                     f"--metrics-port={self.metrics_port}",
                     f"--health-port={self.health_port}",
                 ],
@@ -97,6 +117,20 @@ class Operator:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group, as a crash or an evicted node would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def leadership(self) -> tuple[str, bool]:
+        """This replica's identity in the leader election and whether it leads now."""
+        found = re.search(
+            r'^switchboard_leader\{identity="([^"]*)"\} ([0-9.]+)$', self.metrics(), re.MULTILINE
+        )
+        assert found, f"no switchboard_leader metric; see {self.log_path}"
+        return found.group(1), float(found.group(2)) == 1.0
 
     def metrics(self) -> str:
         with urllib.request.urlopen(
@@ -130,10 +164,11 @@ def apiserver_metrics() -> str:
     return text.decode()
 
 
-def operator_kind_writes_by_request() -> Counter[str]:
+def operator_kind_writes_by_request(*, succeeded: bool = False) -> Counter[str]:
     """Write requests the apiserver has served on the resources the operator writes (status
     subresources of workloads excluded: the controllers write those), by
-    "VERB resource[/subresource]"."""
+    "VERB resource[/subresource]"; with `succeeded`, only those answered 2xx (a request its
+    client gave up on may or may not have been carried out)."""
     text = apiserver_metrics()
     counts: Counter[str] = Counter()
     for line in text.splitlines():
@@ -144,6 +179,7 @@ def operator_kind_writes_by_request() -> Counter[str]:
             labels.get("verb") in WRITE_VERBS
             and labels.get("resource") in OPERATOR_WRITTEN
             and labels.get("dry_run", "") == ""
+            and (not succeeded or labels.get("code", "").startswith("2"))
             and not (
                 labels.get("subresource") == "status" and labels["resource"] != "contactcenters"
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -25,7 +26,9 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
 
 @dataclass(frozen=True)
 class Request:
-    """One request in RBAC's terms; `resource` includes a subresource (`pods/exec`)."""
+    """One request in RBAC's terms; `resource` includes a subresource (`pods/exec`). `received`
+    is when it reached the recorder (time.monotonic(), which every process of the machine shares),
+    before the apiserver saw it."""
 
     verb: str
     group: str
@@ -33,6 +36,7 @@ class Request:
     namespace: str | None
     name: str | None
     status: int
+    received: float
 
     @property
     def permission(self) -> tuple[str, str, str]:
@@ -125,6 +129,7 @@ class RequestRecorder:
         await asyncio.gather(*others, return_exceptions=True)
 
     async def _forward(self, incoming: web.Request) -> web.StreamResponse:
+        received = time.monotonic()
         headers = {k: v for k, v in incoming.headers.items() if k.lower() not in HOP_BY_HOP}
         body = await incoming.read()
         async with self._session.request(
@@ -135,10 +140,12 @@ class RequestRecorder:
         ) as answer:
             attributes = rbac_attributes(incoming.method, incoming.path, incoming.query_string)
             if attributes is not None:
-                self.requests.append(Request(*attributes, status=answer.status))
+                self.requests.append(Request(*attributes, answer.status, received))
                 if attributes[0] == "patch" and answer.status == 201:
                     # An apply patch that created the object was authorized as create too.
-                    self.requests.append(Request("create", *attributes[1:], status=answer.status))
+                    self.requests.append(
+                        Request("create", *attributes[1:], answer.status, received)
+                    )
             outgoing = web.StreamResponse(
                 status=answer.status,
                 headers={k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP},

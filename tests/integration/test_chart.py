@@ -4,7 +4,8 @@ installs, upgrades and uninstalls, and its RBAC is what the operator needs and n
 Least privilege is shown by running the real `switchboard run` process as the chart's
 ServiceAccount (a TokenRequest token in a kubeconfig of its own, not the admin's) through the
 quickstart, spec changes that create, patch and prune children, a missing Secret, and an
-autoscaled ContactCenter scaling up on simulated traffic. A recorder in front of the apiserver
+autoscaled ContactCenter scaling up on simulated traffic, with the chart's arguments (leader
+election on the chart's Lease included). A recorder in front of the apiserver
 notes every request the operator makes: each must be allowed (or be one of kopf's optional
 probes the chart deliberately does not grant), and every permission the chart grants must have
 been used (or be listed in NOT_EXERCISED with the code path that needs it). Then the same
@@ -16,7 +17,6 @@ check (Lua) at each step of a ContactCenter's lifecycle.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -28,11 +28,12 @@ from typing import Any
 
 import httpx
 import pytest
-from lightkube import ApiError, Client, KubeConfig
+from lightkube import ApiError, Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.batch_v1 import CronJob
+from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, Role, RoleBinding
@@ -48,6 +49,7 @@ from tests.integration.contactcenters import (
     documents,
     wait_for_condition,
 )
+from tests.integration.identities import CA, TokenIdentity, apiserver
 from tests.integration.kube import KUBECONFIG, REPO, kubectl, restricted_namespace, wait_until
 from tests.integration.operator import Operator, install_crd
 from tests.integration.request_recorder import Request, RequestRecorder
@@ -61,13 +63,12 @@ from tests.integration.test_autoscaling import (
 
 HELM = REPO / "bin" / "helm"
 CHART = REPO / "charts" / "switchboard"
-CA = REPO / ".cluster" / "pki" / "ca.crt"
 CRD_NAME = "contactcenters.switchboard.io"
 RELEASE = "sb"
 NAME = f"{RELEASE}-switchboard"  # the release's objects and its ServiceAccount
-# As the least-privilege runs install the chart: one replica, because `switchboard run` has
-# no leader election yet, and the CRD from install_crd() (the install test installs it).
-SINGLE = {"replicaCount": 1, "leaderElection": {"enabled": False}, "crds": {"install": False}}
+# As the least-privilege runs install the chart: with its defaults (leader election among
+# two replicas), but the CRD from install_crd() (the install test installs it).
+AS_RUN: dict[str, Any] = {"crds": {"install": False}}
 
 # Granted but not exercised by the flows below, each with the code path that needs it.
 NOT_EXERCISED: dict[tuple[str, str, str], str] = {
@@ -126,11 +127,6 @@ def wait_current(client: Client, namespace: str, name: str, timeout: float = 90)
         return None
 
     return wait_until(f"{namespace}/{name} Ready at its generation", current, timeout=timeout)
-
-
-def apiserver() -> str:
-    server: str = json.loads(KUBECONFIG.read_text())["clusters"][0]["cluster"]["server"]
-    return server
 
 
 # --- the chart's manifests, install, upgrade, uninstall -----------------------------------
@@ -199,7 +195,11 @@ def test_the_chart_installs_upgrades_and_uninstalls(client: Client) -> None:
             )
             assert f"--namespace={watched}" in args and "--all-namespaces" not in args
             cluster_wide = client.get(ClusterRole, NAME).rules
-            assert [rule.resources for rule in cluster_wide] == [["customresourcedefinitions"]]
+            # Only what cannot be namespaced: the CRD, and StorageClasses (encryption at rest).
+            assert [rule.resources for rule in cluster_wide] == [
+                ["customresourcedefinitions"],
+                ["storageclasses"],
+            ]
             role = client.get(Role, NAME, namespace=watched)
             assert any("deployments" in rule.resources for rule in role.rules)
         finally:
@@ -214,44 +214,19 @@ def test_the_chart_installs_upgrades_and_uninstalls(client: Client) -> None:
 # --- least privilege ----------------------------------------------------------------------
 
 
-class ChartIdentity:
-    """The chart's ServiceAccount: a token from the TokenRequest API and kubeconfigs with it."""
-
-    def __init__(self, namespace: str, directory: Path) -> None:
-        created = kubectl("create", "token", NAME, "-n", namespace, "--duration=1h")
-        assert created.returncode == 0, created.stderr
-        self.token = created.stdout.strip()
-        self.directory = directory
-
-    def kubeconfig(self, server: str) -> Path:
-        cluster: dict[str, str] = {"server": server}
-        if server.startswith("https:"):
-            cluster["certificate-authority-data"] = base64.b64encode(CA.read_bytes()).decode()
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "local", "cluster": cluster}],
-            "users": [{"name": NAME, "user": {"token": self.token}}],
-            "contexts": [{"name": "operator", "context": {"cluster": "local", "user": NAME}}],
-            "current-context": "operator",
-        }
-        path = self.directory / f"kubeconfig-{len(list(self.directory.glob('kubeconfig-*')))}"
-        path.write_text(json.dumps(config))
-        return path
-
-    def client(self) -> Client:
-        return Client(config=KubeConfig.from_file(str(self.kubeconfig(apiserver()))))
-
-
-def watch_arguments(client: Client, namespace: str) -> list[str]:
-    """What the chart's Deployment tells `switchboard run` to watch."""
+def operator_arguments(client: Client, namespace: str) -> list[str]:
+    """What the chart's Deployment tells `switchboard run` (what to watch, leader election),
+    but its ports: the test's operator takes free ones."""
     args = client.get(Deployment, NAME, namespace=namespace).spec.template.spec.containers[0].args
-    return [arg for arg in args if arg.startswith(("--namespace", "--all-namespaces"))]
+    assert args[0] == "run"
+    return [arg for arg in args[1:] if not arg.startswith(("--metrics-port", "--health-port"))]
 
 
 def granted(client: Client, home: str, watched: str) -> set[tuple[str, str, str]]:
-    """(apiGroup, resource, verb) the chart grants its ServiceAccount for `watched`."""
+    """(apiGroup, resource, verb) the chart grants its ServiceAccount for `watched`, and for
+    its Lease in `home`."""
     rules = list(client.get(ClusterRole, NAME).rules)
+    rules += client.get(Role, f"{NAME}-leader-election", namespace=home).rules
     try:
         rules += client.get(Role, NAME, namespace=watched).rules
     except ApiError as error:
@@ -275,22 +250,24 @@ def test_the_operator_needs_exactly_the_chart_s_rbac(
         restricted_namespace(client, "cc") as watched,
         restricted_namespace(client, "other") as unwatched,
     ):
-        values = dict(SINGLE)
+        values = dict(AS_RUN)
         if mode == "namespaced":
             values["watchNamespaces"] = [watched]
         helm_release("install", home, values)
         try:
-            identity = ChartIdentity(home, tmp_path)
+            identity = TokenIdentity(NAME, home, tmp_path)
             recorder = RequestRecorder(apiserver(), str(CA))
             recorder.start()
             operator = Operator(
-                scope=watch_arguments(client, home),
+                scope=operator_arguments(client, home),
                 log_path=tmp_path / "operator.log",
                 kubeconfig=identity.kubeconfig(recorder.url),
             )
             try:
                 operator.start()
                 run_the_flows(client, watched, prometheus, simulate)
+                holder = client.get(Lease, NAME, namespace=home).spec.holderIdentity
+                assert operator.leadership() == (holder, True), "it led on the chart's Lease"
             except AssertionError as error:
                 refused = sorted({r.permission for r in recorder.requests if r.status == 403})
                 raise AssertionError(f"{error}\nrefused to the operator: {refused}") from error
@@ -441,7 +418,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
 
 
 def refused_to_the_operator(
-    identity: ChartIdentity, admin: Client, watched: str, unwatched: str, mode: str
+    identity: TokenIdentity, admin: Client, watched: str, unwatched: str, mode: str
 ) -> None:
     """What the operator's identity must not be able to do, tried for real."""
     operator = identity.client()

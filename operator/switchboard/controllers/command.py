@@ -1,14 +1,31 @@
-"""`switchboard run`: the operator process (kopf), its liveness endpoint and its metrics."""
+"""`switchboard run`: the operator process (kopf), its liveness endpoint and its metrics, and
+its leader election when several replicas run."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import socket
+import uuid
 
 from lightkube import KubeConfig
 from lightkube.core.exceptions import ConfigError
 
-from switchboard.commandline import SubParsers, UsageError, port
+from switchboard.api.types import duration_seconds
+from switchboard.commandline import Bounded, SubParsers, UsageError, port
+from switchboard.controllers.leadership import LeaderElection, Timings
+
+DEFAULT_LEASE_NAME = "switchboard"
+
+
+def _seconds(text: str) -> float:
+    try:
+        return duration_seconds(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a duration such as 15s, got {text!r}") from None
+
+
+positive_duration = Bounded(_seconds, lambda seconds: seconds > 0, "longer than 0")
 
 
 def register(subparsers: SubParsers) -> None:
@@ -37,14 +54,97 @@ def register(subparsers: SubParsers) -> None:
         "--health-port", type=port, default=8081, help="liveness endpoint port (default 8081)"
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages")
+    election = parser.add_argument_group(
+        "leader election",
+        "With several replicas: only the holder of a coordination.k8s.io Lease reconciles, "
+        "scales and rolls out; the others keep their caches warm and take over when it stops "
+        "renewing the Lease.",
+    )
+    election.add_argument(
+        "--leader-election", action="store_true", help="elect a leader among the replicas"
+    )
+    election.add_argument(
+        "--leader-election-namespace",
+        metavar="NS",
+        help="namespace of the Lease (default: the service account's, or the kubeconfig's)",
+    )
+    election.add_argument(
+        "--leader-election-id",
+        metavar="NAME",
+        help=f"name of the Lease (default: {DEFAULT_LEASE_NAME})",
+    )
+    defaults = Timings()
+    for flag, default, meaning in (
+        (
+            "--lease-duration",
+            defaults.lease_duration,
+            "how long candidates wait for a silent leader",
+        ),
+        (
+            "--renew-deadline",
+            defaults.renew_deadline,
+            "how long the leader tries to renew before it stops acting",
+        ),
+        ("--retry-period", defaults.retry_period, "how often the leader renews and candidates try"),
+    ):
+        election.add_argument(
+            flag,
+            type=positive_duration,
+            metavar="DURATION",
+            help=f"{meaning} (default: {default:g}s)",
+        )
     parser.set_defaults(handler=run)
 
 
+def election_timings(args: argparse.Namespace) -> Timings | None:
+    """The timings of the leader election the flags ask for; None without one."""
+    given = [
+        flag
+        for flag, value in (
+            ("--leader-election-namespace", args.leader_election_namespace),
+            ("--leader-election-id", args.leader_election_id),
+            ("--lease-duration", args.lease_duration),
+            ("--renew-deadline", args.renew_deadline),
+            ("--retry-period", args.retry_period),
+        )
+        if value is not None
+    ]
+    if not args.leader_election:
+        if given:
+            raise UsageError(f"{given[0]} needs --leader-election")
+        return None
+    defaults = Timings()
+    timings = Timings(
+        lease_duration=args.lease_duration or defaults.lease_duration,
+        renew_deadline=args.renew_deadline or defaults.renew_deadline,
+        retry_period=args.retry_period or defaults.retry_period,
+    )
+    problem = timings.problem()
+    if problem:
+        raise UsageError(problem)
+    return timings
+
+
+def identity() -> str:
+    """This replica's name in the Lease: its host name (the pod's name) and a random part, as
+    client-go's users make it."""
+    return f"{socket.gethostname()}_{uuid.uuid4()}"
+
+
 def run(args: argparse.Namespace) -> int:
+    timings = election_timings(args)  # usage errors first, before looking for a cluster
     try:
-        KubeConfig.from_env()
+        config = KubeConfig.from_env().get()
     except ConfigError as error:
         raise UsageError(f"no cluster to talk to ({error}); set KUBECONFIG") from None
+    election = None
+    if timings is not None:
+        election = LeaderElection(
+            namespace=args.leader_election_namespace or (config.namespace if config else "default"),
+            name=args.leader_election_id or DEFAULT_LEASE_NAME,
+            identity=identity(),
+            timings=timings,
+        )
     # Imported here: registering the handlers is a side effect of the import.
     import kopf
     from prometheus_client import start_http_server
@@ -61,9 +161,11 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     start_http_server(args.metrics_port)
     kopf.run(
-        standalone=True,  # no peering objects: one operator replica, no writes of its own
+        # No kopf peering (it would pause the watches too): the Lease decides who acts.
+        standalone=True,
         clusterwide=args.all_namespaces,
         namespaces=args.namespaces or (),
         liveness_endpoint=f"http://0.0.0.0:{args.health_port}/healthz",
+        memo=kopf.Memo(election=election, identity=election.identity if election else identity()),
     )
     return 0

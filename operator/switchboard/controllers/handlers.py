@@ -25,7 +25,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     selector = ",".join(f"{key}={value}" for key, value in MANAGED_SELECTOR.items())
     for child in CHILD_KINDS:
         settings.watching.label_selectors[child.resource] = selector
-    memo.controller = Controller()
+    # `switchboard run` puts the leader election (or None) and this replica's identity in memo.
+    memo.controller = Controller(memo.election, memo.identity)
 
 
 @kopf.on.cleanup()
@@ -42,7 +43,7 @@ async def contact_center_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any
     controller: Controller = memo.controller
     if event["type"] == "DELETED":
         controller.caches.contact_centers.pop(key, None)
-        controller.reconciler.forget(dict(body))
+        controller.forget(dict(body))
         return
     controller.caches.contact_centers[key] = dict(body)
     controller.queue.add(key)

@@ -1,10 +1,11 @@
 """The operator's access to the Kubernetes API: plain manifests in and out, server-side
 apply under one field manager, and a count of every write (a restarted or idle operator
-should make none)."""
+should make none). Every write is refused once this replica may no longer act (it stopped
+leading), however late the task that asks for it runs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,11 +48,27 @@ def _plain(resource: Any) -> Manifest:
     return plain
 
 
-class Kube:
-    """One async client shared by every reconcile."""
+class NotLeading(Exception):
+    """A write refused because this replica no longer leads."""
 
-    def __init__(self, client: AsyncClient | None = None) -> None:
+
+def _always() -> bool:
+    return True
+
+
+class Kube:
+    """One async client shared by every reconcile; it writes only while `may_write()`."""
+
+    def __init__(
+        self, client: AsyncClient | None = None, may_write: Callable[[], bool] = _always
+    ) -> None:
         self.client = client or AsyncClient(field_manager=FIELD_MANAGER)
+        self.may_write = may_write
+
+    def _writing(self, verb: str, kind: str) -> None:
+        if not self.may_write():
+            raise NotLeading(f"not leading: refused to {verb} a {kind}")
+        metrics.API_WRITES.labels(verb=verb, kind=kind).inc()
 
     async def get(self, manifest: Mapping[str, Any]) -> Manifest | None:
         """The live object named like `manifest`, or None if there is none."""
@@ -78,7 +95,7 @@ class Kube:
 
     async def apply(self, manifest: Mapping[str, Any]) -> Manifest:
         """Server-side apply; forced, because the operator owns what it sets."""
-        metrics.API_WRITES.labels(verb="apply", kind=manifest["kind"]).inc()
+        self._writing("apply", manifest["kind"])
         applied = await self.client.apply(
             codecs.from_dict(dict(manifest)), field_manager=FIELD_MANAGER, force=True
         )
@@ -86,7 +103,7 @@ class Kube:
 
     async def create(self, manifest: Mapping[str, Any]) -> bool:
         """Creates the object unless one of that name exists; True if this call created it."""
-        metrics.API_WRITES.labels(verb="create", kind=manifest["kind"]).inc()
+        self._writing("create", manifest["kind"])
         try:
             await self.client.create(codecs.from_dict(dict(manifest)))
         except ApiError as error:
@@ -96,7 +113,7 @@ class Kube:
         return True
 
     async def delete(self, kind: str, api_version: str, namespace: str, name: str) -> None:
-        metrics.API_WRITES.labels(verb="delete", kind=kind).inc()
+        self._writing("delete", kind)
         resource = _resource({"apiVersion": api_version, "kind": kind, "metadata": {}})
         try:
             await self.client.delete(resource, name, namespace=namespace)
@@ -106,7 +123,7 @@ class Kube:
 
     async def merge_patch(self, manifest: Mapping[str, Any], patch: Mapping[str, Any]) -> None:
         """A JSON merge patch of the object named like `manifest` (null removes a field)."""
-        metrics.API_WRITES.labels(verb="patch", kind=manifest["kind"]).inc()
+        self._writing("patch", manifest["kind"])
         meta = manifest["metadata"]
         await self.client.patch(
             _resource(manifest),
@@ -117,7 +134,7 @@ class Kube:
         )
 
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        metrics.API_WRITES.labels(verb="patch", kind="ContactCenter/status").inc()
+        self._writing("patch", "ContactCenter/status")
         await self.client.patch(
             ContactCenterResource.Status,
             name,
@@ -128,7 +145,7 @@ class Kube:
 
     async def event(self, owner: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
         """Records an Event on the ContactCenter (`kind` is Normal or Warning)."""
-        metrics.API_WRITES.labels(verb="create", kind="Event").inc()
+        self._writing("create", "Event")
         meta = owner["metadata"]
         now = datetime.now(UTC)
         await self.client.create(

@@ -30,6 +30,12 @@ API_WRITES = Counter(
     "Write requests the operator sent to the Kubernetes API, by verb and kind.",
     ["verb", "kind"],
 )
+LEADER = Gauge(
+    "switchboard_leader",
+    "1 while this replica leads (reconciles, scales, rolls out), 0 while it follows and keeps "
+    "its caches warm; by the replica's identity in the leader election Lease.",
+    ["identity"],
+)
 _WORKLOAD = ["namespace", "contact_center", "workload"]
 DESIRED_REPLICAS = Gauge(
     "switchboard_autoscaler_desired_replicas",

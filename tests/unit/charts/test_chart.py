@@ -22,6 +22,8 @@ import pytest
 import yaml
 
 from switchboard.cli import build_parser
+from switchboard.controllers.command import election_timings
+from switchboard.controllers.leadership import Timings
 from switchboard.resources.kinds import CHILD_KINDS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -29,9 +31,6 @@ CHART = REPO / "charts" / "switchboard"
 HELM = REPO / "bin" / "helm"
 NAMESPACE = "switchboard-system"
 RELEASE = "sb"
-# Flags the chart passes that `switchboard run` does not accept yet. Leader election comes
-# with the high-availability work; remove the flag from here when it lands.
-FLAGS_NOT_YET_ACCEPTED = {"--leader-election"}
 
 Manifest = dict[str, Any]
 
@@ -86,9 +85,7 @@ def run_arguments(manifests: list[Manifest]) -> Any:
     """The container's command line as `switchboard` parses it."""
     operator = container(manifests)
     assert operator["command"] == ["switchboard"]
-    return build_parser().parse_args(
-        [arg for arg in operator["args"] if arg not in FLAGS_NOT_YET_ACCEPTED]
-    )
+    return build_parser().parse_args(operator["args"])
 
 
 def port_named(operator: Manifest, name: str) -> int:
@@ -223,12 +220,29 @@ def test_the_operator_watches_what_the_values_say(
 
 
 def test_log_level_and_leader_election_become_flags() -> None:
-    default = container(render())["args"]
-    assert "--verbose" not in default and "--leader-election" in default
-    single = container(
+    default = run_arguments(render())
+    assert not default.verbose and default.leader_election
+    single = run_arguments(
         render({"logLevel": "debug", "replicaCount": 1, "leaderElection": {"enabled": False}})
-    )["args"]
-    assert "--verbose" in single and "--leader-election" not in single
+    )
+    assert single.verbose and not single.leader_election
+    assert election_timings(single) is None
+
+
+def test_the_leader_elects_itself_on_the_lease_the_chart_grants() -> None:
+    manifests = render({"leaderElection": {"leaseDuration": "20s", "retryPeriod": "3s"}})
+    args = run_arguments(manifests)
+    (lease_role,) = [m for m in manifests if m["kind"] == "Role"]
+    assert args.leader_election_namespace == lease_role["metadata"]["namespace"] == NAMESPACE
+    named = [rule for rule in rules_of(lease_role) if "resourceNames" in rule]
+    assert [rule["resourceNames"] for rule in named] == [[args.leader_election_id]]
+    assert election_timings(args) == Timings(
+        lease_duration=20.0, renew_deadline=10.0, retry_period=3.0
+    )
+
+
+def test_the_default_timings_are_client_go_s() -> None:
+    assert election_timings(run_arguments(render())) == Timings(15.0, 10.0, 2.0)
 
 
 def test_scheduling_values_reach_the_pod() -> None:
@@ -405,6 +419,7 @@ def test_the_dashboard_config_map_holds_the_dashboard() -> None:
         ({"image": {"digest": "latest"}}, "digest"),
         ({"metrics": {"port": 70000}}, "port"),
         ({"leaderElection": {"enabled": False}}, "leaderElection.enabled"),
+        ({"leaderElection": {"leaseDuration": "15"}}, "leaseDuration"),
         ({"metrics": {"port": 8081}}, "must differ"),
     ],
 )
