@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane's binaries from Go modules and links them into bin/, with the
-# Gateway API's standard CRDs (bin/gateway-api-crds.yaml) from its Go module.
+# Gateway API's standard CRDs (bin/gateway-api-crds.yaml) and the Prometheus Operator's
+# PodMonitor CRD (bin/prometheus-operator-crds.yaml) from their Go modules.
 #
 # Binaries are cached outside the repository by version (and by the tools module's
 # content), so only the first run pays for a build; a cold build of the Kubernetes
@@ -16,6 +17,7 @@ kubernetes=$(cat "$repo/hack/versions/kubernetes")
 kwok=$(cat "$repo/hack/versions/kwok")
 helm=$(cat "$repo/hack/versions/helm")
 gateway_api=$(cat "$repo/hack/versions/gateway-api")
+prometheus_operator=$(cat "$repo/hack/versions/prometheus-operator")
 
 say() { printf '[build] %s\n' "$*" >&2; }
 
@@ -102,6 +104,18 @@ if [ ! -s "$gateway_api_dir/standard-crds.yaml" ]; then
 	mv "$gateway_api_dir/standard-crds.yaml.tmp" "$gateway_api_dir/standard-crds.yaml"
 fi
 
+# The Prometheus Operator's PodMonitor CRD ships in its Go module (example/): tests install it
+# to see the operator make a ContactCenter's PodMonitor.
+prometheus_operator_dir="$cache/prometheus-operator-$prometheus_operator"
+if [ ! -s "$prometheus_operator_dir/crds.yaml" ]; then
+	say "downloading the Prometheus Operator $prometheus_operator CRDs"
+	prometheus_operator_src=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$prometheus_operator" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+	mkdir -p "$prometheus_operator_dir"
+	cp "$prometheus_operator_src/example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml" \
+		"$prometheus_operator_dir/crds.yaml.tmp"
+	mv "$prometheus_operator_dir/crds.yaml.tmp" "$prometheus_operator_dir/crds.yaml"
+fi
+
 mkdir -p "$repo/bin"
 for role in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 	ln -sfn "$k8s_dir/k8s" "$repo/bin/$role"
@@ -110,3 +124,4 @@ ln -sfn "$kwok_dir/kwok" "$repo/bin/kwok"
 ln -sfn "$kwok_dir/stages.yaml" "$repo/bin/kwok-stages.yaml"
 ln -sfn "$helm_dir/helm" "$repo/bin/helm"
 ln -sfn "$gateway_api_dir/standard-crds.yaml" "$repo/bin/gateway-api-crds.yaml"
+ln -sfn "$prometheus_operator_dir/crds.yaml" "$repo/bin/prometheus-operator-crds.yaml"

@@ -62,8 +62,17 @@ def install_crd(path: Path = CRD, served: str = "contactcenters.switchboard.io")
     apiserver serves the one named `served`."""
     applied = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
     assert applied.returncode == 0, applied.stderr
-    established = kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{served}")
-    assert established.returncode == 0, established.stderr
+    # A CRD just created may have no conditions yet, which `kubectl wait` takes as an error.
+    wait_until(
+        f"CRD {served} to be established",
+        lambda: (
+            kubectl(
+                "wait", "--for=condition=Established", "--timeout=5s", f"crd/{served}"
+            ).returncode
+            == 0
+        ),
+        timeout=30,
+    )
 
 
 @dataclass

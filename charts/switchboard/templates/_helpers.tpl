@@ -74,6 +74,10 @@ tests/integration/test_chart.py runs it with exactly these rules and records eve
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
   verbs: [list, watch, create, patch, delete]
+# The PodMonitor scraping the contact center's pods, where the Prometheus Operator runs.
+- apiGroups: [monitoring.coreos.com]
+  resources: [podmonitors]
+  verbs: [list, watch, create, patch, delete]
 # The retention job and its ServiceAccount (which is bound to no role).
 - apiGroups: [""]
   resources: [serviceaccounts]

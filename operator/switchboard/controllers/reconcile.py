@@ -30,7 +30,7 @@ from switchboard.resources import build_all
 from switchboard.resources.bot import bot_name, sized_replicas
 from switchboard.resources.common import STABLE_TRACK, Manifest, desired_replicas
 from switchboard.resources.decisions import BotTrack, Decisions
-from switchboard.resources.kinds import HTTP_ROUTE
+from switchboard.resources.kinds import HTTP_ROUTE, POD_MONITOR
 from switchboard.resources.status import Problem
 from switchboard.rollout.capacity import bot_tracks
 from switchboard.rollout.machine import CANARY_TRACK
@@ -187,6 +187,7 @@ class Reconciler:
             bot_tracks=await self._bot_tracks(cc, rollout, replicas.get("bot")),
             routes=rollout.plan.routes,
             http_route=await self.children.served(HTTP_ROUTE, cc.namespace),
+            pod_monitor=await self.children.served(POD_MONITOR, cc.namespace),
         )
 
     async def _bot_tracks(

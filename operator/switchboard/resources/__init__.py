@@ -18,6 +18,7 @@ from switchboard.resources.database import build_database
 from switchboard.resources.decisions import BotTrack, Decisions, Route
 from switchboard.resources.disruption_budgets import build_disruption_budgets
 from switchboard.resources.network_policies import build_network_policies
+from switchboard.resources.pod_monitor import build_pod_monitor
 from switchboard.resources.queue import build_queue
 from switchboard.resources.retention import build_retention
 from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
@@ -81,4 +82,5 @@ def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Man
             if decisions.http_route
             else []
         ),
+        *([build_pod_monitor(cc)] if decisions.pod_monitor else []),
     ]

@@ -44,3 +44,5 @@ class Decisions:
     """Where new conversations go, by bot track. Empty: all to the stable track."""
     http_route: bool = False
     """The cluster serves the Gateway API: the bot's HTTPRoute carries the routes' weights."""
+    pod_monitor: bool = False
+    """The cluster serves the Prometheus Operator's PodMonitor: one scrapes the contract."""

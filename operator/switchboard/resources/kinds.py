@@ -29,6 +29,9 @@ class ChildKind:
 
 HTTP_ROUTE = ChildKind("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes", optional=True)
 """The bot's HTTPRoute (resources/bot_route.py), where the cluster serves the Gateway API."""
+POD_MONITOR = ChildKind("PodMonitor", "monitoring.coreos.com/v1", "podmonitors", optional=True)
+"""The scrape of the metrics contract (resources/pod_monitor.py), where the cluster runs the
+Prometheus Operator."""
 CHILD_KINDS = (
     ChildKind("ConfigMap", "v1", "configmaps"),
     ChildKind("Service", "v1", "services"),
@@ -39,6 +42,7 @@ CHILD_KINDS = (
     ChildKind("ServiceAccount", "v1", "serviceaccounts"),
     ChildKind("CronJob", "batch/v1", "cronjobs"),
     HTTP_ROUTE,
+    POD_MONITOR,
 )
 CHILD_KIND_NAMES = frozenset(child.kind for child in CHILD_KINDS)
 # Every child carries it; the watches and LISTs select on it.

@@ -15,7 +15,7 @@ def test_every_kind_the_builders_make_is_watched_listed_and_pruned() -> None:
     someone edits it, nor deleted when the spec drops it."""
     table = {child.kind: child.api_version for child in CHILD_KINDS}
     # Where the cluster serves every optional API too.
-    everything = Decisions(http_route=True)
+    everything = Decisions(http_route=True, pod_monitor=True)
     built = [manifest for name in EXAMPLES for manifest in build_all(example(name), everything)]
     assert {manifest["kind"] for manifest in built} == set(table)  # the examples build each kind
     for manifest in built:
