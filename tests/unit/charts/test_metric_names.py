@@ -1,7 +1,7 @@
 """Every series the Grafana dashboard and the Prometheus rules read is one the code exports
-(the operator's own metrics, the metrics contract), with the labels it has; or it is listed in
-NOT_YET_EXPORTED with the labels it will have. A typo, or a metric renamed in the code, fails
-here instead of leaving an empty panel or an alert that can never fire."""
+(the operator's own metrics, the metrics contract), with the labels it has. A typo, or a metric
+renamed in the code, fails here instead of leaving an empty panel or an alert that can never
+fire."""
 
 from __future__ import annotations
 
@@ -28,10 +28,6 @@ CHART = Path(__file__).resolve().parents[3] / "charts" / "switchboard"
 DASHBOARD = CHART / "dashboards" / "switchboard.json"
 RULES = CHART / "rules" / "switchboard.rules.yaml"
 
-# Series the dashboard and the alerts use before any code exports them, with their labels
-# (besides job and instance). When one is exported, test_not_yet_exported_is_not_exported
-# fails: remove it from here, and this test then checks the real one.
-NOT_YET_EXPORTED: dict[str, frozenset[str]] = {}
 TARGET_LABELS = frozenset({"job", "instance"})  # Prometheus adds them to every scraped series
 BUILT_IN: dict[str, frozenset[str]] = {"up": frozenset()}
 
@@ -140,7 +136,6 @@ KNOWN = {
     **contract_series(),
     **BUILT_IN,
     **recorded_series(),
-    **NOT_YET_EXPORTED,
 }
 
 
@@ -149,7 +144,7 @@ def test_every_series_exists_with_the_labels_used(where: str, promql: str) -> No
     series, grouping = references(promql)
     assert series, f"{where}: no series found in {promql}"
     for name, matched in series.items():
-        assert name in KNOWN, f"{where}: {name} is exported by nothing and not listed as coming"
+        assert name in KNOWN, f"{where}: {name} is exported by nothing"
         labels = KNOWN[name] | TARGET_LABELS
         assert matched <= labels, f"{where}: {name} has no label {sorted(matched - labels)}"
     available = set().union(*(KNOWN[name] for name in series)) | TARGET_LABELS
@@ -169,17 +164,10 @@ def test_the_contract_holds_what_the_operator_queries() -> None:
                 assert labels <= contract[name] | TARGET_LABELS, f"{workload}: {name} {labels}"
 
 
-@pytest.mark.parametrize("name", sorted(NOT_YET_EXPORTED))
-def test_not_yet_exported_is_not_exported(name: str) -> None:
-    exported = operator_series() | contract_series()
-    assert name not in exported, f"{name} is exported now: remove it from NOT_YET_EXPORTED"
-
-
 def test_the_dashboard_and_rules_read_the_operator_and_the_contract() -> None:
     used = {name for _, promql in all_queries() for name in references(promql)[0]}
     assert used & set(operator_series()), "no operator metric in use"
     assert used & set(contract_series()), "no contract metric in use"
-    assert set(NOT_YET_EXPORTED) <= used, "a metric listed as coming is used nowhere"
 
 
 def test_dashboard_queries_parse(tmp_path: Path) -> None:
