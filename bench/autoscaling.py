@@ -11,8 +11,8 @@ simulator (two queues in tandem: the bot's, then the agents' for the contacts it
    (a week of the forecast bench's test window, chosen before any run; its Friday closes early
    at 19:55, the only such day in the data set).
 
-The history of a real day (its forecast's) is the same weekday of the 7 weeks before that are in
-the data set, as the operator reads it; the surge day's is 7 draws of its profile without the
+The history of a real day (its forecast's) is the same day a week before, as the operator reads
+it with its default `lookbackDays: 7`; the surge day's is one draw of its profile without the
 surge.
 
 `switchboard.sizing.decision.decide` was tuned on seeds 1-3 and checked on seeds 4-9 (and on
@@ -286,7 +286,7 @@ Contacts: every contact meets the bot first (log-normal time with it, mean 90 s,
 switchboard: sizing.decision.decide with its defaults (scale up at once, scale-down window
   300 s) every 30 s per tier; arrivals over 15, 5 and 1 min (a measured rate counts when it lies
   4 sigma of Poisson noise above the forecast), AHT over 1 h, backlog, contacts in the system,
-  patience; forecast from the same weekday of the 7 weeks before (the agents': the escalations,
+  patience; forecast from the same day a week before (the agents': the escalations,
   the history thinned to 70%), its mean over the next 60 s.
 switchboard@Ws: the same with a scale-down window of W seconds (not the default; shown to place
   switchboard's own trade-off beside hpa's and keda's, not chosen on these days).
