@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from switchboard.resources.kinds import CHILD_KINDS
@@ -73,6 +74,25 @@ def install_crd(path: Path = CRD, served: str = "contactcenters.switchboard.io")
         ),
         timeout=30,
     )
+
+
+GATEWAY_API_CRDS = REPO / "bin" / "gateway-api-crds.yaml"
+PROMETHEUS_OPERATOR_CRDS = REPO / "bin" / "prometheus-operator-crds.yaml"
+OPTIONAL_APIS = (
+    (GATEWAY_API_CRDS, "httproutes.gateway.networking.k8s.io"),
+    (PROMETHEUS_OPERATOR_CRDS, "podmonitors.monitoring.coreos.com"),
+)
+"""The APIs a cluster may serve that the operator makes children of (hack/build.sh keeps their
+CRDs from their Go modules), with the CRD of each the operator uses."""
+
+
+def install_optional_apis() -> None:
+    """Installs them, and leaves them: removing a CRD under a running operator ends kopf's
+    watch of it."""
+    for path, served in OPTIONAL_APIS:
+        if not path.exists():
+            pytest.fail(f"bin/{path.name} is missing: run `make binaries`", pytrace=False)
+        install_crd(path, served=served)
 
 
 @dataclass

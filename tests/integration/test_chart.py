@@ -51,7 +51,7 @@ from tests.integration.contactcenters import (
 )
 from tests.integration.identities import CA, TokenIdentity, apiserver
 from tests.integration.kube import KUBECONFIG, REPO, kubectl, restricted_namespace, wait_until
-from tests.integration.operator import Operator, install_crd
+from tests.integration.operator import Operator, install_crd, install_optional_apis
 from tests.integration.request_recorder import Request, RequestRecorder
 from tests.integration.test_autoscaling import (
     BOT,
@@ -77,6 +77,12 @@ NOT_EXERCISED: dict[tuple[str, str, str], str] = {
     ),
     ("storage.k8s.io", "storageclasses", "list"): (
         "a ContactCenter that requires encryption at rest (test_contactcenter.py covers it)"
+    ),
+    ("gateway.networking.k8s.io", "httproutes", "delete"): (
+        "pruning: no spec change drops the bot's HTTPRoute; it goes with its ContactCenter"
+    ),
+    ("monitoring.coreos.com", "podmonitors", "delete"): (
+        "pruning: no spec change drops the PodMonitor; it goes with its ContactCenter"
     ),
     ("", "configmaps", "delete"): (
         "pruning: no spec change drops a ConfigMap today, an operator upgrade that stops "
@@ -134,6 +140,7 @@ def wait_current(client: Client, namespace: str, name: str, timeout: float = 90)
 
 def test_rendered_manifests_pass_a_server_side_dry_run(client: Client) -> None:
     install_crd()
+    install_optional_apis()  # so the flows make the optional children (HTTPRoute, PodMonitor)
     with (
         restricted_namespace(client, "chart") as home,
         restricted_namespace(client, "cc") as watched,
@@ -245,6 +252,7 @@ def test_the_operator_needs_exactly_the_chart_s_rbac(
     mode: str, client: Client, prometheus: Any, simulate: Any, tmp_path: Path
 ) -> None:
     install_crd()
+    install_optional_apis()  # so the flows make the optional children (HTTPRoute, PodMonitor)
     with (
         restricted_namespace(client, "chart") as home,
         restricted_namespace(client, "cc") as watched,

@@ -16,10 +16,8 @@ from lightkube import Client
 
 from tests.factory import changed, valid_manifest
 from tests.integration.contactcenters import apply, wait_for_condition
-from tests.integration.kube import REPO, kubectl, restricted_namespace, wait_until
-from tests.integration.operator import Operator, install_crd
-
-CRDS = REPO / "bin" / "gateway-api-crds.yaml"
+from tests.integration.kube import kubectl, restricted_namespace, wait_until
+from tests.integration.operator import Operator, install_crd, install_optional_apis
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +25,7 @@ def gateway_api(kubeconfig: Path) -> None:
     """The Gateway API's standard CRDs, installed (and left: other tests do not mind them),
     and the ContactCenter's."""
     install_crd()
-    if not CRDS.exists():
-        pytest.fail("bin/gateway-api-crds.yaml is missing: run `make binaries`", pytrace=False)
-    install_crd(CRDS, served="httproutes.gateway.networking.k8s.io")
+    install_optional_apis()
 
 
 @pytest.fixture

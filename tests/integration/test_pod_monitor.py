@@ -15,21 +15,15 @@ from lightkube import Client
 
 from tests.factory import valid_manifest
 from tests.integration.contactcenters import apply, wait_for_condition
-from tests.integration.kube import REPO, kubectl, restricted_namespace, wait_until
-from tests.integration.operator import Operator, install_crd, metric_sum
-
-CRDS = REPO / "bin" / "prometheus-operator-crds.yaml"
-CRD_NAME = "podmonitors.monitoring.coreos.com"
+from tests.integration.kube import kubectl, restricted_namespace, wait_until
+from tests.integration.operator import Operator, install_crd, install_optional_apis, metric_sum
 
 
 @pytest.fixture(scope="module")
 def prometheus_operator_api(kubeconfig: Path) -> None:
-    """The PodMonitor CRD, installed and left: removing a CRD under a running operator ends
-    kopf's watch of it (in a cluster the operator's pod restarts then)."""
+    """The PodMonitor CRD (with the other optional APIs), installed and left."""
     install_crd()
-    if not CRDS.exists():
-        pytest.fail("bin/prometheus-operator-crds.yaml is missing: run `make binaries`")
-    install_crd(CRDS, served=CRD_NAME)
+    install_optional_apis()
 
 
 @pytest.fixture
