@@ -107,8 +107,10 @@ async def try_admit(store: Store, conversation_id: uuid.UUID, track: str, actor:
         await connection.execute(
             "SELECT pg_advisory_xact_lock($1, hashtext($2))", ADMISSION_LOCK, track
         )
+        # clock_timestamp(), not now(): the transaction may have waited for the lock while the
+        # slot it takes was freed, and the admission is when it took it.
         admitted = await connection.fetchval(
-            "UPDATE conversations SET admitted = true, admitted_at = now() "
+            "UPDATE conversations SET admitted = true, admitted_at = clock_timestamp() "
             "WHERE id = $1 AND state = 'bot' AND NOT admitted "
             "AND (SELECT count(*) FROM conversations "
             "     WHERE track = $2 AND state = 'bot' AND admitted) "
