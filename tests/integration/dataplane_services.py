@@ -9,8 +9,10 @@ leave it running again, with its data, on the same port.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -72,14 +74,24 @@ class LocalServer:
         amqp = urlsplit(self.uri)
         vhost = quote(unquote(amqp.path.lstrip("/")) or "/", safe="")
         auth = (unquote(amqp.username or ""), unquote(amqp.password or ""))
+        # A test that killed the node leaves it restarting: its management API answers again
+        # within a minute.
+        deadline = time.monotonic() + 60
         async with httpx.AsyncClient(base_url=management, auth=auth, timeout=10) as api:
-            for kind in ("queues", "exchanges"):
-                listed = await api.get(f"/api/{kind}/{vhost}", params={"columns": "name"})
-                listed.raise_for_status()
-                for item in listed.json():
-                    if item["name"].startswith(start):
-                        name = quote(item["name"], safe="")
-                        await api.delete(f"/api/{kind}/{vhost}/{name}")
+            while True:
+                try:
+                    for kind in ("queues", "exchanges"):
+                        listed = await api.get(f"/api/{kind}/{vhost}", params={"columns": "name"})
+                        listed.raise_for_status()
+                        for item in listed.json():
+                            if item["name"].startswith(start):
+                                name = quote(item["name"], safe="")
+                                await api.delete(f"/api/{kind}/{vhost}/{name}")
+                    return
+                except (httpx.TransportError, httpx.HTTPStatusError):
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(1)
 
     def state(self) -> dict[str, Any]:
         """Its ports, process ids and password, as hack/services.py keeps them."""
