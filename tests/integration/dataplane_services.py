@@ -124,8 +124,17 @@ async def database_uri(postgres: LocalServer) -> AsyncIterator[str]:
     base, _, _ = postgres.uri.rpartition("/")
     await _admin(postgres, f'CREATE DATABASE "{name}"')
     yield f"{base}/{name}"
-    # A connection of its own: the test may have crashed the server in between.
-    await _admin(postgres, f'DROP DATABASE "{name}" WITH (FORCE)')
+    # A connection of its own: the test may have crashed the server in between. FORCE cannot end
+    # a superuser's session (an autovacuum worker on it, just then): that one ends by itself.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await _admin(postgres, f'DROP DATABASE "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 async def _admin(postgres: LocalServer, statement: str) -> None:
