@@ -29,9 +29,13 @@ class Cursor:
     ahead: set[int] = field(default_factory=set)
     """Seqs past `position + 1` the client has (its own messages, acknowledged)."""
 
+    def holds(self, seq: int) -> bool:
+        """Whether the client has `seq`."""
+        return seq <= self.position or seq in self.ahead
+
     def next(self, seq: int) -> Next:
         """What to do with a delivery of `seq`."""
-        if seq <= self.position or seq in self.ahead:
+        if self.holds(seq):
             return Next.DROP
         if seq == self.position + 1:
             return Next.PUSH

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from switchboard.dataplane.conversation import Sender
+from switchboard.dataplane.gateway.cursor import Cursor
 
 
 @dataclass
@@ -57,31 +58,14 @@ class Shown:
 
 
 @dataclass
-class _Cursor:
-    position: int = 0
-    ahead: set[int] = field(default_factory=set)
-
-    def holds(self, seq: int) -> bool:
-        return seq <= self.position or seq in self.ahead
-
-    def has(self, seq: int) -> None:
-        if seq <= self.position:
-            return
-        self.ahead.add(seq)
-        while self.position + 1 in self.ahead:
-            self.position += 1
-            self.ahead.remove(self.position)
-
-
-@dataclass
 class Ledger:
     own: dict[uuid.UUID, Own] = field(default_factory=dict)
     seqs: dict[int, uuid.UUID] = field(default_factory=dict)
     """Every seq the customer has, with the id it was shown with."""
     duplicated: int = 0
     out_of_order: int = 0
-    _client: _Cursor = field(default_factory=_Cursor)
-    _connection: _Cursor = field(default_factory=_Cursor)
+    _client: Cursor = field(default_factory=Cursor)
+    _connection: Cursor = field(default_factory=Cursor)
     _skipped: set[int] = field(default_factory=set)
     """Seqs the current connection passed over: only the client's own may fill them."""
     _ids: dict[uuid.UUID, int] = field(default_factory=dict)
@@ -97,7 +81,7 @@ class Ledger:
 
     def connected(self, after: int) -> None:
         """A connection (or a read) starts: the server sends what follows `after`."""
-        self._connection = _Cursor(position=after)
+        self._connection = Cursor(position=after)
         self._skipped = set()
 
     def sent(self, message_id: uuid.UUID, text: str, now: float) -> None:
