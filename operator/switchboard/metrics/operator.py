@@ -6,7 +6,8 @@ import contextlib
 
 from prometheus_client import Counter, Gauge, Histogram
 
-WORKLOADS = ("bot", "agents")
+from switchboard.sizing.workloads import WORKLOADS
+
 DIRECTIONS = ("up", "down", "hold")
 OBJECTIVES = ("service_level", "max_abandon_rate")
 
