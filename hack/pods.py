@@ -59,7 +59,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Secret
 
 import prometheus
-from processes import free_port
+from processes import free_port, port_free
 
 REPO = Path(__file__).resolve().parent.parent
 SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
@@ -317,6 +317,10 @@ class Kubelet:
                 self.unscrape(pod)
                 pod.process = None
             if time.monotonic() >= pod.next_start:
+                # A port chosen before the pod bound it may since have gone to another
+                # process; a fresh sandbox gets fresh ports rather than failing forever.
+                if not (port_free(pod.http_port) and port_free(pod.metrics_port)):
+                    pod.http_port, pod.metrics_port = free_port(), free_port()
                 await self.start(pod, template)
             return
         try:

@@ -61,6 +61,17 @@ def free_port() -> int:
         return port
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # As servers bind: a port whose old connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _wait(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():

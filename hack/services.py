@@ -39,7 +39,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from processes import alive, free_port, group_members, kill_group, start_time, stop_group
+from processes import (
+    alive,
+    free_port,
+    group_members,
+    kill_group,
+    port_free,
+    start_time,
+    stop_group,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = REPO / ".cluster"
@@ -87,17 +95,6 @@ class State:
 
 def new_password() -> str:
     return secrets.token_hex(16)
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        # As servers bind: a port whose old connections linger in TIME_WAIT is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def port_open(port: int) -> bool:
