@@ -75,6 +75,11 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "autoscaling.minReplicas must not exceed autoscaling.maxReplicas",
     ),
     _cel(
+        "quality-repeat-window-too-short",
+        {"spec.quality": {"firstContactResolutionWindow": "30s"}},
+        "quality.firstContactResolutionWindow must be at least 1m",
+    ),
+    _cel(
         "sla-target-zero",
         {"spec.sla": {"serviceLevel": {"target": 0}}},
         "sla.serviceLevel.target must be greater than 0 and at most 1",

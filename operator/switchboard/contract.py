@@ -28,6 +28,9 @@ BOT_RESPONSE = "switchboard_bot_response_seconds"
 BOT_ACTIVE_CONVERSATIONS = "switchboard_bot_active_conversations"
 BOT_HANDOFFS = "switchboard_bot_handoffs_total"
 CUSTOMER_SENTIMENT = "switchboard_customer_sentiment"
+ABANDON_WAIT = "switchboard_abandon_wait_seconds"
+RESOLVED = "switchboard_contacts_resolved_total"
+REPEAT_CONTACTS = "switchboard_repeat_contacts_total"
 
 WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 HANDLE_BUCKETS = (10, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 3600)
@@ -61,6 +64,26 @@ class ContractMetrics:
             _family(ABANDONED),
             "Contacts that left while waiting for a tier's answer.",
             (*center_channel, "handler"),
+            registry=registry,
+        )
+        self._abandon_wait = Histogram(
+            ABANDON_WAIT,
+            "How long a customer who abandoned had waited for the tier's answer.",
+            (*center_channel, "handler"),
+            buckets=WAIT_BUCKETS,
+            registry=registry,
+        )
+        self._resolved = Counter(
+            _family(RESOLVED),
+            "Contacts resolved: by the bot (contained) or by an agent.",
+            center_channel,
+            registry=registry,
+        )
+        self._repeat_contacts = Counter(
+            _family(REPEAT_CONTACTS),
+            "Resolved contacts whose customer came back, on any channel, within the "
+            "first-contact-resolution window (by the channel of the resolved contact).",
+            center_channel,
             registry=registry,
         )
         self._queue_wait = Histogram(
@@ -120,8 +143,18 @@ class ContractMetrics:
         self._answered.labels(self.contact_center, channel, handler, within_sla).inc()
         self._queue_wait.labels(self.contact_center, channel, handler).observe(wait_seconds)
 
-    def abandoned(self, channel: str, handler: Handler) -> None:
+    def abandoned(self, channel: str, handler: Handler, waited_seconds: float) -> None:
+        """A customer left after waiting `waited_seconds` for the tier's answer."""
         self._abandoned.labels(self.contact_center, channel, handler).inc()
+        self._abandon_wait.labels(self.contact_center, channel, handler).observe(waited_seconds)
+
+    def resolved(self, channel: str) -> None:
+        self._resolved.labels(self.contact_center, channel).inc()
+
+    def repeat_contact(self, channel: str) -> None:
+        """A resolved contact of `channel` was not resolved at first contact: its customer came
+        back within the window."""
+        self._repeat_contacts.labels(self.contact_center, channel).inc()
 
     def handled(self, channel: str, handler: Handler, seconds: float) -> None:
         self._handle_time.labels(self.contact_center, channel, handler).observe(seconds)

@@ -22,6 +22,7 @@ from switchboard.api.agents import Agents
 from switchboard.api.bot import Bot
 from switchboard.api.channels import MAX_CHANNELS, Channel
 from switchboard.api.data_protection import DataProtection
+from switchboard.api.quality import Quality
 from switchboard.api.routing import Routing
 from switchboard.api.rules import Rule, WithRules, unique_names
 from switchboard.api.services import Database, Queue
@@ -100,6 +101,10 @@ class ContactCenterSpec(ApiModel):
     data_protection: DataProtection = defaulted(
         DataProtection,
         "How customers' personal data is shown and logged.",
+    )
+    quality: Quality = defaulted(
+        Quality,
+        "How the quality figures (first-contact resolution, ...) are measured.",
     )
 
 

@@ -233,4 +233,16 @@ ALTER TABLE agents
     ADD COLUMN last_offered_at timestamptz;
 """,
     ),
+    (
+        8,
+        """
+-- Quality (first-contact resolution): a resolved conversation whose customer starts another, on
+-- any channel, within the window was not resolved at first contact. `repeated_by` is the first
+-- conversation that repeated it, so each is counted once; the index finds a customer's resolved
+-- conversations not repeated yet by when they ended.
+ALTER TABLE conversations ADD COLUMN repeated_by uuid;
+CREATE INDEX conversations_unrepeated ON conversations (customer, ended_at)
+    WHERE state = 'resolved' AND repeated_by IS NULL;
+""",
+    ),
 )

@@ -252,6 +252,24 @@ class Store:
             raise ConversationNotFound(str(conversation_id))
         return existing, False
 
+    async def repeat_contact(
+        self, conversation_id: uuid.UUID, customer: str, window_seconds: float
+    ) -> list[str]:
+        """Marks the customer's resolved conversations that ended at most `window_seconds`
+        before now, on any channel, as repeated by the conversation they just started (once
+        each: a retried start finds them marked); returns the channels of those it marked."""
+        async with self.pool.acquire() as connection:
+            rows = await connection.fetch(
+                "UPDATE conversations SET repeated_by = $1 "
+                "WHERE customer = $2 AND state = 'resolved' AND repeated_by IS NULL "
+                "AND ended_at >= now() - make_interval(secs => $3) AND id <> $1 "
+                "RETURNING channel",
+                conversation_id,
+                customer,
+                window_seconds,
+            )
+        return [row["channel"] for row in rows]
+
     async def conversation(self, conversation_id: uuid.UUID) -> Conversation | None:
         async with self.pool.acquire() as connection:
             return await fetch_conversation(connection, conversation_id)

@@ -21,6 +21,7 @@ from switchboard.api.channels import TOKEN_CHANNEL_TYPES
 from switchboard.api.routing import Routing
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
+DEFAULT_REPEAT_WINDOW_SECONDS = 86400.0
 
 
 class WiringError(ValueError):
@@ -72,6 +73,9 @@ class GatewayWiring:
     """How long a webchat customer may stay disconnected before they count as gone."""
     provider_url: str | None = None
     """Where a provider channel's replies are POSTed (`spec.channels[].provider.url`)."""
+    repeat_window_seconds: float = DEFAULT_REPEAT_WINDOW_SECONDS
+    """A customer starting a conversation this long after one was resolved repeats it: it was
+    not resolved at first contact (`spec.quality.firstContactResolutionWindow`)."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,13 @@ def _count(env: Mapping[str, str], name: str, *, default: int | None = None) -> 
     return int(text)
 
 
+def _seconds(env: Mapping[str, str], name: str, *, default: float | None = None) -> float:
+    seconds = _number(env, name, default=default)
+    if not 0 < seconds < math.inf:
+        raise WiringError(f"{name}={seconds:g} is not a number of seconds above 0")
+    return seconds
+
+
 def _port(env: Mapping[str, str], name: str) -> int:
     text = _text(env, name)
     if not text.isdigit() or not 0 <= int(text) < 65536:
@@ -183,10 +194,6 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
 
 def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
     channel_type = _text(env, "SWITCHBOARD_CHANNEL_TYPE")
-    grace_name = "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"
-    grace = _number(env, grace_name, default=DEFAULT_DISCONNECT_GRACE_SECONDS)
-    if not 0 < grace < math.inf:
-        raise WiringError(f"{grace_name}={grace:g} is not a number of seconds above 0")
     return GatewayWiring(
         channel=_text(env, "SWITCHBOARD_CHANNEL_NAME"),
         channel_type=channel_type,
@@ -194,8 +201,17 @@ def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
         api_token=(
             _text(env, "SWITCHBOARD_API_TOKEN") if channel_type in TOKEN_CHANNEL_TYPES else None
         ),
-        disconnect_grace_seconds=grace,
+        disconnect_grace_seconds=_seconds(
+            env,
+            "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS",
+            default=DEFAULT_DISCONNECT_GRACE_SECONDS,
+        ),
         provider_url=_optional(env, "SWITCHBOARD_PROVIDER_URL"),
+        repeat_window_seconds=_seconds(
+            env,
+            "SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS",
+            default=DEFAULT_REPEAT_WINDOW_SECONDS,
+        ),
     )
 
 
@@ -267,15 +283,9 @@ def handoff_policy(handoff: Handoff) -> HandoffPolicy:
 
 
 def read_agents_wiring(env: Mapping[str, str]) -> AgentsWiring:
-    offer_timeout = _number(env, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS")
-    if not 0 < offer_timeout < math.inf:
-        raise WiringError(
-            f"SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS={offer_timeout:g} is not a number of "
-            "seconds above 0"
-        )
     return AgentsWiring(
         seats_per_replica=_count(env, "SWITCHBOARD_SEATS_PER_REPLICA"),
-        offer_timeout_seconds=offer_timeout,
+        offer_timeout_seconds=_seconds(env, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS"),
         agent_token=_text(env, "SWITCHBOARD_AGENTS_TOKEN"),
         routing=_routing(env, "SWITCHBOARD_AGENTS_ROUTING"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from switchboard.api.channels import TOKEN_CHANNEL_TYPES, Channel
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.types import duration_seconds
 from switchboard.resources.app import app_workload, default_image
 from switchboard.resources.common import (
     Manifest,
@@ -67,6 +68,10 @@ def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list
         env=[
             value_env("SWITCHBOARD_CHANNEL_NAME", channel.name),
             value_env("SWITCHBOARD_CHANNEL_TYPE", channel.type),
+            value_env(
+                "SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS",
+                duration_seconds(cc.spec.quality.first_contact_resolution_window),
+            ),
             *token,
             *provider,
         ],

@@ -222,6 +222,7 @@ class Workspace:
             assert resolved is not None  # the row is locked and held by this agent
             await queries.release(connection, agent.id)
         runtime.metrics.handled(row.channel, "agent", (row.now - row.accepted_at).total_seconds())
+        runtime.metrics.resolved(row.channel)
         await announce(runtime, resolved, closing.message)
         await self._nudge(AgentNudge(kind="ended", conversation=conversation_id, agent=agent.id))
         self._wake_router()

@@ -25,7 +25,7 @@ from switchboard.dataplane.bus import PublishFailed
 from switchboard.dataplane.conversation import OPEN_STATES, Route, State, departure, route, target
 from switchboard.dataplane.envelope import AgentNudge, CustomerTurn
 from switchboard.dataplane.gateway.accounting import Tally, tally
-from switchboard.dataplane.gateway.protocol import Code, ProtocolError
+from switchboard.dataplane.gateway.protocol import GUEST, Code, ProtocolError
 from switchboard.dataplane.gateway.routing import choose_track
 from switchboard.dataplane.gateway.routing_file import RoutingFile
 from switchboard.dataplane.service import Runtime
@@ -112,6 +112,11 @@ class Conversations:
             runtime.metrics.arrived(self.channel.channel)
             # Its outcome will count under its version: that series must exist from now.
             runtime.metrics.bot_model(track.version)
+            if customer != GUEST:  # guests are anyone: no repeat can be told apart
+                window = self.channel.repeat_window_seconds
+                repeated = await runtime.store.repeat_contact(conversation_id, customer, window)
+                for channel in repeated:
+                    runtime.metrics.repeat_contact(channel)
         elif conversation.channel != self.channel.channel or conversation.customer != customer:
             raise ProtocolError(
                 Code.CONFLICT, f"conversation {conversation_id} was started by someone else"
