@@ -80,6 +80,16 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "quality.firstContactResolutionWindow must be at least 1m",
     ),
     _cel(
+        "quality-nps-without-survey",
+        {"spec.quality": {"survey": {"nps": True}}},
+        "quality.survey.nps needs quality.survey.enabled",
+    ),
+    _schema(
+        "quality-survey-blank-question",
+        {"spec.quality": {"survey": {"enabled": True, "question": "   "}}},
+        "spec.quality.survey.question",
+    ),
+    _cel(
         "sla-target-zero",
         {"spec.sla": {"serviceLevel": {"target": 0}}},
         "sla.serviceLevel.target must be greater than 0 and at most 1",

@@ -31,6 +31,7 @@ CUSTOMER_SENTIMENT = "switchboard_customer_sentiment"
 ABANDON_WAIT = "switchboard_abandon_wait_seconds"
 RESOLVED = "switchboard_contacts_resolved_total"
 REPEAT_CONTACTS = "switchboard_repeat_contacts_total"
+SURVEY_RESPONSES = "switchboard_survey_responses_total"
 
 WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 HANDLE_BUCKETS = (10, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 3600)
@@ -84,6 +85,12 @@ class ContractMetrics:
             "Resolved contacts whose customer came back, on any channel, within the "
             "first-contact-resolution window (by the channel of the resolved contact).",
             center_channel,
+            registry=registry,
+        )
+        self._survey_responses = Counter(
+            _family(SURVEY_RESPONSES),
+            "Answers to the survey on resolve: `csat` 1-5, `nps` 0-10.",
+            (*center_channel, "survey", "score"),
             registry=registry,
         )
         self._queue_wait = Histogram(
@@ -158,6 +165,9 @@ class ContractMetrics:
 
     def handled(self, channel: str, handler: Handler, seconds: float) -> None:
         self._handle_time.labels(self.contact_center, channel, handler).observe(seconds)
+
+    def survey_response(self, channel: str, survey: str, score: int) -> None:
+        self._survey_responses.labels(self.contact_center, channel, survey, str(score)).inc()
 
     def bot_outcome(self, model_version: str, outcome: Outcome) -> None:
         self._bot_conversations.labels(self.contact_center, model_version, outcome).inc()

@@ -1,19 +1,32 @@
 """Quality figures on the real data plane: gateway processes (`switchboard gateway`) against the
 real PostgreSQL and RabbitMQ count resolutions, repeat contacts across channels within the
-first-contact-resolution window, and how long abandoning customers waited. The bot is the
-gateway tests' played bot (it answers every turn as the bot role stores its answers).
+first-contact-resolution window, and how long abandoning customers waited; with a
+`switchboard agents` process asking the survey on resolve, the gateway records and counts the
+customer's answers. The bot is the gateway tests' played bot (it answers every turn as the bot
+role stores its answers, and hands off as it does).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import aiohttp
+import pytest
 
+from switchboard.api.quality import Survey
 from tests.integration import test_gateway as gateway_tests
-from tests.integration.test_gateway import Gateway, PlayedBot, _api
+from tests.integration.test_agents import Replica
+from tests.integration.test_gateway import (
+    CONTACT_CENTER,
+    Gateway,
+    PlayedBot,
+    _api,
+    _hand_to_agent,
+)
 
 # The gateway tests' fixtures: the gateway process, the played bot, an HTTP client.
 bot = gateway_tests.bot
@@ -92,3 +105,109 @@ async def test_an_abandon_observes_the_wait_so_short_abandons_can_be_told_apart(
     assert await gateway.metric(f"{wait}_bucket", le="1.0", **labels) == 1  # the short one
     assert await gateway.metric(f"{wait}_bucket", le="5.0", **labels) == 2
     assert 2.7 <= await gateway.metric(f"{wait}_sum", **labels) < 4
+
+
+# --- the survey on resolve ------------------------------------------------------------------
+
+AGENTS_TOKEN = "agents-token"
+SURVEY = Survey(enabled=True, question="Rate us 1 to 5", nps=True, nps_question="0 to 10?")
+
+
+@pytest.fixture
+async def workspace(
+    database_uri: str, queue_uri: str, prefix: str, tmp_path: Path
+) -> AsyncIterator[Replica]:
+    """A `switchboard agents` process that asks the survey on resolve."""
+    env = {
+        "SWITCHBOARD_CONTACT_CENTER": CONTACT_CENTER,
+        "SWITCHBOARD_NAMESPACE": prefix,
+        "SWITCHBOARD_HTTP_PORT": "0",
+        "SWITCHBOARD_METRICS_PORT": "0",
+        "SWITCHBOARD_QUEUE_URI": queue_uri,
+        "SWITCHBOARD_DATABASE_URI": database_uri,
+        "SWITCHBOARD_SLA_TARGET": "0.8",
+        "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS": "20",
+        "SWITCHBOARD_SLA_MAX_ABANDON_RATE": "0.05",
+        "SWITCHBOARD_POD_NAME": "agents-0",
+        "SWITCHBOARD_SEATS_PER_REPLICA": "25",
+        "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": "60",
+        "SWITCHBOARD_AGENTS_TOKEN": AGENTS_TOKEN,
+        "SWITCHBOARD_QUALITY_SURVEY": SURVEY.model_dump_json(by_alias=True),
+    }
+    replica = Replica(env, tmp_path / "agents.log")
+    try:
+        await replica.serving()
+        yield replica
+    finally:
+        replica.stop()
+
+
+async def test_a_survey_answer_is_recorded_and_counted_and_not_a_new_contact(
+    start_gateway: Callable[..., Awaitable[Gateway]],
+    bot: PlayedBot,
+    workspace: Replica,
+    http: aiohttp.ClientSession,
+) -> None:
+    gateway = await start_gateway("api", channel="partners")
+    conversation = await contact(http, gateway, "cust-5", leave=False)
+    await _hand_to_agent(bot.store, conversation, agent=None)  # the bot hands it off
+
+    agent = f"{workspace.url}/api/v1/agents/ann"
+    auth = {"Authorization": f"Bearer {AGENTS_TOKEN}"}
+
+    async def call(method: str, path: str, body: Any = None) -> Any:
+        async with http.request(method, agent + path, json=body, headers=auth) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    await call("POST", "/sign-in", {"name": "Ann", "capacity": {"api": 1}, "available": True})
+    offers = await call("GET", "/offers?wait=15")
+    assert [offer["conversation"] for offer in offers["offers"]] == [str(conversation)]
+    await call("POST", f"/conversations/{conversation}/accept")
+    await call("POST", f"/conversations/{conversation}/resolve")
+
+    path = f"/conversations/{conversation}/messages"
+
+    async def read_after(seq: int) -> list[tuple[str, str]]:
+        status, read = await _api(http, gateway, "GET", f"{path}?after={seq}")
+        assert status == 200 and read["state"] == "resolved"
+        return [(m["sender"], m["text"]) for m in read["messages"]]
+
+    # The customer read up to the bot's answer (seq 2): then the agent came, left, and asked.
+    assert await read_after(2) == [
+        ("system", "Ann joined"),
+        ("system", "Ann resolved the conversation"),
+        ("system", SURVEY.question),
+    ]
+
+    async def say(text: str, message_id: uuid.UUID | None = None) -> tuple[int, Any]:
+        body = {"id": str(message_id or uuid.uuid4()), "text": text}
+        return await _api(http, gateway, "POST", path, body)
+
+    # Words are no answer: refused as any message to an ended conversation, the question open.
+    assert (await say("I still need help"))[0] == 409
+    rating = uuid.uuid4()
+    assert await say("5/5", rating) == (200, {"id": str(rating), "seq": 6})
+    assert await say("5/5", rating) == (200, {"id": str(rating), "seq": 6})  # a resend: the same
+    assert await read_after(6) == [("system", SURVEY.nps_question)]
+    assert (await say("9"))[0] == 200
+    # Both are answered: what follows is a message to an ended conversation, refused as ever.
+    assert (await say("10"))[0] == 409
+    assert (await say("thanks, bye"))[0] == 409
+
+    counted = "switchboard_survey_responses_total"
+    assert await gateway.metric(counted, channel="partners", survey="csat", score="5") == 1
+    assert await gateway.metric(counted, channel="partners", survey="nps", score="9") == 1
+    # Not a new contact: one arrival, the conversation stays resolved, nothing went to the bot.
+    assert await gateway.metric("switchboard_contacts_arrived_total", channel="partners") == 1
+    assert len(bot.turns) == 1
+    async with bot.store.pool.acquire() as connection:
+        answers = await connection.fetch(
+            "SELECT data FROM events WHERE conversation_id = $1 AND type = 'survey_answered' "
+            "ORDER BY id",
+            conversation,
+        )
+    assert [row["data"] for row in answers] == [
+        {"survey": "csat", "score": 5, "seq": 6},
+        {"survey": "nps", "score": 9, "seq": 8},
+    ]

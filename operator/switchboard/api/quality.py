@@ -4,13 +4,55 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from switchboard.api.types import ApiModel, Duration, duration_at_least
+from switchboard.api.rules import Rule
+from switchboard.api.types import ApiModel, Duration, defaulted, duration_at_least
+
+Question = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+
+
+class Survey(ApiModel):
+    """The satisfaction survey sent when an agent resolves a conversation."""
+
+    RULES = (
+        Rule(
+            "!self.nps || self.enabled",
+            "quality.survey.nps needs quality.survey.enabled: the NPS question follows the "
+            "CSAT answer",
+            lambda survey: not survey.nps or survey.enabled,
+        ),
+    )
+
+    enabled: bool = Field(
+        False,
+        description=(
+            "When an agent resolves a conversation, ask the customer, on the channel they "
+            "used, for a rating from 1 to 5 (CSAT). Their next message that is such a number "
+            "is recorded and counted (switchboard_survey_responses_total), not routed as a new "
+            "contact."
+        ),
+    )
+    question: Question = Field(
+        "How satisfied are you with the help you got? Please answer with a number from 1 "
+        "(not at all) to 5 (very).",
+        description="The CSAT question, as the customer reads it. 1 to 500 characters.",
+    )
+    nps: bool = Field(
+        False,
+        description=(
+            "After the CSAT answer, ask the net promoter question (0 to 10) too. Needs enabled."
+        ),
+    )
+    nps_question: Question = Field(
+        "How likely are you to recommend us to a friend? Please answer with a number from 0 "
+        "(not at all) to 10 (extremely).",
+        description="The NPS question, as the customer reads it. 1 to 500 characters.",
+    )
 
 
 class Quality(ApiModel):
-    """What the quality figures count."""
+    """What the quality figures count, and the survey behind CSAT and NPS."""
 
     first_contact_resolution_window: Annotated[
         Duration, duration_at_least("1m", "quality.firstContactResolutionWindow")
@@ -23,4 +65,9 @@ class Quality(ApiModel):
             "counted. At least 1m. Format: a duration such as `24h`, `72h`. Changing it "
             "restarts the gateways."
         ),
+    )
+    survey: Survey = defaulted(
+        Survey,
+        "The CSAT (and NPS) survey on resolve. Off by default. Changing it restarts the agent "
+        "workspace.",
     )

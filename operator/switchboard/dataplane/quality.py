@@ -11,6 +11,7 @@ conversations' customer and channel, nothing else.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,24 @@ from typing import Any, Literal
 from switchboard.dataplane.gateway.protocol import GUEST
 
 Tier = Literal["bot", "agent"]
+Survey = Literal["csat", "nps"]
 
 CSAT_SCORES = range(1, 6)
 NPS_SCORES = range(0, 11)
+SCALES: Mapping[Survey, range] = {"csat": CSAT_SCORES, "nps": NPS_SCORES}
+
+# A number alone, maybe out of its scale's top and with a full stop or exclamation mark.
+_ANSWER = re.compile(r"\s*(\d{1,2})\s*(?:/\s*(?:5|10))?\s*[.!]*\s*")
+
+
+def survey_score(survey: Survey, text: str) -> int | None:
+    """The score a customer's message gives in answer to `survey`'s question (`4`, ` 4/5 `,
+    `10!`), or None when it is not an answer: anything else, or a number off the scale."""
+    answer = _ANSWER.fullmatch(text)
+    if answer is None:
+        return None
+    score = int(answer.group(1))
+    return score if score in SCALES[survey] else None
 
 
 @dataclass(frozen=True)

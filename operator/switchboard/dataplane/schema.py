@@ -245,4 +245,14 @@ CREATE INDEX conversations_unrepeated ON conversations (customer, ended_at)
     WHERE state = 'resolved' AND repeated_by IS NULL;
 """,
     ),
+    (
+        9,
+        """
+-- Quality (the survey on resolve, spec.quality.survey): the question a resolved conversation's
+-- customer was asked and has not answered yet, and the one to ask after it (NPS after CSAT).
+ALTER TABLE conversations
+    ADD COLUMN survey text CHECK (survey IN ('csat', 'nps')),
+    ADD COLUMN survey_followup text;
+""",
+    ),
 )

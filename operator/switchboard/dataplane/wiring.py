@@ -13,12 +13,17 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from switchboard.api.bot import Handoff
 from switchboard.api.channels import TOKEN_CHANNEL_TYPES
+from switchboard.api.quality import Survey
 from switchboard.api.routing import Routing
+from switchboard.api.types import ApiModel
+
+Section = TypeVar("Section", bound=ApiModel)
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
 DEFAULT_REPEAT_WINDOW_SECONDS = 86400.0
@@ -126,6 +131,9 @@ class AgentsWiring:
     agent_token: str
     routing: Routing | None = None
     """spec.routing (SWITCHBOARD_AGENTS_ROUTING, its JSON); None: any agent takes anything."""
+    survey: Survey | None = None
+    """spec.quality.survey when enabled (SWITCHBOARD_QUALITY_SURVEY, its JSON); None: no
+    survey on resolve."""
 
 
 def _text(env: Mapping[str, str], name: str) -> str:
@@ -287,15 +295,17 @@ def read_agents_wiring(env: Mapping[str, str]) -> AgentsWiring:
         seats_per_replica=_count(env, "SWITCHBOARD_SEATS_PER_REPLICA"),
         offer_timeout_seconds=_seconds(env, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS"),
         agent_token=_text(env, "SWITCHBOARD_AGENTS_TOKEN"),
-        routing=_routing(env, "SWITCHBOARD_AGENTS_ROUTING"),
+        routing=_section(env, "SWITCHBOARD_AGENTS_ROUTING", Routing, "spec.routing"),
+        survey=_section(env, "SWITCHBOARD_QUALITY_SURVEY", Survey, "spec.quality.survey"),
     )
 
 
-def _routing(env: Mapping[str, str], name: str) -> Routing | None:
+def _section(env: Mapping[str, str], name: str, model: type[Section], field: str) -> Section | None:
+    """A section of the spec the operator passed as JSON (`field` names it in errors)."""
     text = _optional(env, name)
     if text is None:
         return None
     try:
-        return Routing.model_validate_json(text)
+        return model.model_validate_json(text)
     except ValidationError as error:
-        raise WiringError(f"{name} is not a valid spec.routing: {error}") from error
+        raise WiringError(f"{name} is not a valid {field}: {error}") from error

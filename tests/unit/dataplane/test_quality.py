@@ -11,11 +11,13 @@ from switchboard.dataplane.quality import (
     Contact,
     Event,
     Identity,
+    Survey,
     contacts,
     csat,
     first_response_seconds,
     nps,
     resolution,
+    survey_score,
     tier_figures,
 )
 
@@ -224,3 +226,26 @@ def test_nps() -> None:
 def test_a_score_out_of_its_scale_is_refused(figure: object, score: int) -> None:
     with pytest.raises(ValueError, match=f"not {score}"):
         figure([3, score])  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("survey", "text", "score"),
+    [
+        ("csat", "4", 4),
+        ("csat", " 5/5 ", 5),
+        ("csat", "1.", 1),
+        ("csat", "0", None),  # below the scale
+        ("csat", "6", None),  # above it
+        ("csat", "4 stars", None),  # words: a message, not an answer
+        ("csat", "I need help again", None),
+        ("nps", "0", 0),
+        ("nps", "10!", 10),
+        ("nps", "9/10", 9),
+        ("nps", "11", None),
+        ("nps", "-3", None),
+    ],
+)
+def test_a_survey_answer_is_a_number_alone_on_its_scale(
+    survey: Survey, text: str, score: int | None
+) -> None:
+    assert survey_score(survey, text) == score

@@ -24,6 +24,7 @@ from switchboard.dataplane.announce import announce
 from switchboard.dataplane.bus import PublishFailed
 from switchboard.dataplane.conversation import OPEN_STATES, Route, State, departure, route, target
 from switchboard.dataplane.envelope import AgentNudge, CustomerTurn
+from switchboard.dataplane.gateway import survey
 from switchboard.dataplane.gateway.accounting import Tally, tally
 from switchboard.dataplane.gateway.protocol import GUEST, Code, ProtocolError
 from switchboard.dataplane.gateway.routing import choose_track
@@ -146,7 +147,7 @@ class Conversations:
                 conversation.id, message_id, sender="customer", body=text
             )
         except ConversationNotFound:
-            raise ProtocolError(Code.CLOSED, "the conversation has ended") from None
+            return await self._answer_survey(conversation, message_id, text)
         except asyncpg.UniqueViolationError:
             raise ProtocolError(
                 Code.CONFLICT, f"message id {message_id} is taken by another conversation"
@@ -172,6 +173,23 @@ class Conversations:
         # Route.CLOSED: a resend of a message stored before the conversation ended; the
         # client is told its seq again, and nobody needs it any more.
         return message
+
+    async def _answer_survey(
+        self, conversation: Conversation, message_id: uuid.UUID, text: str
+    ) -> Message:
+        """A message to an ended conversation: the answer to its survey, or refused."""
+        runtime = self.runtime
+        async with runtime.store.transaction() as connection:
+            answered = await survey.answer(connection, conversation, message_id, text)
+        if answered is None:
+            raise ProtocolError(Code.CLOSED, "the conversation has ended")
+        runtime.metrics.survey_response(conversation.channel, answered.survey, answered.score)
+        if answered.asked:
+            ended = await runtime.store.conversation(conversation.id)
+            assert ended is not None
+            for question in answered.asked:
+                await announce(runtime, ended, question)
+        return answered.message
 
     async def leave(self, conversation_id: uuid.UUID) -> State:
         """The customer leaves now (an explicit end); returns the state it ended in (or had
