@@ -27,6 +27,7 @@ from tests.integration.test_gateway import (
     _api,
     _hand_to_agent,
 )
+from tests.integration.test_provider_channel import deliver
 
 # The gateway tests' fixtures: the gateway process, the played bot, an HTTP client.
 bot = gateway_tests.bot
@@ -142,6 +143,26 @@ async def workspace(
         replica.stop()
 
 
+async def resolve_by_an_agent(
+    http: aiohttp.ClientSession, workspace: Replica, conversation: uuid.UUID, channel_type: str
+) -> None:
+    """Ann signs in, accepts the conversation the bot handed off, and resolves it."""
+    agent = f"{workspace.url}/api/v1/agents/ann"
+    auth = {"Authorization": f"Bearer {AGENTS_TOKEN}"}
+
+    async def call(method: str, path: str, body: Any = None) -> Any:
+        async with http.request(method, agent + path, json=body, headers=auth) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    capacity = {channel_type: 1}
+    await call("POST", "/sign-in", {"name": "Ann", "capacity": capacity, "available": True})
+    offers = await call("GET", "/offers?wait=15")
+    assert [offer["conversation"] for offer in offers["offers"]] == [str(conversation)]
+    await call("POST", f"/conversations/{conversation}/accept")
+    await call("POST", f"/conversations/{conversation}/resolve")
+
+
 async def test_a_survey_answer_is_recorded_and_counted_and_not_a_new_contact(
     start_gateway: Callable[..., Awaitable[Gateway]],
     bot: PlayedBot,
@@ -152,19 +173,7 @@ async def test_a_survey_answer_is_recorded_and_counted_and_not_a_new_contact(
     conversation = await contact(http, gateway, "cust-5", leave=False)
     await _hand_to_agent(bot.store, conversation, agent=None)  # the bot hands it off
 
-    agent = f"{workspace.url}/api/v1/agents/ann"
-    auth = {"Authorization": f"Bearer {AGENTS_TOKEN}"}
-
-    async def call(method: str, path: str, body: Any = None) -> Any:
-        async with http.request(method, agent + path, json=body, headers=auth) as response:
-            assert response.status == 200, await response.text()
-            return await response.json()
-
-    await call("POST", "/sign-in", {"name": "Ann", "capacity": {"api": 1}, "available": True})
-    offers = await call("GET", "/offers?wait=15")
-    assert [offer["conversation"] for offer in offers["offers"]] == [str(conversation)]
-    await call("POST", f"/conversations/{conversation}/accept")
-    await call("POST", f"/conversations/{conversation}/resolve")
+    await resolve_by_an_agent(http, workspace, conversation, "api")
 
     path = f"/conversations/{conversation}/messages"
 
@@ -211,3 +220,34 @@ async def test_a_survey_answer_is_recorded_and_counted_and_not_a_new_contact(
         {"survey": "csat", "score": 5, "seq": 6},
         {"survey": "nps", "score": 9, "seq": 8},
     ]
+
+
+async def test_on_a_provider_channel_the_next_message_answers_the_survey_if_it_is_a_score(
+    start_gateway: Callable[..., Awaitable[Gateway]],
+    bot: PlayedBot,
+    workspace: Replica,
+    http: aiohttp.ClientSession,
+) -> None:
+    gateway = await start_gateway("sms", channel="texts")
+    customer = "+15550100"
+    status, first = await deliver(http, gateway, {"id": "SM1", "from": customer, "text": "hi"})
+    assert status == 200, first
+    conversation = uuid.UUID(first["conversation"])
+    await _hand_to_agent(bot.store, conversation, agent=None)
+    await resolve_by_an_agent(http, workspace, conversation, "sms")
+
+    # Ann joined (3), resolved (4), asked (5): the customer's "4" answers in that conversation.
+    status, answer = await deliver(http, gateway, {"id": "SM2", "from": customer, "text": "4"})
+    assert (status, answer["conversation"], answer["seq"]) == (200, str(conversation), 6)
+    assert (
+        await gateway.metric(
+            "switchboard_survey_responses_total", channel="texts", survey="csat", score="4"
+        )
+        == 1
+    )
+    # The NPS question follows; words are no answer to it but a new contact.
+    status, later = await deliver(
+        http, gateway, {"id": "SM3", "from": customer, "text": "my parcel again"}
+    )
+    assert status == 200 and later["conversation"] != str(conversation)
+    assert await gateway.metric("switchboard_contacts_arrived_total", channel="texts") == 2

@@ -249,10 +249,13 @@ CREATE INDEX conversations_unrepeated ON conversations (customer, ended_at)
         9,
         """
 -- Quality (the survey on resolve, spec.quality.survey): the question a resolved conversation's
--- customer was asked and has not answered yet, and the one to ask after it (NPS after CSAT).
+-- customer was asked and has not answered yet, and the one to ask after it (NPS after CSAT);
+-- the index finds a provider channel's customer's conversation waiting for their answer.
 ALTER TABLE conversations
     ADD COLUMN survey text CHECK (survey IN ('csat', 'nps')),
     ADD COLUMN survey_followup text;
+CREATE INDEX conversations_surveyed ON conversations (channel, customer, ended_at)
+    WHERE survey IS NOT NULL;
 """,
     ),
 )

@@ -287,6 +287,23 @@ class Store:
             )
         return conversation_from_row(row) if row is not None else None
 
+    async def surveyed_provider_conversation(
+        self, channel: str, customer: str
+    ) -> Conversation | None:
+        """The customer's latest conversation on a provider channel whose survey question
+        (migration 9) waits for an answer: their next message may be that answer."""
+        async with self.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
+                "WHERE channel = $1 AND customer = $2 AND survey IS NOT NULL "
+                "ORDER BY ended_at DESC LIMIT 1",
+                channel,
+                customer,
+            )
+        if row is None:
+            return None
+        return conversation_from_row(row)
+
     async def message_place(self, message_id: uuid.UUID) -> tuple[uuid.UUID, int] | None:
         """The conversation and seq of the message of that id, if it is stored."""
         async with self.pool.acquire() as connection:

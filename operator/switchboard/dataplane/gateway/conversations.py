@@ -147,7 +147,10 @@ class Conversations:
                 conversation.id, message_id, sender="customer", body=text
             )
         except ConversationNotFound:
-            return await self._answer_survey(conversation, message_id, text)
+            answer = await self.answer_survey(conversation, message_id, text)
+            if answer is None:
+                raise ProtocolError(Code.CLOSED, "the conversation has ended") from None
+            return answer
         except asyncpg.UniqueViolationError:
             raise ProtocolError(
                 Code.CONFLICT, f"message id {message_id} is taken by another conversation"
@@ -174,15 +177,16 @@ class Conversations:
         # client is told its seq again, and nobody needs it any more.
         return message
 
-    async def _answer_survey(
+    async def answer_survey(
         self, conversation: Conversation, message_id: uuid.UUID, text: str
-    ) -> Message:
-        """A message to an ended conversation: the answer to its survey, or refused."""
+    ) -> Message | None:
+        """A message to an ended conversation, stored as the answer to its survey; None when
+        it is none (no open question, or not a score)."""
         runtime = self.runtime
         async with runtime.store.transaction() as connection:
             answered = await survey.answer(connection, conversation, message_id, text)
         if answered is None:
-            raise ProtocolError(Code.CLOSED, "the conversation has ended")
+            return None
         runtime.metrics.survey_response(conversation.channel, answered.survey, answered.score)
         if answered.asked:
             ended = await runtime.store.conversation(conversation.id)
