@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 
 from switchboard.api.quality import Survey
+from tests.integration import test_agents as agents_tests
 from tests.integration import test_gateway as gateway_tests
-from tests.integration.test_agents import Replica
+from tests.integration.test_agents import TOKEN as AGENTS_TOKEN
+from tests.integration.test_agents import Center, Replica
 from tests.integration.test_gateway import (
-    CONTACT_CENTER,
     Gateway,
     PlayedBot,
     _api,
@@ -34,6 +34,8 @@ bot = gateway_tests.bot
 http = gateway_tests.http
 routing_file = gateway_tests.routing_file
 start_gateway = gateway_tests.start_gateway
+# The agents tier's tests' store, bus and `switchboard agents` processes.
+center = agents_tests.center
 
 WINDOW_SECONDS = 3.0
 
@@ -110,37 +112,13 @@ async def test_an_abandon_observes_the_wait_so_short_abandons_can_be_told_apart(
 
 # --- the survey on resolve ------------------------------------------------------------------
 
-AGENTS_TOKEN = "agents-token"
 SURVEY = Survey(enabled=True, question="Rate us 1 to 5", nps=True, nps_question="0 to 10?")
 
 
 @pytest.fixture
-async def workspace(
-    database_uri: str, queue_uri: str, prefix: str, tmp_path: Path
-) -> AsyncIterator[Replica]:
+async def workspace(center: Center) -> Replica:
     """A `switchboard agents` process that asks the survey on resolve."""
-    env = {
-        "SWITCHBOARD_CONTACT_CENTER": CONTACT_CENTER,
-        "SWITCHBOARD_NAMESPACE": prefix,
-        "SWITCHBOARD_HTTP_PORT": "0",
-        "SWITCHBOARD_METRICS_PORT": "0",
-        "SWITCHBOARD_QUEUE_URI": queue_uri,
-        "SWITCHBOARD_DATABASE_URI": database_uri,
-        "SWITCHBOARD_SLA_TARGET": "0.8",
-        "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS": "20",
-        "SWITCHBOARD_SLA_MAX_ABANDON_RATE": "0.05",
-        "SWITCHBOARD_POD_NAME": "agents-0",
-        "SWITCHBOARD_SEATS_PER_REPLICA": "25",
-        "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": "60",
-        "SWITCHBOARD_AGENTS_TOKEN": AGENTS_TOKEN,
-        "SWITCHBOARD_QUALITY_SURVEY": SURVEY.model_dump_json(by_alias=True),
-    }
-    replica = Replica(env, tmp_path / "agents.log")
-    try:
-        await replica.serving()
-        yield replica
-    finally:
-        replica.stop()
+    return await center.replica(SWITCHBOARD_QUALITY_SURVEY=SURVEY.model_dump_json(by_alias=True))
 
 
 async def resolve_by_an_agent(
@@ -148,7 +126,7 @@ async def resolve_by_an_agent(
 ) -> None:
     """Ann signs in, accepts the conversation the bot handed off, and resolves it."""
     agent = f"{workspace.url}/api/v1/agents/ann"
-    auth = {"Authorization": f"Bearer {AGENTS_TOKEN}"}
+    auth = {"Authorization": f"Bearer {AGENTS_TOKEN}"}  # the tier's tests' token
 
     async def call(method: str, path: str, body: Any = None) -> Any:
         async with http.request(method, agent + path, json=body, headers=auth) as response:
