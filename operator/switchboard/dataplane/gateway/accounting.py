@@ -4,8 +4,8 @@ The gateway is where a customer leaves, so it counts what their leaving ends: an
 the tier they were waiting for (and how long they waited: from their arrival for the bot, from
 the handoff for an agent), or the end of the time a tier spent with them (the bot's, from
 admission; an agent's, from their accept), and a resolution: a conversation the bot contained,
-or one an agent had. Times come
-from the database's clock, read in the transaction that ended the conversation.
+or one an agent had. Times come from the database's clock, read in the transaction that ended
+the conversation.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Tally:
     contained: bool = False
     """The bot handled the conversation alone."""
     resolved: bool = False
+    """The customer left after an answer: the bot's (contained) or with an agent."""
     tell_agents: bool = False
     """The agents tier held the conversation: it must drop it from queues and desktops."""
 
