@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
 from switchboard.api.quality import Survey
+from switchboard.dataplane import quality
+from switchboard.dataplane.store import Store
 from tests.integration import test_agents as agents_tests
 from tests.integration import test_gateway as gateway_tests
 from tests.integration.test_agents import TOKEN as AGENTS_TOKEN
@@ -40,6 +43,20 @@ center = agents_tests.center
 WINDOW_SECONDS = 3.0
 
 
+async def logged_contacts(store: Store) -> list[quality.Contact]:
+    """The contacts the store's event log tells of, as the figures module reads them."""
+    async with store.pool.acquire() as connection:
+        conversations = await connection.fetch("SELECT id, customer, channel FROM conversations")
+        events = await connection.fetch("SELECT conversation_id, type, at, data FROM events")
+    identities = {
+        row["id"]: quality.Identity(row["customer"], row["channel"]) for row in conversations
+    }
+    logged = [
+        quality.Event(row["conversation_id"], row["type"], row["at"], row["data"]) for row in events
+    ]
+    return quality.contacts(identities, logged)
+
+
 async def contact(
     http: aiohttp.ClientSession, gateway: Gateway, customer: str, *, leave: bool = True
 ) -> uuid.UUID:
@@ -61,9 +78,9 @@ async def contact(
 async def test_a_customer_back_within_the_window_on_any_channel_is_a_repeat_contact_counted_once(
     start_gateway: Callable[..., Awaitable[Gateway]], bot: PlayedBot, http: aiohttp.ClientSession
 ) -> None:
-    window = {"SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS": f"{WINDOW_SECONDS:g}"}
-    partners = await start_gateway("api", channel="partners", **window)
-    support = await start_gateway("api", channel="support", **window)
+    wired = {"SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS": f"{WINDOW_SECONDS:g}"}
+    partners = await start_gateway("api", channel="partners", **wired)
+    support = await start_gateway("api", channel="support", **wired)
 
     first = await contact(http, partners, "cust-1")
     await contact(http, partners, "cust-2")
@@ -89,6 +106,14 @@ async def test_a_customer_back_within_the_window_on_any_channel_is_a_repeat_cont
     assert await partners.metric("switchboard_repeat_contacts_total", channel="partners") == 0
     assert await partners.metric("switchboard_contacts_resolved_total", channel="partners") == 4
 
+    # The figure from the event log agrees, every resolved contact's window judged: cust-1's
+    # first was repeated; cust-2's two were not; the guests are not judged.
+    contacts = await logged_contacts(bot.store)
+    latest = max(contact.arrived for contact in contacts)
+    window = timedelta(seconds=WINDOW_SECONDS)
+    judged = quality.resolution(contacts, window=window, now=latest + window)
+    assert (judged.resolved, judged.repeated) == (3, 1)
+
 
 async def test_an_abandon_observes_the_wait_so_short_abandons_can_be_told_apart(
     start_gateway: Callable[..., Awaitable[Gateway]], bot: PlayedBot, http: aiohttp.ClientSession
@@ -108,6 +133,11 @@ async def test_an_abandon_observes_the_wait_so_short_abandons_can_be_told_apart(
     assert await gateway.metric(f"{wait}_bucket", le="1.0", **labels) == 1  # the short one
     assert await gateway.metric(f"{wait}_bucket", le="5.0", **labels) == 2
     assert 2.7 <= await gateway.metric(f"{wait}_sum", **labels) < 4
+    # The event log tells the same: two bot abandons, one of them within a second.
+    figures = quality.tier_figures(
+        await logged_contacts(bot.store), "bot", threshold=20, short_abandon=1.0
+    )
+    assert (figures.offered, figures.abandoned, figures.short_abandoned) == (2, 2, 1)
 
 
 # --- the survey on resolve ------------------------------------------------------------------

@@ -2,11 +2,11 @@
 figures"): first response time, handle time, service level (and its variant without short
 abandons), abandonment, first-contact resolution, CSAT and NPS.
 
-The figures mean what the metrics contract's PromQL gives over the same contacts: a tier's
-offered, answered and abandoned contacts, its wait and handle time, as the roles record them
-where the events happen. This module is the reference the contract's series are checked against
-and what a report over the store computes; it reads the `events` table's rows and the
-conversations' customer and channel, nothing else.
+The figures mean what the metrics contract's PromQL gives over the same contacts (docs/metrics.md):
+a tier's offered, answered and abandoned contacts, its wait and handle time, as the roles record
+them where the events happen; the integration tests check the roles' counts against them. It
+reads the `events` table's rows and the conversations' customer and channel, nothing else. It
+also says what a customer's survey answer is (`survey_score`), for the gateway.
 """
 
 from __future__ import annotations
