@@ -80,6 +80,11 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "quality.firstContactResolutionWindow must be at least 1m",
     ),
     _cel(
+        "quality-short-abandon-not-a-bucket-bound",
+        {"spec.quality": {"shortAbandonSeconds": 7}},
+        "quality.shortAbandonSeconds must be one of 1, 2, 5, 10, 15, 20, 30",
+    ),
+    _cel(
         "quality-nps-without-survey",
         {"spec.quality": {"survey": {"nps": True}}},
         "quality.survey.nps needs quality.survey.enabled",

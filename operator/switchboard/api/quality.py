@@ -11,6 +11,10 @@ from switchboard.api.types import ApiModel, Duration, defaulted, duration_at_lea
 
 Question = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
 
+SHORT_ABANDON_BOUNDS = (1, 2, 5, 10, 15, 20, 30)
+"""The abandon-wait histogram's bucket bounds a short abandon may end at (the contract's
+first wait buckets), so PromQL can count the abandons within it."""
+
 
 class Survey(ApiModel):
     """The satisfaction survey sent when an agent resolves a conversation."""
@@ -64,6 +68,23 @@ class Quality(ApiModel):
             "counted in switchboard_repeat_contacts_total. Guests (no customer id) are never "
             "counted. At least 1m. Format: a duration such as `24h`, `72h`. Changing it "
             "restarts the gateways."
+        ),
+    )
+    short_abandon_seconds: Annotated[
+        int,
+        Rule(
+            f"self in {list(SHORT_ABANDON_BOUNDS)}",
+            "quality.shortAbandonSeconds must be one of "
+            f"{', '.join(map(str, SHORT_ABANDON_BOUNDS))}: a bucket bound of "
+            "switchboard_abandon_wait_seconds",
+            lambda seconds: seconds in SHORT_ABANDON_BOUNDS,
+        ),
+    ] = Field(
+        5,
+        description=(
+            "Customers who abandon within this many seconds (hung up at once, or by mistake) "
+            "are left out of the offered contacts in status.quality.serviceLevelWithoutShort"
+            "Abandons. One of 1, 2, 5, 10, 15, 20, 30."
         ),
     )
     survey: Survey = defaulted(

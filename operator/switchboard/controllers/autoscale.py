@@ -118,7 +118,7 @@ class Autoscaler:
         generation = body["metadata"].get("generation")
         known = self.specs.get(key)
         if known is None or known[0] != generation:
-            known = self.specs[key] = (generation, _valid(body))
+            known = self.specs[key] = (generation, valid_spec(body))
         return known[1]
 
     def _forget(self, key: Key) -> None:
@@ -308,7 +308,8 @@ class Autoscaler:
             await client.aclose()
 
 
-def _valid(body: dict[str, Any]) -> ContactCenter | None:
+def valid_spec(body: dict[str, Any]) -> ContactCenter | None:
+    """The ContactCenter of `body`, or None when its spec is invalid (the reconcile says so)."""
     try:
         return ContactCenter.model_validate(body)
     except ValidationError:
