@@ -53,6 +53,7 @@ class QualityReader:
             for key in [k for k in self.due if k not in self.caches.contact_centers]:
                 self.due.pop(key, None)
                 self.figures.pop(key, None)
+                running.pop(key, None)
             await asyncio.sleep(TICK_SECONDS)
 
     async def _read(self, key: Key, prometheus: Prometheus, cc: ContactCenter) -> None:
