@@ -61,7 +61,7 @@ class QualityReader:
             figures = await read_quality(prometheus, cc)
         except MetricsUnavailable as error:
             # The autoscaler's MetricsAvailable condition says so where it matters.
-            logger.info("quality figures of %s/%s not read: %s", *key, error.reason)
+            logger.debug("quality figures of %s/%s not read: %s", *key, error.reason)
             return
         except Exception:
             logger.exception("reading the quality figures of %s/%s failed", *key)
