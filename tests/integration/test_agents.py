@@ -332,7 +332,7 @@ async def test_an_offer_goes_to_the_longest_idle_agent_with_room(
     assert max(waits) < 0.5, waits
 
 
-async def test_a_vip_contact_overtakes_a_regular_one_waiting_longer(
+async def test_a_vip_contact_overtakes_a_regular_one_and_each_counts_in_its_queue(
     center: Center, http: aiohttp.ClientSession
 ) -> None:
     routing = {
@@ -350,6 +350,21 @@ async def test_a_vip_contact_overtakes_a_regular_one_waiting_longer(
 
     await ann.offered(vip)
     assert await center.state(regular) == ("queued", None)
+
+    # Each finished contact counts in its own queue's handle time: what the autoscaler sizes
+    # each skill group by.
+    for conversation in (vip, regular):
+        await ann.offered(conversation)
+        await ann.accept(conversation)
+        await ann.ok("POST", f"/conversations/{conversation}/resolve")
+    async with http.get(replica.metrics_url) as response:
+        families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+    finished = {
+        s.labels["queue"]: s.value
+        for s in families["switchboard_routing_queue_handle_time_seconds"].samples
+        if s.name.endswith("_count")
+    }
+    assert finished == {"vip": 1.0, "regular": 1.0}
 
 
 async def test_a_skilled_queue_waits_for_its_agents_then_overflows_after_its_timeout(
