@@ -5,7 +5,7 @@ the operator reads. Declared once here; whoever exports it builds its families w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -142,6 +142,12 @@ class ContractMetrics:
             self._routing_queue_handle_time.labels(self.contact_center, routing_queue).observe(
                 seconds
             )
+
+    def routing_queues(self, queues: Iterable[str]) -> None:
+        """Makes each routing queue's handle-time series exist at 0 before its first contact
+        finishes, for the reason `bot_model` gives."""
+        for queue in queues:
+            self._routing_queue_handle_time.labels(self.contact_center, queue)
 
     def bot_outcome(self, model_version: str, outcome: Outcome) -> None:
         self._bot_conversations.labels(self.contact_center, model_version, outcome).inc()

@@ -61,6 +61,11 @@ class AgentsRole:
 
     async def start(self, runtime: Runtime) -> None:
         policy = Policy.from_spec(self.wiring.routing)
+        if policy.queues:
+            # "": contacts no queue takes, where there is no default queue.
+            runtime.metrics.routing_queues(
+                [*policy.queues, *([""] if not policy.default_queue else [])]
+            )
         router = Router(runtime, self.wiring.offer_timeout_seconds, policy)
         workspace = Workspace(runtime, self.wiring, policy, router.wake)
         hub = Hub(workspace, router)
