@@ -17,7 +17,7 @@ from switchboard.api.status import QualityStatus
 from switchboard.api.types import duration_seconds
 from switchboard.controllers.autoscale import valid_spec
 from switchboard.controllers.caches import Caches, Key
-from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
+from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.quality import read_quality
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class QualityReader:
     # The latest figures per ContactCenter that differ from its status, for the reconcile.
     figures: dict[Key, QualityStatus] = field(default_factory=dict)
     due: dict[Key, float] = field(default_factory=dict)
-    clients: dict[str, Prometheus] = field(default_factory=dict)
+    clients: PrometheusClients = field(default_factory=PrometheusClients)
 
     async def run(self) -> None:
         running: dict[Key, asyncio.Task[None]] = {}
@@ -49,7 +49,9 @@ class QualityReader:
                 self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
                 url = cc.spec.metrics.prometheus_url
                 if url is not None:
-                    running[key] = asyncio.create_task(self._read(key, self._client(str(url)), cc))
+                    running[key] = asyncio.create_task(
+                        self._read(key, self.clients.get(str(url)), cc)
+                    )
             for key in [k for k in self.due if k not in self.caches.contact_centers]:
                 self.due.pop(key, None)
                 self.figures.pop(key, None)
@@ -73,11 +75,5 @@ class QualityReader:
         self.figures[key] = figures
         self.enqueue(key)
 
-    def _client(self, url: str) -> Prometheus:
-        if url not in self.clients:
-            self.clients[url] = Prometheus(url)
-        return self.clients[url]
-
     async def close(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+        await self.clients.close()
