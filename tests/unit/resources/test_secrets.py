@@ -25,7 +25,7 @@ def test_credentials_per_built_in_service_and_tokens_for_agents_api_and_provider
                 {"name": "texts", "type": "sms"},
                 {"name": "wa", "type": "whatsapp"},
                 {"name": "dms", "type": "social"},
-                {"name": "mail", "type": "email"},
+                {"name": "phone", "type": "voice"},
             ],
         }
     )
