@@ -1,11 +1,12 @@
 """A customer's mail is read for what they wrote now, continues the conversation it answers, and
 our reply threads under it; on real RFC 5322 mails as clients send them."""
 
-import email
 import smtplib
 import uuid
 from datetime import UTC, datetime
 from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 
 import pytest
 
@@ -201,9 +202,7 @@ def test_a_retried_mail_starts_the_same_conversation_on_its_channel_only() -> No
     assert conversation_id("mail", "m@x") != conversation_id("other", "m@x")
 
 
-def _reply(
-    thread: Thread, sender: str = "bot", author: str | None = "Assistant"
-) -> email.message.Message:
+def _reply(thread: Thread, sender: str = "bot", author: str | None = "Assistant") -> EmailMessage:
     at = datetime(2026, 11, 30, 17, 1, 2, tzinfo=UTC)
     mail = reply_mail(
         "help@shop.example",
@@ -212,7 +211,9 @@ def _reply(
         Reply(OURS, sender, author, "Your parcel is on its way.", at),
     )
     # As the customer's client reads it off the wire.
-    return email.message_from_bytes(mail.as_bytes(), policy=policy.default)
+    read = BytesParser(policy=policy.default).parsebytes(mail.as_bytes())
+    assert isinstance(read, EmailMessage)
+    return read
 
 
 def test_a_reply_is_threaded_under_the_customers_last_mail() -> None:
