@@ -3,7 +3,9 @@ customers' mail sent to its SMTP port with smtplib, the replies taken by a real 
 process on loopback (aiosmtpd's Mailbox, writing a Maildir) standing in for the relay.
 
 What the customer's mail client relies on is checked from the mail as delivered: the Subject,
-In-Reply-To and References that thread it, and that each reply arrives once.
+In-Reply-To and References that thread it, and that each reply arrives once. The bot is played
+by the test (as in the provider channel's tests), except in the last test, where the whole data
+plane runs as the operator renders it, with the real bot.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from tests.integration import loadgen_runs
 from tests.integration import test_gateway as gateway_tests
+from tests.integration.contactcenters import EXAMPLES
+from tests.integration.local_data_plane import LocalDataPlane
 from tests.integration.test_gateway import Gateway, PlayedBot, _free_port, wait_for
 
 # The gateway tests' fixtures: the gateway process and the played bot.
@@ -255,3 +261,37 @@ async def test_mail_for_others_too_large_or_without_text_is_refused_and_stores_n
     assert code == 552
     assert await _rows(bot, "SELECT id FROM conversations") == []
     assert await _rows(bot, "SELECT id FROM messages") == []
+
+
+async def test_the_rendered_data_plane_answers_mail_with_its_bot_model(
+    database_uri: str, queue_uri: str, prefix: str, tmp_path: Path, relay: Relay
+) -> None:
+    """An email channel as the operator renders it, run by hack/pods.py (which gives the
+    gateway pod its SMTP port), with the real bot and its example model."""
+    manifest = loadgen_runs.contact_center(prefix)
+    manifest["spec"]["channels"] = [
+        {
+            "name": "mail",
+            "type": "email",
+            "email": {
+                "address": ADDRESS,
+                "smtp": {"host": "127.0.0.1", "port": relay.port, "startTLS": False},
+            },
+        }
+    ]
+    model = yaml.safe_load((EXAMPLES / "models" / "telco-support-2.0.0.yaml").read_text())
+    answer = next(i["response"] for i in model["intents"] if i["name"] == "pay_bill")
+    with LocalDataPlane(
+        manifest, queue_uri=queue_uri, database_uri=database_uri, directory=tmp_path / "plane"
+    ) as plane:
+        plane.wait_ready(timeout=90)
+        [pod] = plane.pods("mail")
+        first_id = f"{uuid.uuid4()}@example.org"
+        code, taken = await send(pod["smtp_port"], mail("how do I pay my bill", first_id))
+        assert code == 250, taken
+        [reply] = await _mails(relay, 1)
+        assert reply.get_content().strip() == answer
+        assert (reply["In-Reply-To"], reply["Subject"]) == (
+            f"<{first_id}>",
+            "Re: Where is my parcel?",
+        )
