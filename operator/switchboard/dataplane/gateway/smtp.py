@@ -102,9 +102,9 @@ class Inbox:
             if problem.code is Code.UNAVAILABLE:
                 return TRY_AGAIN
             return f"550 5.7.0 {problem}"
-        except (*OUTAGES, asyncpg.UniqueViolationError) as error:
+        except (*OUTAGES, asyncpg.UniqueViolationError, ConversationNotFound) as error:
             # A unique violation: a retry of this mail racing the original; the next try finds
-            # it stored.
+            # it stored. A conversation gone meanwhile: the next try starts a new one.
             logger.warning("could not store a mail now: %s", error)
             return TRY_AGAIN
         return f"250 2.0.0 message {seq} of conversation {conversation}"
