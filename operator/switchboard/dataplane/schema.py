@@ -236,6 +236,26 @@ ALTER TABLE agents
     (
         8,
         """
+-- Email channels: the Message-ID of every mail of a conversation, the customer's and ours, so a
+-- mail naming one in In-Reply-To or References continues the conversation and our replies are
+-- threaded under theirs; `sent_at` records that the relay took our mail for a message, so it
+-- is sent once. Purged with their messages.
+CREATE TABLE mails (
+    message_id uuid PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    mail_id text NOT NULL,
+    subject text NOT NULL,
+    received boolean NOT NULL,
+    sent_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX mails_mail_id ON mails (mail_id);
+CREATE INDEX mails_conversation ON mails (conversation_id, created_at);
+""",
+    ),
+    (
+        9,
+        """
 -- Quality (first-contact resolution): a resolved conversation whose customer starts another, on
 -- any channel, within the window was not resolved at first contact. `repeated_by` is the first
 -- conversation that repeated it, so each is counted once; the index finds a customer's resolved
@@ -246,7 +266,7 @@ CREATE INDEX conversations_unrepeated ON conversations (customer, ended_at)
 """,
     ),
     (
-        9,
+        10,
         """
 -- Quality (the survey on resolve, spec.quality.survey): the question a resolved conversation's
 -- customer was asked and has not answered yet, and the one to ask after it (NPS after CSAT);

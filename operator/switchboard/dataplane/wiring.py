@@ -67,6 +67,21 @@ class Wiring:
 
 
 @dataclass(frozen=True)
+class EmailWiring:
+    """An `email` channel's SMTP ends (`spec.channels[].email`)."""
+
+    smtp_port: int
+    """Where the gateway's SMTP server takes customers' mail."""
+    address: str
+    """The address customers write to: the From of our replies."""
+    relay_host: str
+    relay_port: int
+    relay_start_tls: bool
+    relay_username: str | None = None
+    relay_password: str | None = None
+
+
+@dataclass(frozen=True)
 class GatewayWiring:
     channel: str
     channel_type: str
@@ -81,6 +96,8 @@ class GatewayWiring:
     repeat_window_seconds: float = DEFAULT_REPEAT_WINDOW_SECONDS
     """A customer starting a conversation this long after one was resolved repeats it: it was
     not resolved at first contact (`spec.quality.firstContactResolutionWindow`)."""
+    email: EmailWiring | None = None
+    """An `email` channel's SMTP server and relay (None for other channel types)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +236,23 @@ def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
             env,
             "SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS",
             default=DEFAULT_REPEAT_WINDOW_SECONDS,
+        ),
+        email=_email(env) if channel_type == "email" else None,
+    )
+
+
+def _email(env: Mapping[str, str]) -> EmailWiring:
+    username = _optional(env, "SWITCHBOARD_SMTP_RELAY_USERNAME")
+    return EmailWiring(
+        smtp_port=_port(env, "SWITCHBOARD_SMTP_PORT"),
+        address=_text(env, "SWITCHBOARD_EMAIL_ADDRESS"),
+        relay_host=_text(env, "SWITCHBOARD_SMTP_RELAY_HOST"),
+        relay_port=_port(env, "SWITCHBOARD_SMTP_RELAY_PORT"),
+        relay_start_tls=_flag(env, "SWITCHBOARD_SMTP_RELAY_STARTTLS"),
+        relay_username=username,
+        # A user name without its password is a broken Secret, not anonymous sending.
+        relay_password=(
+            _text(env, "SWITCHBOARD_SMTP_RELAY_PASSWORD") if username is not None else None
         ),
     )
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from switchboard.api.channels import TOKEN_CHANNEL_TYPES, Channel
+from switchboard.api.channels import TOKEN_CHANNEL_TYPES, Channel, Email
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.types import duration_seconds
-from switchboard.resources.app import app_workload, default_image
+from switchboard.resources.app import SMTP_PORT_NAME, app_workload, default_image
 from switchboard.resources.common import (
+    SMTP_PORT,
     Manifest,
     ResourceDefaults,
     child_name,
@@ -43,7 +44,8 @@ def build_channels(cc: ContactCenter, wiring_hash: str) -> list[Manifest]:
 def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list[Manifest]:
     """One channel's gateway: it reads the routing file, the provider credentials if any, the
     channel's token (`<cc>-<channel>-token`: an `api` channel's bearer token, the signing key
-    of an `sms`, `whatsapp` or `social` channel) and where its provider takes replies."""
+    of an `sms`, `whatsapp` or `social` channel), where its provider takes replies, and an
+    `email` channel's address and relay (its SMTP server is the port `smtp`)."""
     credentials = (
         [{"secretRef": {"name": channel.credentials.secret_ref.name}}]
         if channel.credentials
@@ -57,6 +59,7 @@ def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list
     provider = (
         [value_env("SWITCHBOARD_PROVIDER_URL", channel.provider.url)] if channel.provider else []
     )
+    email = email_env(channel.email) if channel.email else []
     return app_workload(
         cc,
         gateway_name(cc, channel),
@@ -74,10 +77,38 @@ def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list
             ),
             *token,
             *provider,
+            *email,
         ],
         env_from=credentials,
         resources=(DEFAULT_RESOURCES, channel.resources),
         volumes=[{"name": "routing", "configMap": {"name": routing_name(cc)}}],
         volume_mounts=[{"name": "routing", "mountPath": ROUTING_DIR, "readOnly": True}],
         service_type=channel.service_type,
+        ports=[(SMTP_PORT_NAME, SMTP_PORT)] if channel.email else [],
     )
+
+
+def email_env(email: Email) -> list[Manifest]:
+    """An email gateway's SMTP server port, its address and its relay (with the relay's login
+    from the referenced Secret's `username` and `password`)."""
+    relay = email.smtp
+    login = (
+        [
+            secret_key_env(
+                "SWITCHBOARD_SMTP_RELAY_USERNAME", relay.credentials_ref.name, "username"
+            ),
+            secret_key_env(
+                "SWITCHBOARD_SMTP_RELAY_PASSWORD", relay.credentials_ref.name, "password"
+            ),
+        ]
+        if relay.credentials_ref
+        else []
+    )
+    return [
+        value_env("SWITCHBOARD_SMTP_PORT", SMTP_PORT),
+        value_env("SWITCHBOARD_EMAIL_ADDRESS", email.address),
+        value_env("SWITCHBOARD_SMTP_RELAY_HOST", relay.host),
+        value_env("SWITCHBOARD_SMTP_RELAY_PORT", relay.port),
+        value_env("SWITCHBOARD_SMTP_RELAY_STARTTLS", "true" if relay.start_tls else "false"),
+        *login,
+    ]
