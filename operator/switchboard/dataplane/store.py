@@ -291,7 +291,7 @@ class Store:
         self, channel: str, customer: str
     ) -> Conversation | None:
         """The customer's latest conversation on a provider channel whose survey question
-        (migration 9) waits for an answer: their next message may be that answer."""
+        (migration 10) waits for an answer: their next message may be that answer."""
         async with self.pool.acquire() as connection:
             row = await connection.fetchrow(
                 f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
