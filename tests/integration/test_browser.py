@@ -2,7 +2,7 @@
 through `chromium-driver` by Selenium), against the quickstart run by the real operator and
 hack/pods.py: a customer asks for a person, the bot hands off, an agent signs in with the skill
 the queue requires, accepts, replies, the customer sees the reply and answers, the agent
-resolves.
+resolves, and the customer answers the survey (CSAT, then NPS) on the page.
 
 The pages are driven by the stable element ids of docs/dataplane.md; what each page shows is
 read in one script call, so a re-render between two reads cannot mix two states.
@@ -135,12 +135,14 @@ async def test_a_customer_and_an_agent_complete_a_conversation_in_chromium(
 ) -> None:
     # The one queue takes only agents who declare roaming at level 5 or more: the offer
     # reaches Ada only if the page signs her in with the skills she typed.
+    # The survey asks both questions after the resolve, on the customer's page.
     center = operate(
         quickstart(
             routing={
                 "skills": ["roaming"],
                 "queues": [{"name": "roaming", "skills": [{"name": "roaming", "minLevel": 5}]}],
-            }
+            },
+            quality={"survey": {"enabled": True, "nps": True}},
         )
     )
 
@@ -231,6 +233,38 @@ async def test_a_customer_and_an_agent_complete_a_conversation_in_chromium(
         ),
     )
 
+    def survey_asks(question: str) -> Callable[[WebDriver], bool]:
+        """A probe: the page shows the survey's `question` and its input is open again."""
+        return lambda d: (
+            any(
+                question in m["text"] and m["sender"] == "system"
+                for m in transcript(d, CUSTOMER_TRANSCRIPT)
+            )
+            and d.find_element(By.ID, "sb-input").is_enabled()
+        )
+
+    until(customer, "the CSAT question with the input open", survey_asks("How satisfied"))
+    write(customer, "sb-input", "great service", "sb-send")  # not a rating: asked again
+    until(
+        customer,
+        "the refusal said and the input open again",
+        lambda d: (
+            "number" in d.find_element(By.ID, "sb-status").text
+            and d.find_element(By.ID, "sb-input").is_enabled()
+        ),
+    )
+    write(customer, "sb-input", "5", "sb-send")
+    until(customer, "the NPS question with the input open", survey_asks("recommend us"))
+    write(customer, "sb-input", "9", "sb-send")
+    until(
+        customer,
+        "the NPS answer stored and the input closed",
+        lambda d: (
+            any(m["text"].endswith("9") and m["seq"] for m in transcript(d, CUSTOMER_TRANSCRIPT))
+            and not d.find_element(By.ID, "sb-input").is_enabled()
+        ),
+    )
+
     customer_saw = transcript(customer, CUSTOMER_TRANSCRIPT)
     agent_saw = transcript(agent, AGENT_TRANSCRIPT)
     assert_each_seq_once(customer_saw)
@@ -238,9 +272,27 @@ async def test_a_customer_and_an_agent_complete_a_conversation_in_chromium(
     found = await center.stored(uuid.UUID(conversation))
     assert_one_consistent_log(
         found,
-        ["entered", "admitted", "bot_answered", "handed_off", "offered", "accepted", "resolved"],
+        [
+            "entered",
+            "admitted",
+            "bot_answered",
+            "handed_off",
+            "offered",
+            "accepted",
+            "resolved",
+            "survey_answered",
+            "survey_answered",
+        ],
     )
+    answers = [e["data"] for e in found["events"] if e["type"] == "survey_answered"]
+    assert [(a["survey"], a["score"]) for a in answers] == [("csat", 5), ("nps", 9)]
     stored = [(str(m["seq"]), str(m["id"])) for m in found["messages"]]
-    # Both pages show the stored conversation, each message once, nothing else.
+    # Both pages show the stored conversation, each message once, nothing else: the
+    # customer's with the survey's answers, the agent's up to the resolve at least (the page
+    # stops following the conversation once it ended).
+    resolved_at = next(
+        index for index, m in enumerate(found["messages"]) if "resolved" in m["body"]
+    )
     assert [(m["seq"], m["id"]) for m in customer_saw] == stored
-    assert [(m["seq"], m["id"]) for m in agent_saw] == stored
+    assert [(m["seq"], m["id"]) for m in agent_saw] == stored[: len(agent_saw)]
+    assert len(agent_saw) > resolved_at

@@ -593,7 +593,7 @@ async def test_a_message_to_an_agents_conversation_goes_to_the_agent_not_the_bot
     assert len(bot.turns) == turns
 
     await customer.send({"type": "end"})
-    assert await customer.frame() == {"type": "ended", "state": "resolved"}
+    assert await customer.frame() == {"type": "ended", "state": "resolved", "survey": False}
     await wait_for(
         "the agents tier to hear the end",
         lambda: _found(bot.nudges, lambda n: n.kind == "ended"),

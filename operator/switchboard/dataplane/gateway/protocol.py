@@ -259,8 +259,9 @@ def ack(message_id: uuid.UUID, seq: int) -> dict[str, Any]:
     return {"type": "ack", "id": str(message_id), "seq": seq}
 
 
-def ended(state: State) -> dict[str, Any]:
-    return {"type": "ended", "state": state.value}
+def ended(state: State, survey: bool = False) -> dict[str, Any]:
+    """The conversation ended; `survey`: its survey's question waits for the customer's answer."""
+    return {"type": "ended", "state": state.value, "survey": survey}
 
 
 def error(problem: ProtocolError) -> dict[str, Any]:

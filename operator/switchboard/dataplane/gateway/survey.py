@@ -25,6 +25,15 @@ class Answer:
     """The next question, if there is one."""
 
 
+async def is_open(connection: Connection, conversation_id: uuid.UUID) -> bool:
+    """Whether the conversation's survey waits for an answer: what the webchat's `ended`
+    frame tells the page, so it opens its input for the answer."""
+    survey = await connection.fetchval(
+        "SELECT survey FROM conversations WHERE id = $1", conversation_id
+    )
+    return survey is not None
+
+
 async def answer(
     connection: Connection, conversation: Conversation, message_id: uuid.UUID, text: str
 ) -> Answer | None:

@@ -21,7 +21,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from switchboard.dataplane.conversation import OPEN_STATES
 from switchboard.dataplane.envelope import Delivery
-from switchboard.dataplane.gateway import protocol
+from switchboard.dataplane.gateway import protocol, survey
 from switchboard.dataplane.gateway.conversations import OUTAGES, Conversations
 from switchboard.dataplane.gateway.cursor import Cursor, Next
 from switchboard.dataplane.gateway.hub import Hub
@@ -92,7 +92,11 @@ class Session:
             elif step is Next.FILL:
                 await self.fill()
             if delivery.ended is not None and step is not Next.DROP:
-                await self.send(protocol.ended(delivery.ended))
+                await self.send(protocol.ended(delivery.ended, await self.survey_open()))
+
+    async def survey_open(self) -> bool:
+        async with self.store.pool.acquire() as connection:
+            return await survey.is_open(connection, self.conversation.id)
 
     async def resync(self) -> None:
         async with self.lock:
@@ -221,7 +225,7 @@ class Connection:
             if not new:
                 await session.fill()
             if conversation.state not in OPEN_STATES:
-                await session.send(protocol.ended(conversation.state))
+                await session.send(protocol.ended(conversation.state, await session.survey_open()))
 
     async def closed(self) -> None:
         session = self.session

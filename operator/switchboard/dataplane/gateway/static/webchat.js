@@ -78,6 +78,10 @@
   var state = load();
   var socket = null;
   var live = false; // the current socket has started or resumed the conversation
+  // A question the contact center asked after the conversation ended (its survey) waits for
+  // the customer's answer: the only message an ended conversation takes.
+  var surveyOpen = false;
+  var SURVEY_WAIT_MS = 60000; // how long an ended conversation's socket waits for a survey
   var attempts = 0;
   var sent = {}; // outbox ids sent on the current socket
   var pumpTimer = null;
@@ -139,6 +143,8 @@
 
   function received(m) {
     if (m.conversation !== state.conversation) return;
+    // After the end, a new system message is the survey's next question (NPS after CSAT).
+    if (state.ended && m.sender === "system" && !hasSeq(m.seq)) askSurvey();
     if (state.outbox.some(function (o) { return o.id === m.id; })) {
       acknowledged(m.id, m.seq, m.at); // our own message, seen before its ack
       return;
@@ -152,13 +158,22 @@
   function finish(how) {
     state.ended = how || "ended";
     state.outbox = [];
+    surveyOpen = false;
     save();
     render();
     say("This conversation has ended.");
     input.disabled = true;
     endButton.disabled = true;
     newButton.hidden = false;
-    if (socket) socket.close();
+    // The socket stays a while for a survey question; none came: it goes.
+    setTimeout(function () { if (socket && !surveyOpen) socket.close(); }, SURVEY_WAIT_MS);
+  }
+
+  function askSurvey() {
+    surveyOpen = true;
+    input.disabled = false;
+    say("");
+    input.focus();
   }
 
   function send(frame) {
@@ -186,12 +201,21 @@
     },
     message: received,
     ack: function (frame) { acknowledged(frame.id, frame.seq); },
-    ended: function (frame) { finish(frame.state); },
+    ended: function (frame) {
+      finish(frame.state);
+      if (frame.survey) askSurvey();
+    },
     error: function (frame) {
       if (frame.code === "unknown_conversation") {
         state = fresh(); // the gateway does not know it (any more): begin again
         save();
         render();
+      } else if (frame.code === "closed" && state.ended) {
+        // An answer the survey did not take (not a number on its scale): ask again.
+        state.outbox = [];
+        render();
+        askSurvey();
+        say("Please answer the question with a number.");
       } else if (frame.code === "closed") {
         finish(null);
       } else {
@@ -228,7 +252,7 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
-    if (!text || state.ended) return;
+    if (!text || (state.ended && !surveyOpen)) return;
     if (text.length > MAX_TEXT) {
       say("That message is too long (" + MAX_TEXT + " characters at most).");
       return;
@@ -237,6 +261,10 @@
     save();
     render();
     input.value = "";
+    if (state.ended) {
+      surveyOpen = false; // answered; a next question opens it again
+      input.disabled = true;
+    }
     pump();
   });
   input.addEventListener("keydown", function (event) {
@@ -250,6 +278,12 @@
     else say("Not connected; try again in a moment.");
   });
   newButton.addEventListener("click", function () {
+    if (socket) {
+      socket.onclose = null; // the ended conversation's socket: nothing to reconnect
+      socket.close();
+      socket = null;
+      live = false;
+    }
     state = fresh();
     save();
     render();
