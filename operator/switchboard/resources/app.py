@@ -62,9 +62,11 @@ def app_workload(
     annotations: Mapping[str, str] | None = None,
     deployment_annotations: Mapping[str, str] | None = None,
     service_type: str = "ClusterIP",
+    probe_scheme: str = "HTTP",
 ) -> list[Manifest]:
     """Deployment and Service of one Switchboard workload; `annotations` go on its pods,
-    `deployment_annotations` on the Deployment itself."""
+    `deployment_annotations` on the Deployment itself; `probe_scheme` is HTTPS where the http
+    port serves TLS."""
     container = {
         "name": component.name,
         "image": image,
@@ -81,7 +83,7 @@ def app_workload(
         ],
         "resources": resource_requirements(*resources),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *volume_mounts],
-        **http_probes(HTTP_PORT_NAME),
+        **http_probes(HTTP_PORT_NAME, probe_scheme),
     }
     template = pod_template(
         cc,
