@@ -26,7 +26,7 @@ from lightkube import Client
 from tests.certificates import self_signed
 from tests.factory import valid_manifest
 from tests.integration.contactcenters import apply, condition, wait_for_condition
-from tests.integration.kube import kubectl, restricted_namespace, wait_until
+from tests.integration.kube import get, kubectl, restricted_namespace, wait_until
 from tests.integration.loadgen_runs import contact_center
 from tests.integration.local_data_plane import LocalDataPlane
 from tests.integration.operator import (
@@ -131,20 +131,8 @@ def tls_secret(namespace: str, name: str, data: dict[str, str]) -> dict[str, Any
     }
 
 
-def deployment(namespace: str, name: str) -> dict[str, Any] | None:
-    return get("deployment", namespace, name)
-
-
-def get(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-    found = kubectl("get", kind, name, "-n", namespace, "-o", "json")
-    if found.returncode != 0:
-        return None
-    body: dict[str, Any] = json.loads(found.stdout)
-    return body
-
-
 def pod_annotations(namespace: str, name: str) -> dict[str, str]:
-    body = deployment(namespace, name)
+    body = get("deployment", namespace, name)
     assert body is not None, f"Deployment {name}"
     annotations: dict[str, str] = body["spec"]["template"]["metadata"].get("annotations", {})
     return annotations
@@ -164,7 +152,7 @@ def test_a_missing_secret_waits_and_a_changed_one_rolls_the_gateways_only(
     assert f"Secret {tls_namespace}/web-tls not found" in degraded["message"]
     apply(tls_namespace, tls_secret(tls_namespace, "web-tls", self_signed().secret_data))
     wait_for_condition(client, tls_namespace, "secured", "Degraded", status="False")
-    gateway = wait_until("the gateway", lambda: deployment(tls_namespace, "secured-web"))
+    gateway = wait_until("the gateway", lambda: get("deployment", tls_namespace, "secured-web"))
     container = gateway["spec"]["template"]["spec"]["containers"][0]
     assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
     first = pod_annotations(tls_namespace, "secured-web")["switchboard.io/tls-hash"]
@@ -226,7 +214,7 @@ def test_an_issuer_waits_for_cert_manager_then_gets_a_certificate(
         }
         assert spec["dnsNames"] == ["chat.example.com"]
         assert [o["kind"] for o in certificate["metadata"]["ownerReferences"]] == ["ContactCenter"]
-        gateway = wait_until("the gateway", lambda: deployment(tls_namespace, "issued-web"))
+        gateway = wait_until("the gateway", lambda: get("deployment", tls_namespace, "issued-web"))
         volumes = gateway["spec"]["template"]["spec"]["volumes"]
         assert {"secretName": spec["secretName"]}.items() <= next(
             v["secret"] for v in volumes if "secret" in v
