@@ -111,7 +111,8 @@ def tls_namespace(client: Client) -> Iterator[str]:
 
 
 @pytest.fixture
-def operator_for_tls(kubeconfig: Path, tmp_path: Path) -> Iterator[Operator]:
+def operator_for_tls(tls_namespace: str, tmp_path: Path) -> Iterator[Operator]:
+    """An operator of its own for the `tls-*` namespaces, started once the test's exists."""
     install_crd()
     operator = Operator(scope=["--namespace", "tls-*"], log_path=tmp_path / "operator.log")
     operator.start()
