@@ -21,7 +21,8 @@ Switchboard (gateways, bot tracks, agent workspace) it keeps `spec.replicas` pro
   path pointing there instead;
 - readiness probed at /readyz over the scheme of the pod template's readiness probe (HTTPS
   without verifying the certificate, as the kubelet does);
-- its own free ports for SWITCHBOARD_HTTP_PORT and SWITCHBOARD_METRICS_PORT (a pod's own IP);
+- its own free ports for SWITCHBOARD_HTTP_PORT, SWITCHBOARD_METRICS_PORT and SWITCHBOARD_SMTP_PORT
+  (a pod's own IP; the last is an email gateway's SMTP server);
 - a rolling replacement when the pod template changes (one new process ready before an old one
   stops), and a restart with backoff when a process exits (restartPolicy Always);
 - per Deployment a "Service": a TCP proxy on a port that stays the same while this runs,
@@ -68,7 +69,7 @@ SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
 SYNC_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 10.0
-PORT_VARIABLES = ("SWITCHBOARD_HTTP_PORT", "SWITCHBOARD_METRICS_PORT")
+PORT_VARIABLES = ("SWITCHBOARD_HTTP_PORT", "SWITCHBOARD_METRICS_PORT", "SWITCHBOARD_SMTP_PORT")
 
 logger = logging.getLogger("pods")
 
@@ -85,6 +86,7 @@ class Pod:
     template: str
     http_port: int
     metrics_port: int
+    smtp_port: int
     directory: Path
     process: asyncio.subprocess.Process | None = None
     ready: bool = False
@@ -102,6 +104,7 @@ class Pod:
             "pid": self.process.pid if self.running() and self.process else None,
             "http_port": self.http_port,
             "metrics_port": self.metrics_port,
+            "smtp_port": self.smtp_port,
             "ready": self.ready,
             "restarts": self.restarts,
         }
@@ -304,7 +307,7 @@ class Kubelet:
     async def new_pod(self, deployment: str, digest: str, template: Mapping[str, Any]) -> Pod:
         suffix = secrets.token_hex(3)
         name = f"{deployment}-{digest[:5]}-{suffix}"
-        pod = Pod(name, deployment, digest, free_port(), free_port(), self.root / name)
+        pod = Pod(name, deployment, digest, free_port(), free_port(), free_port(), self.root / name)
         await self.write_volumes(pod, template)
         await self.start(pod, template)
         return pod
@@ -322,8 +325,9 @@ class Kubelet:
             if time.monotonic() >= pod.next_start:
                 # A port chosen before the pod bound it may since have gone to another
                 # process; a fresh sandbox gets fresh ports rather than failing forever.
-                if not (port_free(pod.http_port) and port_free(pod.metrics_port)):
-                    pod.http_port, pod.metrics_port = free_port(), free_port()
+                ports = (pod.http_port, pod.metrics_port, pod.smtp_port)
+                if not all(port_free(port) for port in ports):
+                    pod.http_port, pod.metrics_port, pod.smtp_port = (free_port() for _ in ports)
                 await self.start(pod, template)
             return
         probe = template["spec"]["containers"][0].get("readinessProbe", {}).get("httpGet", {})
@@ -393,6 +397,7 @@ class Kubelet:
                 env[key] = str(root / value.lstrip("/"))
         env["SWITCHBOARD_HTTP_PORT"] = str(pod.http_port)
         env["SWITCHBOARD_METRICS_PORT"] = str(pod.metrics_port)
+        env["SWITCHBOARD_SMTP_PORT"] = str(pod.smtp_port)
         return env
 
     async def value(self, pod: Pod, variable: Mapping[str, Any]) -> str:

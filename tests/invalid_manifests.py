@@ -59,6 +59,21 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "provider is only set on channels of type sms, whatsapp, social",
     ),
     _cel(
+        "email-channel-without-email",
+        {"spec.channels.0.type": "email"},
+        "email is required on channels of type email, and only set on them",
+    ),
+    _cel(
+        "email-on-a-webchat-channel",
+        {
+            "spec.channels.0.email": {
+                "address": "help@example.com",
+                "smtp": {"host": "smtp.example"},
+            }
+        },
+        "email is required on channels of type email, and only set on them",
+    ),
+    _cel(
         "bot-min-over-max",
         {
             "spec.bot.autoscaling": {"minReplicas": 5, "maxReplicas": 2},

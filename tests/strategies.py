@@ -103,6 +103,13 @@ channels = _object(
     serviceType=_optional(st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"])),
     credentials=_optional(st.builds(lambda name: {"secretRef": {"name": name}}, secret_names)),
     resources=_optional(resources),
+).map(
+    # An email channel must say where its mail comes from and goes to.
+    lambda channel: (
+        {**channel, "email": {"address": "help@example.com", "smtp": {"host": "smtp.example"}}}
+        if channel.get("type") == "email"
+        else channel
+    )
 )
 
 

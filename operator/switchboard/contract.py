@@ -5,7 +5,7 @@ the operator reads. Declared once here; whoever exports it builds its families w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -23,6 +23,7 @@ ANSWERED = "switchboard_contacts_answered_total"
 ABANDONED = "switchboard_contacts_abandoned_total"
 QUEUE_WAIT = "switchboard_queue_wait_seconds"
 HANDLE_TIME = "switchboard_handle_time_seconds"
+ROUTING_QUEUE_HANDLE_TIME = "switchboard_routing_queue_handle_time_seconds"
 BOT_CONVERSATIONS = "switchboard_bot_conversations_total"
 BOT_RESPONSE = "switchboard_bot_response_seconds"
 BOT_ACTIVE_CONVERSATIONS = "switchboard_bot_active_conversations"
@@ -77,6 +78,13 @@ class ContractMetrics:
             buckets=HANDLE_BUCKETS,
             registry=registry,
         )
+        self._routing_queue_handle_time = Histogram(
+            ROUTING_QUEUE_HANDLE_TIME,
+            "Agents' handle time by the spec.routing queue that took the contact.",
+            ("contact_center", "queue"),
+            buckets=HANDLE_BUCKETS,
+            registry=registry,
+        )
         self._bot_conversations = Counter(
             _family(BOT_CONVERSATIONS),
             "Conversations that left the bot, by outcome.",
@@ -123,8 +131,23 @@ class ContractMetrics:
     def abandoned(self, channel: str, handler: Handler) -> None:
         self._abandoned.labels(self.contact_center, channel, handler).inc()
 
-    def handled(self, channel: str, handler: Handler, seconds: float) -> None:
+    def handled(
+        self, channel: str, handler: Handler, seconds: float, routing_queue: str | None = None
+    ) -> None:
+        """A tier finished with a contact; an agent's, where spec.routing declares queues, in
+        the queue that took it ("" for none): the autoscaler sizes each queue's skill group
+        from its share of these and its own handle time."""
         self._handle_time.labels(self.contact_center, channel, handler).observe(seconds)
+        if routing_queue is not None:
+            self._routing_queue_handle_time.labels(self.contact_center, routing_queue).observe(
+                seconds
+            )
+
+    def routing_queues(self, queues: Iterable[str]) -> None:
+        """Makes each routing queue's handle-time series exist at 0 before its first contact
+        finishes, for the reason `bot_model` gives."""
+        for queue in queues:
+            self._routing_queue_handle_time.labels(self.contact_center, queue)
 
     def bot_outcome(self, model_version: str, outcome: Outcome) -> None:
         self._bot_conversations.labels(self.contact_center, model_version, outcome).inc()

@@ -35,6 +35,11 @@ from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import Message, Store, move
 from switchboard.dataplane.topology import Topology, agent_deliveries, customer_deliveries
 from switchboard.dataplane.wiring import ServiceLevel, Wiring
+from switchboard.metrics.prometheus import Prometheus
+from switchboard.metrics.queries import observe
+from switchboard.sizing.workloads import SkillGroupShare
+from tests.factory import contact_center
+from tests.integration.conftest import LocalPrometheus
 from tests.integration.kube import REPO
 
 SWITCHBOARD = str(REPO / ".venv" / "bin" / "switchboard")
@@ -332,7 +337,7 @@ async def test_an_offer_goes_to_the_longest_idle_agent_with_room(
     assert max(waits) < 0.5, waits
 
 
-async def test_a_vip_contact_overtakes_a_regular_one_waiting_longer(
+async def test_a_vip_contact_overtakes_a_regular_one_and_each_counts_in_its_queue(
     center: Center, http: aiohttp.ClientSession
 ) -> None:
     routing = {
@@ -350,6 +355,65 @@ async def test_a_vip_contact_overtakes_a_regular_one_waiting_longer(
 
     await ann.offered(vip)
     assert await center.state(regular) == ("queued", None)
+
+    # Each finished contact counts in its own queue's handle time: what the autoscaler sizes
+    # each skill group by.
+    for conversation in (vip, regular):
+        await ann.offered(conversation)
+        await ann.accept(conversation)
+        await ann.ok("POST", f"/conversations/{conversation}/resolve")
+    async with http.get(replica.metrics_url) as response:
+        families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+    finished = {
+        s.labels["queue"]: s.value
+        for s in families["switchboard_routing_queue_handle_time_seconds"].samples
+        if s.name.endswith("_count")
+    }
+    # "" (contacts no queue takes: there is no default queue) exists at 0 from the start.
+    assert finished == {"vip": 1.0, "regular": 1.0, "": 0.0}
+
+
+async def test_the_autoscaler_reads_each_routing_queue_s_share_of_the_work_through_prometheus(
+    center: Center, http: aiohttp.ClientSession, prometheus: LocalPrometheus
+) -> None:
+    routing = {
+        "queues": [
+            {"name": "vip", "priority": 10, "selector": "tier == 'vip'"},
+            {"name": "regular", "priority": 0},
+        ]
+    }
+    replica = await center.replica(routing=routing)
+    address = replica.metrics_url.removeprefix("http://").removesuffix("/metrics")
+    prometheus.add_target(address, {"namespace": center.namespace})
+    try:
+        # Scraped before any contact finishes, so each queue's series starts at 0 in
+        # Prometheus and increase() counts its first contact.
+        await eventually(f"Prometheus to scrape {address}", lambda: prometheus.scraped(address))
+        ann = RestAgent(http, replica, "ann")
+        await ann.sign_in({"webchat": 1})
+        for tier in ("vip", "standard", "standard"):
+            conversation = await center.hand_off(attributes={"tier": tier})
+            await ann.offered(conversation)
+            await ann.accept(conversation)
+            await ann.ok("POST", f"/conversations/{conversation}/resolve")
+
+        cc = contact_center({"spec.routing": routing}, name=CENTER, namespace=center.namespace)
+        async with Prometheus(prometheus.url) as client:
+
+            async def both_queues() -> tuple[SkillGroupShare, ...] | None:
+                groups = (await observe(client, cc, "agents")).skill_groups
+                return groups if len(groups) == 2 else None
+
+            groups = await eventually("both queues' finished contacts", both_queues)
+    finally:
+        prometheus.remove_target(address)
+    # One vip contact and two regular ones; increase() extrapolates each series of one
+    # target alike, so the shares are exact up to rounding.
+    assert [(g.name, round(g.share, 6)) for g in groups] == [
+        ("regular", round(2 / 3, 6)),
+        ("vip", round(1 / 3, 6)),
+    ]
+    assert all(g.aht_seconds > 0 for g in groups)
 
 
 async def test_a_skilled_queue_waits_for_its_agents_then_overflows_after_its_timeout(

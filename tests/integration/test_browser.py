@@ -1,7 +1,8 @@
 """The customer page and the agent page in a real headless Chromium (Debian's `chromium`, driven
 through `chromium-driver` by Selenium), against the quickstart run by the real operator and
-hack/pods.py: a customer asks for a person, the bot hands off, an agent signs in, accepts,
-replies, the customer sees the reply and answers, the agent resolves.
+hack/pods.py: a customer asks for a person, the bot hands off, an agent signs in with the skill
+the queue requires, accepts, replies, the customer sees the reply and answers, the agent
+resolves.
 
 The pages are driven by the stable element ids of docs/dataplane.md; what each page shows is
 read in one script call, so a re-render between two reads cannot mix two states.
@@ -132,7 +133,16 @@ def assert_each_seq_once(shown: list[dict[str, Any]]) -> None:
 async def test_a_customer_and_an_agent_complete_a_conversation_in_chromium(
     operate: Callable[..., Operated], browser: Callable[[], WebDriver]
 ) -> None:
-    center = operate(quickstart())
+    # The one queue takes only agents who declare roaming at level 5 or more: the offer
+    # reaches Ada only if the page signs her in with the skills she typed.
+    center = operate(
+        quickstart(
+            routing={
+                "skills": ["roaming"],
+                "queues": [{"name": "roaming", "skills": [{"name": "roaming", "minLevel": 5}]}],
+            }
+        )
+    )
 
     customer = browser()
     customer.get(center.url("web") + "/")
@@ -153,6 +163,7 @@ async def test_a_customer_and_an_agent_complete_a_conversation_in_chromium(
     capacity = agent.find_element(By.ID, "capacity")
     capacity.clear()
     capacity.send_keys("webchat=2")
+    agent.find_element(By.ID, "skills").send_keys("roaming=6")
     agent.find_element(By.ID, "sign-in-button").click()
     until(
         agent,

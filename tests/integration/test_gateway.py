@@ -1006,12 +1006,12 @@ async def test_new_conversations_follow_the_routing_weights_and_each_stays_on_it
 async def test_a_channel_type_without_an_adapter_is_ready_and_refuses_customers_saying_why(
     start_gateway: Callable[..., Awaitable[Gateway]], http: aiohttp.ClientSession
 ) -> None:
-    gateway = await start_gateway("email", channel="mail")
+    gateway = await start_gateway("voice", channel="phone")
     assert await _status(http, gateway.url + "/readyz", 200)
-    assert "email, which has no provider adapter yet" in gateway.log.read_text()
+    assert "voice, which has no provider adapter yet" in gateway.log.read_text()
     async with http.post(gateway.url + "/api/v1/conversations", json={}) as response:
         assert response.status == 501
-        assert "email provider adapter is not built yet" in (await response.json())["message"]
+        assert "voice provider adapter is not built yet" in (await response.json())["message"]
 
 
 async def _status(http: aiohttp.ClientSession, url: str, status: int) -> bool:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from switchboard.api.common import MAX_REPLICAS, Resources, SecretReference
 from switchboard.api.rules import Rule
-from switchboard.api.types import ApiModel, ChannelName, HttpURL, Image
+from switchboard.api.types import ApiModel, ChannelName, EmailAddress, Hostname, HttpURL, Image
 
 # Children of these names exist beside the channel gateways (`<name>-<channel>`), so a
 # channel may not take them.
@@ -25,9 +25,13 @@ adapter for all of them (docs/dataplane.md, "provider protocol")."""
 TOKEN_CHANNEL_TYPES: tuple[ChannelType, ...] = ("api", *PROVIDER_CHANNEL_TYPES)
 """The channel types with a generated token: the api clients' bearer token, the key that signs
 a provider's requests and ours."""
-SERVED_CHANNEL_TYPES: tuple[ChannelType, ...] = ("webchat", *TOKEN_CHANNEL_TYPES)
-"""The channel types Switchboard's gateway has an adapter for; the others' gateways (email,
-voice, video, app) run and serve no customers (their adapters are not built yet)."""
+SERVED_CHANNEL_TYPES: tuple[ChannelType, ...] = ("webchat", "email", *TOKEN_CHANNEL_TYPES)
+"""The channel types Switchboard's gateway has an adapter for; the others' gateways (voice,
+video, app) run and serve no customers (their adapters are not built yet)."""
+POSTED_CHANNEL_TYPES: tuple[ChannelType, ...] = (*PROVIDER_CHANNEL_TYPES, "email")
+"""The channel types whose every bot, agent and system message is sent on by the gateway (to
+the provider, or mailed to the customer) from the channel's webhook queue."""
+DEFAULT_SMTP_RELAY_PORT = 587
 
 
 class ChannelCredentials(ApiModel):
@@ -52,6 +56,43 @@ class Provider(ApiModel):
     )
 
 
+class SmtpRelay(ApiModel):
+    """The SMTP server an `email` channel sends its replies through."""
+
+    host: Hostname = Field(description="Host name or address of the relay.")
+    port: int = Field(
+        DEFAULT_SMTP_RELAY_PORT,
+        description="Port of the relay (587: submission).",
+        ge=1,
+        le=65535,
+    )
+    start_tls: bool = Field(
+        True,
+        alias="startTLS",
+        description="Upgrade the connection with STARTTLS before sending (and logging in).",
+    )
+    credentials_ref: SecretReference | None = Field(
+        None,
+        description=(
+            "A Secret with the keys `username` and `password` the gateway logs in to the relay "
+            "with; without it, the gateway sends without logging in."
+        ),
+    )
+
+
+class Email(ApiModel):
+    """An `email` channel: the address customers write to, the relay replies leave through."""
+
+    address: EmailAddress = Field(
+        description=(
+            "The address customers write to: the From of every reply, and the domain of the "
+            "Message-IDs of the replies. Mail for it reaches the gateway's `smtp` port (through "
+            "the domain's MX or a relay that forwards to it)."
+        ),
+    )
+    smtp: SmtpRelay = Field(description="The relay replies are sent through.")
+
+
 class Channel(ApiModel):
     """One way customers reach the contact center, served by its own gateway."""
 
@@ -69,6 +110,11 @@ class Channel(ApiModel):
             + "]",
             "provider is only set on channels of type " + ", ".join(PROVIDER_CHANNEL_TYPES),
             lambda channel: channel.provider is None or channel.type in PROVIDER_CHANNEL_TYPES,
+        ),
+        Rule(
+            "has(self.email) == (self.type == 'email')",
+            "email is required on channels of type email, and only set on them",
+            lambda channel: (channel.email is not None) == (channel.type == "email"),
         ),
     )
 
@@ -110,6 +156,15 @@ class Channel(ApiModel):
             "saying so in its log). Its webhooks reach the gateway at "
             "`POST /provider/v1/messages`, signed with the token in the Secret "
             "`<contactcenter>-<name>-token`."
+        ),
+    )
+    email: Email | None = Field(
+        None,
+        description=(
+            "The address and outbound relay of an `email` channel (required for that type, "
+            "forbidden on others): customers' mail reaches the gateway over SMTP on its `smtp` "
+            "port, and every bot, agent and system message goes back to them through the relay, "
+            "threaded under their mail."
         ),
     )
     resources: Resources | None = Field(

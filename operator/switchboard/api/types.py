@@ -80,6 +80,15 @@ PromQL = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 HttpURL = Annotated[
     str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://[^\s]+$")
 ]
+Hostname = Annotated[
+    str, StringConstraints(min_length=1, max_length=253, pattern=r"^[-.:a-zA-Z0-9\[\]]+$")
+]
+"""A host name, an IPv4 address or a bracketed IPv6 one."""
+EmailAddress = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=254, pattern=r"^[^\s@<>()]+@[-.a-zA-Z0-9]+$"),
+]
+"""A bare address (`support@example.com`), without a display name."""
 # What the bot can load a model from: a URL, a file in its image or volume, or a key of a
 # ConfigMap in the ContactCenter's namespace (which the operator mounts into the bot's pods).
 CONFIG_MAP_MODEL_PATTERN = r"configmap://([a-z0-9]([-a-z0-9.]*[a-z0-9])?)/([-._a-zA-Z0-9]+)"

@@ -92,4 +92,5 @@ def demand(cc: ContactCenter, observed: Observation | None) -> Demand:
         arrival_window_seconds=observed.window_seconds,
         recent_arrival_rates=observed.recent_arrival_rates,
         in_system=observed.in_system,
+        skill_groups=observed.skill_groups,
     )

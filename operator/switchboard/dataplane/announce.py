@@ -3,14 +3,14 @@ calls after its transaction committed, so nobody is told of a message the store 
 
 - the customer's gateways (every replica of the conversation's channel) get a delivery;
 - an `api` conversation with a webhook, or a conversation of a provider channel (sms, whatsapp,
-  social), gets the message posted there (to the provider), exactly once: as work on the
-  channel's webhook queue, which one gateway replica takes;
+  social) or of an email channel, gets the message posted there (to the provider, or mailed),
+  exactly once: as work on the channel's webhook queue, which one gateway replica takes;
 - the agent who has or is offered the conversation gets it through the agents tier.
 """
 
 from __future__ import annotations
 
-from switchboard.api.channels import PROVIDER_CHANNEL_TYPES
+from switchboard.api.channels import POSTED_CHANNEL_TYPES
 from switchboard.dataplane.conversation import State
 from switchboard.dataplane.envelope import AgentNudge, Delivery
 from switchboard.dataplane.service import Runtime
@@ -39,7 +39,7 @@ async def announce(runtime: Runtime, conversation: Conversation, message: Messag
     """Publishes what the customer, their webhook and their agent should see of `message`."""
     envelope = delivery(conversation, message)
     await runtime.bus.publish_delivery(customer_deliveries(conversation.channel), envelope)
-    posted = conversation.webhook or conversation.channel_type in PROVIDER_CHANNEL_TYPES
+    posted = conversation.webhook or conversation.channel_type in POSTED_CHANNEL_TYPES
     if posted and message.sender != "customer":
         await runtime.bus.publish_work(
             runtime.topology.webhook_queue(conversation.channel), envelope, str(message.id)

@@ -233,4 +233,24 @@ ALTER TABLE agents
     ADD COLUMN last_offered_at timestamptz;
 """,
     ),
+    (
+        8,
+        """
+-- Email channels: the Message-ID of every mail of a conversation, the customer's and ours, so a
+-- mail naming one in In-Reply-To or References continues the conversation and our replies are
+-- threaded under theirs; `sent_at` records that the relay took our mail for a message, so it
+-- is sent once. Purged with their messages.
+CREATE TABLE mails (
+    message_id uuid PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    mail_id text NOT NULL,
+    subject text NOT NULL,
+    received boolean NOT NULL,
+    sent_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX mails_mail_id ON mails (mail_id);
+CREATE INDEX mails_conversation ON mails (conversation_id, created_at);
+""",
+    ),
 )

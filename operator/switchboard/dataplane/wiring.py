@@ -72,6 +72,21 @@ class Wiring:
 
 
 @dataclass(frozen=True)
+class EmailWiring:
+    """An `email` channel's SMTP ends (`spec.channels[].email`)."""
+
+    smtp_port: int
+    """Where the gateway's SMTP server takes customers' mail."""
+    address: str
+    """The address customers write to: the From of our replies."""
+    relay_host: str
+    relay_port: int
+    relay_start_tls: bool
+    relay_username: str | None = None
+    relay_password: str | None = None
+
+
+@dataclass(frozen=True)
 class GatewayWiring:
     channel: str
     channel_type: str
@@ -83,6 +98,8 @@ class GatewayWiring:
     """How long a webchat customer may stay disconnected before they count as gone."""
     provider_url: str | None = None
     """Where a provider channel's replies are POSTed (`spec.channels[].provider.url`)."""
+    email: EmailWiring | None = None
+    """An `email` channel's SMTP server and relay (None for other channel types)."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +238,23 @@ def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
         ),
         disconnect_grace_seconds=grace,
         provider_url=_optional(env, "SWITCHBOARD_PROVIDER_URL"),
+        email=_email(env) if channel_type == "email" else None,
+    )
+
+
+def _email(env: Mapping[str, str]) -> EmailWiring:
+    username = _optional(env, "SWITCHBOARD_SMTP_RELAY_USERNAME")
+    return EmailWiring(
+        smtp_port=_port(env, "SWITCHBOARD_SMTP_PORT"),
+        address=_text(env, "SWITCHBOARD_EMAIL_ADDRESS"),
+        relay_host=_text(env, "SWITCHBOARD_SMTP_RELAY_HOST"),
+        relay_port=_port(env, "SWITCHBOARD_SMTP_RELAY_PORT"),
+        relay_start_tls=_flag(env, "SWITCHBOARD_SMTP_RELAY_STARTTLS"),
+        relay_username=username,
+        # A user name without its password is a broken Secret, not anonymous sending.
+        relay_password=(
+            _text(env, "SWITCHBOARD_SMTP_RELAY_PASSWORD") if username is not None else None
+        ),
     )
 
 

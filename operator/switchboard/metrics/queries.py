@@ -57,7 +57,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from switchboard.api.contactcenter import ContactCenter
@@ -70,10 +70,11 @@ from switchboard.contract import (
     BOT_HANDOFFS,
     HANDLE_TIME,
     HANDLERS,
+    ROUTING_QUEUE_HANDLE_TIME,
     Handler,
 )
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
-from switchboard.sizing.workloads import Observation, Workload
+from switchboard.sizing.workloads import Observation, SkillGroupShare, Workload
 
 DEFAULT_WINDOW_SECONDS = 900.0
 DEFAULT_RECENT_WINDOWS = (60.0, 300.0)
@@ -199,6 +200,33 @@ def handle_time_query(target: Target, window_seconds: float) -> str:
     return f"{total} / {count}"
 
 
+def skill_group_queries(target: Target, window_seconds: float) -> tuple[str, str]:
+    """Per routing queue (`by (queue)`): the contacts agents finished over the window, and the
+    seconds they spent on them."""
+    span = window(window_seconds)
+    return (
+        f"sum by (queue) (increase({target.series(f'{ROUTING_QUEUE_HANDLE_TIME}_count')}[{span}]))",
+        f"sum by (queue) (increase({target.series(f'{ROUTING_QUEUE_HANDLE_TIME}_sum')}[{span}]))",
+    )
+
+
+def skill_group_shares(
+    finished: Mapping[str, float], seconds: Mapping[str, float]
+) -> tuple[SkillGroupShare, ...]:
+    """Each routing queue's share of the finished contacts and its mean handle time, from
+    what `skill_group_queries` answer (queues that finished nothing are left out)."""
+    counted = {
+        queue: count
+        for queue, count in finished.items()
+        if count > 0 and math.isfinite(count) and math.isfinite(seconds.get(queue, math.nan))
+    }
+    total = sum(counted.values())
+    return tuple(
+        SkillGroupShare(queue, count / total, seconds[queue] / count)
+        for queue, count in sorted(counted.items())
+    )
+
+
 def abandon_rate_query(target: Target, window_seconds: float) -> str:
     """Share of the tier's offered contacts that left waiting for it, over the window (NaN:
     nothing offered)."""
@@ -267,6 +295,7 @@ class WorkloadQueries:
     backlog: str
     in_system: str
     patience: str | None
+    skill_groups: tuple[str, str] | None = None  # (finished, seconds) by queue
 
 
 def workload_queries(
@@ -290,6 +319,11 @@ def workload_queries(
         backlog=queue_backlog_query(target, window_seconds),
         in_system=in_system_query(target, window_seconds),
         patience=patience_query(target, window_seconds),
+        skill_groups=(
+            skill_group_queries(target, aht_window_seconds)
+            if workload == "agents" and cc.spec.routing is not None
+            else None
+        ),
     )
 
 
@@ -332,6 +366,9 @@ async def observe(
             raise result
     values = [result for result in results if not isinstance(result, BaseException)]
     arrival, aht, abandon, service, backlog, in_system, patience, *recent = values
+    skill_groups = (
+        await _skill_groups(prometheus, *queries.skill_groups) if queries.skill_groups else ()
+    )
     return Observation(
         arrival_rate=arrival,
         recent_arrival_rates=tuple(
@@ -345,7 +382,24 @@ async def observe(
         in_system=in_system,
         patience_seconds=patience,
         window_seconds=window_seconds,
+        skill_groups=skill_groups,
     )
+
+
+async def _skill_groups(
+    prometheus: Prometheus, finished_query: str, seconds_query: str
+) -> tuple[SkillGroupShare, ...]:
+    try:
+        finished, seconds = await asyncio.gather(
+            prometheus.vector(finished_query), prometheus.vector(seconds_query)
+        )
+    except MetricsUnavailable as error:
+        raise MetricsUnavailable(f"handle time by routing queue: {error.reason}") from error
+
+    def by_queue(samples: list[tuple[dict[str, str], float]]) -> dict[str, float]:
+        return {labels.get("queue", ""): value for labels, value in samples}
+
+    return skill_group_shares(by_queue(finished), by_queue(seconds))
 
 
 async def _scalar_or_none(prometheus: Prometheus, promql: str | None) -> float | None:

@@ -37,6 +37,7 @@ IMAGE = "ghcr.io/switchboard-io/switchboard"
 USER = 65532  # the image's non-root user
 HTTP_PORT_NAME = "http"
 METRICS_PORT_NAME = "metrics"
+SMTP_PORT_NAME = "smtp"
 
 
 def default_image() -> str:
@@ -62,10 +63,12 @@ def app_workload(
     annotations: Mapping[str, str] | None = None,
     deployment_annotations: Mapping[str, str] | None = None,
     service_type: str = "ClusterIP",
+    ports: Sequence[tuple[str, int]] = (),
     probe_scheme: str = "HTTP",
 ) -> list[Manifest]:
     """Deployment and Service of one Switchboard workload; `annotations` go on its pods,
-    `deployment_annotations` on the Deployment itself; `probe_scheme` is HTTPS where the http
+    `deployment_annotations` on the Deployment itself; `ports` are named ports beside http and
+    metrics, on the container and the Service alike; `probe_scheme` is HTTPS where the http
     port serves TLS."""
     container = {
         "name": component.name,
@@ -74,6 +77,7 @@ def app_workload(
         "ports": [
             container_port(HTTP_PORT_NAME, HTTP_PORT),
             container_port(METRICS_PORT_NAME, METRICS_PORT),
+            *(container_port(name, number) for name, number in ports),
         ],
         "envFrom": [{"configMapRef": {"name": wiring_name(cc)}}, *env_from],
         "env": [
@@ -116,6 +120,7 @@ def app_workload(
             ports=[
                 service_port(HTTP_PORT_NAME, HTTP_PORT),
                 service_port(METRICS_PORT_NAME, METRICS_PORT),
+                *(service_port(name, number) for name, number in ports),
             ],
             service_type=service_type,
         ),

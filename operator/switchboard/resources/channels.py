@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from switchboard.api.channels import TOKEN_CHANNEL_TYPES, Channel
+from switchboard.api.channels import TOKEN_CHANNEL_TYPES, Channel, Email
 from switchboard.api.contactcenter import ContactCenter
-from switchboard.resources.app import app_workload, default_image
+from switchboard.resources.app import SMTP_PORT_NAME, app_workload, default_image
 from switchboard.resources.common import (
+    SMTP_PORT,
     Manifest,
     ResourceDefaults,
     child_name,
@@ -52,9 +53,10 @@ def build_gateway(
 ) -> list[Manifest]:
     """One channel's gateway: it reads the routing file, the provider credentials if any, the
     channel's token (`<cc>-<channel>-token`: an `api` channel's bearer token, the signing key
-    of an `sms`, `whatsapp` or `social` channel) and where its provider takes replies; with
-    `spec.tls`, it serves HTTPS with the mounted certificate, and a change of that certificate
-    (`tls_hash`) rolls it."""
+    of an `sms`, `whatsapp` or `social` channel), where its provider takes replies, and an
+    `email` channel's address and relay (its SMTP server is the port `smtp`); with `spec.tls`,
+    it serves HTTPS with the mounted certificate, and a change of that certificate (`tls_hash`)
+    rolls it."""
     credentials = (
         [{"secretRef": {"name": channel.credentials.secret_ref.name}}]
         if channel.credentials
@@ -68,6 +70,7 @@ def build_gateway(
     provider = (
         [value_env("SWITCHBOARD_PROVIDER_URL", channel.provider.url)] if channel.provider else []
     )
+    email = email_env(channel.email) if channel.email else []
     secret = tls_secret_name(cc)
     return app_workload(
         cc,
@@ -82,6 +85,7 @@ def build_gateway(
             value_env("SWITCHBOARD_CHANNEL_TYPE", channel.type),
             *token,
             *provider,
+            *email,
             *(tls_env() if secret else []),
         ],
         env_from=credentials,
@@ -96,5 +100,32 @@ def build_gateway(
         ],
         annotations=tls_annotations(tls_hash) if secret else None,
         service_type=channel.service_type,
+        ports=[(SMTP_PORT_NAME, SMTP_PORT)] if channel.email else [],
         probe_scheme="HTTPS" if secret else "HTTP",
     )
+
+
+def email_env(email: Email) -> list[Manifest]:
+    """An email gateway's SMTP server port, its address and its relay (with the relay's login
+    from the referenced Secret's `username` and `password`)."""
+    relay = email.smtp
+    login = (
+        [
+            secret_key_env(
+                "SWITCHBOARD_SMTP_RELAY_USERNAME", relay.credentials_ref.name, "username"
+            ),
+            secret_key_env(
+                "SWITCHBOARD_SMTP_RELAY_PASSWORD", relay.credentials_ref.name, "password"
+            ),
+        ]
+        if relay.credentials_ref
+        else []
+    )
+    return [
+        value_env("SWITCHBOARD_SMTP_PORT", SMTP_PORT),
+        value_env("SWITCHBOARD_EMAIL_ADDRESS", email.address),
+        value_env("SWITCHBOARD_SMTP_RELAY_HOST", relay.host),
+        value_env("SWITCHBOARD_SMTP_RELAY_PORT", relay.port),
+        value_env("SWITCHBOARD_SMTP_RELAY_STARTTLS", "true" if relay.start_tls else "false"),
+        *login,
+    ]

@@ -85,6 +85,8 @@ CONTACT_CENTER = Component("contact-center", "switchboard")
 
 HTTP_PORT = 8080
 METRICS_PORT = 9090
+SMTP_PORT = 2525
+"""An email gateway's SMTP server (above 1024: the container runs as a user, not root)."""
 QUEUE_PORT = 5672
 DATABASE_PORT = 5432
 SERVICE_USERNAME = "switchboard"

@@ -1,7 +1,8 @@
 """NetworkPolicies: nothing reaches this contact center's pods unless a tier needs it.
 
 - every pod of the instance: no ingress by default;
-- gateways and the agent workspace: their HTTP port from anywhere (customers, agents' desktops);
+- gateways and the agent workspace: their HTTP port from anywhere (customers, agents' desktops),
+  and an email gateway's SMTP port (the mail of customers, through the domain's MX);
 - the bot: HTTP only from the gateways and the agent workspace (agent assist);
 - the queue and the database: only from the gateways, the bot and the agent workspace (and the
   database from the retention job, when there is one);
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
-from switchboard.resources.app import HTTP_PORT_NAME, METRICS_PORT_NAME
+from switchboard.resources.app import HTTP_PORT_NAME, METRICS_PORT_NAME, SMTP_PORT_NAME
 from switchboard.resources.common import (
     AGENTS,
     COMPONENT_LABEL,
@@ -52,7 +53,12 @@ def build_network_policies(cc: ContactCenter) -> list[Manifest]:
     """The default deny and one allow-list per tier."""
     policies = [
         _policy(cc, "default-deny", CONTACT_CENTER, instance_selector(cc), ingress=[]),
-        _allow(cc, "gateways", GATEWAYS, [_rule(ports=[HTTP_PORT_NAME, METRICS_PORT_NAME])]),
+        _allow(
+            cc,
+            "gateways",
+            GATEWAYS,
+            [_rule(ports=[HTTP_PORT_NAME, METRICS_PORT_NAME, SMTP_PORT_NAME])],
+        ),
         _allow(
             cc,
             "bot",

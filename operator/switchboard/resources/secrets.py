@@ -104,6 +104,9 @@ def referenced_secrets(cc: ContactCenter) -> list[tuple[str, str | None]]:
     for channel in cc.spec.channels:
         if channel.credentials is not None:
             references.append((channel.credentials.secret_ref.name, None))
+        if channel.email is not None and channel.email.smtp.credentials_ref is not None:
+            login = channel.email.smtp.credentials_ref.name
+            references += [(login, "username"), (login, "password")]
     if cc.spec.tls is not None and cc.spec.tls.secret_ref is not None:
         # An issued certificate's Secret is cert-manager's to make, not the user's.
         name = cc.spec.tls.secret_ref.name

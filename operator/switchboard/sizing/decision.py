@@ -16,7 +16,9 @@ the behaviour SREs know carries over:
    probability exp(-t / AHT)) plus the new ones (the M/M/inf transient);
 3. size: the smallest staffing meeting the target for that load (Erlang A when patience is
    known, else Erlang C), plus servers to drain a backlog larger than that staffing would keep
-   in steady state; replicas = ceil(servers / servers per replica);
+   in steady state; replicas = ceil(servers / servers per replica). Where the demand is split
+   into skill groups (routing queues), each group is sized for its share of the rate with its
+   own handle time and the staffing is their sum (sizing.skill_groups);
 4. stabilize: scale up to the lowest recommendation of the scale-up window, down to the highest
    of the scale-down window (fast up, slow down). With a forecast, a past recommendation is held
    less by what the rate's own recommendation has fallen since: the window holds what contacts
@@ -39,6 +41,8 @@ from switchboard.sizing.erlang import (
     performance,
     required_servers,
 )
+from switchboard.sizing.skill_groups import GroupDemand, size_skill_groups
+from switchboard.sizing.workloads import SkillGroupShare
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ class Demand:
     arrival_window_seconds: float = 900.0
     recent_arrival_rates: tuple[tuple[float, float | None], ...] = ()
     in_system: float | None = None
+    skill_groups: tuple[SkillGroupShare, ...] = ()
+    """How the contacts split into skill groups; sized per group when there are two or more."""
 
 
 @dataclass(frozen=True)
@@ -168,10 +174,11 @@ def decide(
     patience = _known(demand.patience_seconds)
     patience = patience if patience is not None and 0 < patience < math.inf else None
     sizing_rate = _with_contacts_in_system(rate, aht, _known(demand.in_system), limits)
-    sizing = _size(sizing_rate, aht, patience, backlog, target, limits)
+    groups = demand.skill_groups if len(demand.skill_groups) > 1 else ()
+    sizing = _size(sizing_rate, aht, patience, backlog, target, limits, groups)
     recommendation = _within_bounds(sizing.replicas, limits)
     for_rate = (
-        _rate_recommendation(rate, sizing_rate, sizing, aht, patience, target, limits)
+        _rate_recommendation(rate, sizing_rate, sizing, aht, patience, target, limits, groups)
         if _known(forecast_rate) is not None
         else None
     )
@@ -310,6 +317,7 @@ class _Sizing:
     drain_servers: int
     excess_backlog: float
     replicas: int  # what the servers take, before the replica limits
+    groups: int = 0  # the skill groups sized one by one (0: one pool)
 
     def describe(self, target: ServiceTarget, backlog: float, limits: ScalingLimits) -> str:
         if self.servers is None:
@@ -319,7 +327,8 @@ class _Sizing:
             if self.drain_servers
             else ""
         )
-        return f"{self.servers} servers for {target.label}{drain}"
+        groups = f" in {self.groups} skill groups" if self.groups else ""
+        return f"{self.servers} servers for {target.label}{groups}{drain}"
 
 
 def _size(
@@ -329,11 +338,34 @@ def _size(
     backlog: float,
     target: ServiceTarget,
     limits: ScalingLimits,
+    groups: tuple[SkillGroupShare, ...] = (),
 ) -> _Sizing:
     capacity = limits.max_replicas * limits.servers_per_replica
     if aht is None:  # only when nothing arrives or waits (see _missing_metrics)
         return _Sizing(0, 0, 0.0, 0)
     try:
+        servers, queued = _staffing(rate, aht, patience, target, capacity, groups)
+    except InfeasibleTarget:
+        return _Sizing(None, 0, backlog, limits.max_replicas, len(groups))
+    # Only a backlog beyond what the staffing keeps queued in steady state needs extra servers.
+    excess = max(0.0, backlog - queued)
+    drain = math.ceil(excess * aht / limits.backlog_drain_seconds)
+    replicas = math.ceil((servers + drain) / limits.servers_per_replica)
+    return _Sizing(servers, drain, excess, replicas, len(groups))
+
+
+def _staffing(
+    rate: float,
+    aht: float,
+    patience: float | None,
+    target: ServiceTarget,
+    capacity: int,
+    groups: tuple[SkillGroupShare, ...],
+) -> tuple[int, float]:
+    """The fewest servers meeting the target, and the contacts they keep waiting in steady
+    state (rate x ASA, Little's law, per group where there are groups); InfeasibleTarget
+    beyond `capacity`."""
+    if not groups:
         sized = required_servers(
             rate,
             aht,
@@ -344,14 +376,20 @@ def _size(
             max_abandon=target.max_abandon,
             max_servers=capacity,
         )
-    except InfeasibleTarget:
-        return _Sizing(None, 0, backlog, limits.max_replicas)
-    # A steady queue at this staffing holds rate x ASA contacts (Little's law); only a backlog
-    # beyond that needs extra servers.
-    excess = max(0.0, backlog - rate * sized.asa_seconds)
-    drain = math.ceil(excess * aht / limits.backlog_drain_seconds)
-    replicas = math.ceil((sized.servers + drain) / limits.servers_per_replica)
-    return _Sizing(sized.servers, drain, excess, replicas)
+        return sized.servers, rate * sized.asa_seconds
+    demands = [GroupDemand(g.name, rate * g.share, g.aht_seconds) for g in groups]
+    staffing = size_skill_groups(
+        demands,
+        target=target.target,
+        within_seconds=target.within_seconds,
+        max_occupancy=target.max_occupancy,
+        patience_seconds=patience,
+        max_abandon=target.max_abandon,
+    )
+    if staffing.agents > capacity:
+        raise InfeasibleTarget(f"{staffing.agents} servers exceed the {capacity} available")
+    queued = sum(d.arrival_rate * staffing.groups[d.name].asa_seconds for d in demands)
+    return staffing.agents, queued
 
 
 def _rate_recommendation(
@@ -362,11 +400,13 @@ def _rate_recommendation(
     patience: float | None,
     target: ServiceTarget,
     limits: ScalingLimits,
+    groups: tuple[SkillGroupShare, ...],
 ) -> int:
     """The replicas the rate alone needs, without contacts in the system or a backlog."""
     if sizing_rate == rate and not sizing.drain_servers:
         return _within_bounds(sizing.replicas, limits)
-    return _within_bounds(_size(rate, aht, patience, 0.0, target, limits).replicas, limits)
+    alone = _size(rate, aht, patience, 0.0, target, limits, groups)
+    return _within_bounds(alone.replicas, limits)
 
 
 def _recorded(

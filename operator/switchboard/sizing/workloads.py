@@ -12,6 +12,16 @@ WORKLOADS: tuple[Workload, ...] = ("bot", "agents")
 
 
 @dataclass(frozen=True)
+class SkillGroupShare:
+    """One spec.routing queue's part of the agents' work, from the contacts agents finished
+    over the handle-time window: its share of them and their mean handle time."""
+
+    name: str
+    share: float
+    aht_seconds: float
+
+
+@dataclass(frozen=True)
 class Observation:
     """What the metrics say about one workload's demand now; None where a series is missing
     (or is a ratio of nothing, such as the handle time when nothing completed).
@@ -29,3 +39,5 @@ class Observation:
     in_system: float | None
     patience_seconds: float | None
     window_seconds: float
+    skill_groups: tuple[SkillGroupShare, ...] = ()
+    """The agents' work per routing queue, where spec.routing declares queues (else empty)."""

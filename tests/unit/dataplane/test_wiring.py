@@ -132,6 +132,31 @@ def test_a_provider_gateway_needs_its_signing_token_and_may_have_where_replies_g
     assert (wired.api_token, wired.provider_url) == ("s3cret", url)
 
 
+EMAIL = {
+    "SWITCHBOARD_CHANNEL_NAME": "mail",
+    "SWITCHBOARD_CHANNEL_TYPE": "email",
+    "SWITCHBOARD_SMTP_PORT": "2525",
+    "SWITCHBOARD_EMAIL_ADDRESS": "help@shop.example",
+    "SWITCHBOARD_SMTP_RELAY_HOST": "relay.example",
+    "SWITCHBOARD_SMTP_RELAY_PORT": "587",
+    "SWITCHBOARD_SMTP_RELAY_STARTTLS": "true",
+}
+
+
+def test_an_email_gateway_needs_its_ports_address_and_relay_and_logs_in_only_with_both() -> None:
+    email = read_gateway_wiring(EMAIL).email
+    assert email is not None and email.smtp_port == 2525 and email.relay_start_tls
+    assert (email.relay_username, email.relay_password) == (None, None)
+    for name in [key for key in EMAIL if "SMTP" in key or "EMAIL" in key]:
+        with pytest.raises(WiringError, match=f"{name} is not set"):
+            read_gateway_wiring({key: value for key, value in EMAIL.items() if key != name})
+    with pytest.raises(WiringError, match="SWITCHBOARD_SMTP_RELAY_PASSWORD is not set"):
+        read_gateway_wiring({**EMAIL, "SWITCHBOARD_SMTP_RELAY_USERNAME": "bot"})
+    with pytest.raises(WiringError, match="SWITCHBOARD_SMTP_RELAY_STARTTLS='yes' is neither"):
+        read_gateway_wiring({**EMAIL, "SWITCHBOARD_SMTP_RELAY_STARTTLS": "yes"})
+    assert read_gateway_wiring(GATEWAY).email is None
+
+
 @pytest.mark.parametrize("grace", ["0", "-5", "inf", "nan", "soon"])
 def test_the_disconnect_grace_is_a_positive_finite_number_of_seconds(grace: str) -> None:
     with pytest.raises(WiringError, match="SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"):

@@ -19,6 +19,7 @@ from switchboard.metrics.queries import (
     escape_regex,
     handle_time_query,
     selector,
+    skill_group_shares,
     window,
     workload_queries,
 )
@@ -79,6 +80,34 @@ def test_handle_time_is_the_workload_s_handler_mean() -> None:
         assert "switchboard_handle_time_seconds_count{" in denominator
         assert f'handler="{handler}"' in numerator
         assert f'handler="{handler}"' in denominator
+
+
+def test_skill_groups_are_asked_for_the_agents_only_where_routing_declares_queues() -> None:
+    routed = contact_center(
+        {"spec.routing": {"queues": [{"name": "billing"}, {"name": "vip", "priority": 1}]}}
+    )
+    assert workload_queries(contact_center(), "agents").skill_groups is None
+    assert workload_queries(routed, "bot").skill_groups is None
+    queries = workload_queries(routed, "agents", aht_window_seconds=3600)
+    assert queries.skill_groups is not None
+    finished, seconds = queries.skill_groups
+    for promql, series in ((finished, "_count"), (seconds, "_sum")):
+        assert promql.startswith("sum by (queue) (increase(")
+        assert f"switchboard_routing_queue_handle_time_seconds{series}{{" in promql
+        assert promql.endswith("[3600s]))")
+
+
+def test_a_skill_group_s_share_and_handle_time_are_its_part_of_the_finished_contacts() -> None:
+    # 30 billing contacts of 120 s, 10 roaming of 300 s; the default queue finished none.
+    shares = skill_group_shares(
+        {"billing": 30.0, "roaming": 10.0, "": 0.0},
+        {"billing": 3600.0, "roaming": 3000.0, "": 0.0},
+    )
+    assert [(g.name, g.share, g.aht_seconds) for g in shares] == [
+        ("billing", 0.75, 120.0),
+        ("roaming", 0.25, 300.0),
+    ]
+    assert skill_group_shares({}, {}) == ()
 
 
 def test_ratios_are_the_tier_s_over_what_the_tier_was_offered() -> None:

@@ -1,6 +1,7 @@
 import tomllib
 from pathlib import Path
 
+from switchboard.dataplane.wiring import read_gateway_wiring
 from switchboard.resources import build_all
 from tests.factory import contact_center, example
 from tests.unit.resources.helpers import env, find, main_container, of_kind, pod_spec
@@ -59,6 +60,58 @@ def test_a_provider_channel_reads_its_signing_token_and_where_replies_go() -> No
     }
     assert texts["SWITCHBOARD_PROVIDER_URL"] == "https://sms.example/out"
     assert "SWITCHBOARD_PROVIDER_URL" not in env(find(objects, "Deployment", "acme-wa"))
+
+
+MAIL = {
+    "name": "mail",
+    "type": "email",
+    "email": {
+        "address": "help@shop.example",
+        "smtp": {"host": "relay.example", "startTLS": False, "credentialsRef": {"name": "relay"}},
+    },
+}
+
+
+def test_an_email_gateway_serves_smtp_on_a_named_port_of_its_pod_and_service() -> None:
+    objects = build_all(
+        contact_center({"spec.channels": [MAIL, {"name": "web", "type": "webchat"}]})
+    )
+    mail = find(objects, "Deployment", "acme-mail")
+    ports = {port["name"]: port["containerPort"] for port in main_container(mail)["ports"]}
+    assert str(ports["smtp"]) == env(mail)["SWITCHBOARD_SMTP_PORT"]
+    service = find(objects, "Service", "acme-mail")
+    assert {"name": "smtp", "port": ports["smtp"], "targetPort": "smtp", "protocol": "TCP"} in (
+        service["spec"]["ports"]
+    )
+    web = find(objects, "Deployment", "acme-web")
+    assert "smtp" not in {port["name"] for port in main_container(web)["ports"]}
+    assert "SWITCHBOARD_SMTP_PORT" not in env(web)
+
+
+def test_an_email_gateway_reads_the_address_and_relay_it_is_rendered() -> None:
+    rendered = env(
+        find(build_all(contact_center({"spec.channels": [MAIL]})), "Deployment", "acme-mail")
+    )
+    assert rendered["SWITCHBOARD_SMTP_RELAY_PASSWORD"]["secretKeyRef"] == {
+        "name": "relay",
+        "key": "password",
+    }
+    # The kubelet resolves the Secret's keys; the gateway reads what it gets.
+    secret = {"username": "bot@shop.example", "password": "pw"}
+    environment = {
+        name: value if isinstance(value, str) else secret[value["secretKeyRef"]["key"]]
+        for name, value in rendered.items()
+        if isinstance(value, str) or value.get("secretKeyRef", {}).get("name") == "relay"
+    }
+    email = read_gateway_wiring(environment).email
+    assert email is not None
+    assert (email.address, email.relay_host, email.relay_port, email.relay_start_tls) == (
+        "help@shop.example",
+        "relay.example",
+        587,
+        False,
+    )
+    assert (email.relay_username, email.relay_password) == ("bot@shop.example", "pw")
 
 
 def test_gateways_mount_the_routing_file_the_others_do_not() -> None:

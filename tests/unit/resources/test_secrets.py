@@ -25,7 +25,7 @@ def test_credentials_per_built_in_service_and_tokens_for_agents_api_and_provider
                 {"name": "texts", "type": "sms"},
                 {"name": "wa", "type": "whatsapp"},
                 {"name": "dms", "type": "social"},
-                {"name": "mail", "type": "email"},
+                {"name": "phone", "type": "voice"},
             ],
         }
     )
@@ -91,3 +91,13 @@ def test_the_secrets_the_spec_refers_to_come_with_the_key_they_need() -> None:
     sms = {"name": "text", "type": "sms", "credentials": {"secretRef": {"name": "sms-api"}}}
     # Every key of a channel's Secret becomes the gateway's environment: none in particular.
     assert referenced_secrets(contact_center({"spec.channels": [sms]})) == [("sms-api", None)]
+    mail = {
+        "name": "mail",
+        "type": "email",
+        "email": {"address": "a@b.c", "smtp": {"host": "relay", "credentialsRef": {"name": "r"}}},
+    }
+    # The relay's login: the gateway reads these two keys.
+    assert referenced_secrets(contact_center({"spec.channels": [mail]})) == [
+        ("r", "username"),
+        ("r", "password"),
+    ]

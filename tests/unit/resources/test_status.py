@@ -139,14 +139,18 @@ def test_recomputing_an_unchanged_world_writes_nothing() -> None:
 
 def test_a_gateway_of_a_channel_type_without_an_adapter_says_it_serves_no_customers() -> None:
     running = ComponentReadiness("Deployment", 1, 1, True, None)
-    email = Channel(name="mail", type="email")
+    voice = Channel(name="phone", type="voice")
     for served in ("webchat", "api", "sms", "whatsapp", "social"):
         assert without_adapter(running, Channel(name="c", type=served)) == running
-    noted = without_adapter(running, email)
+    mail = Channel.model_validate(
+        {"name": "mail", "type": "email", "email": {"address": "a@b.c", "smtp": {"host": "d"}}}
+    )
+    assert without_adapter(running, mail) == running
+    noted = without_adapter(running, voice)
     assert noted.rolled_out and noted.message == (
-        "the email provider adapter is not built yet: this gateway serves no customers"
+        "the voice provider adapter is not built yet: this gateway serves no customers"
     )
     starting = ComponentReadiness("Deployment", 0, 1, False, "0/1 ready")
-    assert without_adapter(starting, email).message == (
-        "0/1 ready; the email provider adapter is not built yet: this gateway serves no customers"
+    assert without_adapter(starting, voice).message == (
+        "0/1 ready; the voice provider adapter is not built yet: this gateway serves no customers"
     )

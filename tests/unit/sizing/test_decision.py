@@ -6,6 +6,7 @@ import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pyworkforce.queuing import ErlangC
 
 from switchboard.sizing.decision import (
     Decision,
@@ -16,6 +17,7 @@ from switchboard.sizing.decision import (
     ServiceTarget,
     decide,
 )
+from switchboard.sizing.workloads import SkillGroupShare
 
 EIGHTY_TWENTY = ServiceTarget(target=0.8, within_seconds=20)
 LIMITS = ScalingLimits(min_replicas=1, max_replicas=50)
@@ -125,6 +127,54 @@ def test_an_unreachable_target_scales_to_the_maximum_and_says_so() -> None:
     assert "no staffing within 50 replicas meets 80/20" in decision.reason
     assert decision.predicted is not None
     assert decision.predicted.servers == 50
+
+
+def _pyworkforce_servers(contacts_per_30_min: float, aht_seconds: float) -> int:
+    """Erlang C staffing for 80/20 by an implementation that shares no code with ours."""
+    reference = ErlangC(
+        transactions=contacts_per_30_min, aht=aht_seconds / 60, asa=20 / 60, interval=30
+    )
+    servers: int = reference.required_positions(service_level=0.8)["raw_positions"]
+    return servers
+
+
+# 160 contacts per 30 minutes: 100 billing of 180 s (the classic 14 agents) and 60 in Spanish
+# of 300 s; 216 s mean handle time over both.
+ROUTED = Demand(
+    arrival_rate=160 / 1800,
+    aht_seconds=(100 * 180 + 60 * 300) / 160,
+    skill_groups=(
+        SkillGroupShare("billing", 100 / 160, 180),
+        SkillGroupShare("spanish", 60 / 160, 300),
+    ),
+)
+
+
+def test_skill_groups_are_sized_one_by_one_and_staffed_as_their_sum() -> None:
+    decision = _decide(ROUTED, current=10)
+    groups = 14 + _pyworkforce_servers(60, 300)
+    pooled = _pyworkforce_servers(160, ROUTED.aht_seconds or 0)
+    assert pooled < groups  # the case would not tell the two apart otherwise
+    assert (decision.servers, decision.replicas) == (groups, groups)
+    assert f"{groups} servers for 80/20 in 2 skill groups" in decision.reason
+
+
+def test_one_skill_group_is_sized_as_one_pool() -> None:
+    alone = Demand(
+        arrival_rate=100 / 1800,
+        aht_seconds=180,
+        skill_groups=(SkillGroupShare("billing", 1.0, 300),),
+    )
+    decision = _decide(alone, current=10)
+    assert decision.servers == 14
+    assert "skill groups" not in decision.reason
+
+
+def test_skill_groups_beyond_the_maximum_scale_to_it_and_say_so() -> None:
+    limits = ScalingLimits(min_replicas=1, max_replicas=20)
+    decision = _decide(ROUTED, current=10, limits=limits)
+    assert (decision.servers, decision.replicas) == (None, 20)
+    assert "no staffing within 20 replicas meets 80/20" in decision.reason
 
 
 def test_missing_arrivals_hold_the_current_replicas() -> None:

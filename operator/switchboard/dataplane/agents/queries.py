@@ -183,13 +183,36 @@ WAITING_CONSIDERED = 500
 """Queued conversations the router orders by priority at once: the longest waiting."""
 
 
+ROUTING_COLUMNS = (
+    "channel, channel_type, last_intent, "
+    "attributes ->> 'language' AS language, attributes ->> 'tier' AS tier"
+)
+"""The columns routing reads of a conversation (`routing_attributes`)."""
+
+
+def routing_attributes(row: asyncpg.Record) -> dict[str, str]:
+    """What routing's selectors read of a conversation selected with ROUTING_COLUMNS: the
+    channel, the customer's language and tier from their start attributes, the bot's last
+    intent (those it has)."""
+    return {
+        name: value
+        for name, value in (
+            ("channel", row["channel"]),
+            ("channelType", row["channel_type"]),
+            ("language", row["language"]),
+            ("tier", row["tier"]),
+            ("intent", row["last_intent"]),
+        )
+        if value is not None
+    }
+
+
 async def waiting(connection: Connection, channel_types: Sequence[str]) -> list[Waiting]:
     """The queued conversations of `channel_types`, longest waiting first (at most
     WAITING_CONSIDERED), with what routing reads of them: the channel, the customer's language
     and tier from their start attributes, the bot's last intent."""
     rows = await connection.fetch(
-        "SELECT id, channel, channel_type, declined_by, last_intent, "
-        "attributes ->> 'language' AS language, attributes ->> 'tier' AS tier, "
+        f"SELECT id, {ROUTING_COLUMNS}, declined_by, "
         "extract(epoch FROM now() - queued_at)::float8 AS waited "
         "FROM conversations WHERE state = 'queued' AND channel_type = ANY($1::text[]) "
         "ORDER BY queued_at, id LIMIT $2",
@@ -200,17 +223,7 @@ async def waiting(connection: Connection, channel_types: Sequence[str]) -> list[
         Waiting(
             id=str(row["id"]),
             channel_type=row["channel_type"],
-            attributes={
-                name: value
-                for name, value in (
-                    ("channel", row["channel"]),
-                    ("channelType", row["channel_type"]),
-                    ("language", row["language"]),
-                    ("tier", row["tier"]),
-                    ("intent", row["last_intent"]),
-                )
-                if value is not None
-            },
+            attributes=routing_attributes(row),
             waited_seconds=row["waited"],
             declined_by=row["declined_by"],
         )
@@ -266,16 +279,30 @@ class Owned:
     now: datetime
     queued_at: datetime | None
     accepted_at: datetime | None
+    attributes: Mapping[str, str]
+    """What routing's selectors read of it (`routing_attributes`)."""
 
 
 async def lock_conversation(connection: Connection, conversation_id: uuid.UUID) -> Owned | None:
     row = await connection.fetchrow(
-        "SELECT id, state, agent_id, channel, queued_at, accepted_at, now() AS now, "
+        f"SELECT id, state, agent_id, {ROUTING_COLUMNS}, queued_at, accepted_at, now() AS now, "
         "coalesce(offer_expires_at > now(), false) AS in_time "
         "FROM conversations WHERE id = $1 FOR UPDATE",
         conversation_id,
     )
-    return None if row is None else Owned(**{**row, "state": State(row["state"])})
+    if row is None:
+        return None
+    return Owned(
+        id=row["id"],
+        state=State(row["state"]),
+        agent_id=row["agent_id"],
+        channel=row["channel"],
+        in_time=row["in_time"],
+        now=row["now"],
+        queued_at=row["queued_at"],
+        accepted_at=row["accepted_at"],
+        attributes=routing_attributes(row),
+    )
 
 
 async def sender_of(connection: Connection, message_id: uuid.UUID) -> str | None:

@@ -60,12 +60,14 @@ class AgentsRole:
         app.add_subapp(PREFIX, api(self.wiring.agent_token, self.tier))
 
     async def start(self, runtime: Runtime) -> None:
-        router = Router(
-            runtime,
-            self.wiring.offer_timeout_seconds,
-            Policy.from_spec(self.wiring.routing),
-        )
-        workspace = Workspace(runtime, self.wiring, router.wake)
+        policy = Policy.from_spec(self.wiring.routing)
+        if policy.queues:
+            # "": contacts no queue takes, where there is no default queue.
+            runtime.metrics.routing_queues(
+                [*policy.queues, *([""] if not policy.default_queue else [])]
+            )
+        router = Router(runtime, self.wiring.offer_timeout_seconds, policy)
+        workspace = Workspace(runtime, self.wiring, policy, router.wake)
         hub = Hub(workspace, router)
         center = runtime.wiring.contact_center
         Gauge(

@@ -14,6 +14,7 @@ import asyncpg
 from switchboard.dataplane.agents import queries
 from switchboard.dataplane.agents.protocol import SignIn
 from switchboard.dataplane.agents.queries import Agent, QueueSummary, Seen
+from switchboard.dataplane.agents.routing import Policy
 from switchboard.dataplane.agents.rules import (
     Acceptance,
     id_taken,
@@ -44,10 +45,15 @@ PRESENCE_SECONDS = 30.0
 
 class Workspace:
     def __init__(
-        self, runtime: Runtime, wiring: AgentsWiring, wake_router: Callable[[], None]
+        self,
+        runtime: Runtime,
+        wiring: AgentsWiring,
+        policy: Policy,
+        wake_router: Callable[[], None],
     ) -> None:
         self.runtime = runtime
         self.wiring = wiring
+        self.policy = policy
         self._wake_router = wake_router
 
     @property
@@ -221,7 +227,12 @@ class Workspace:
             )
             assert resolved is not None  # the row is locked and held by this agent
             await queries.release(connection, agent.id)
-        runtime.metrics.handled(row.channel, "agent", (row.now - row.accepted_at).total_seconds())
+        runtime.metrics.handled(
+            row.channel,
+            "agent",
+            (row.now - row.accepted_at).total_seconds(),
+            self.policy.queue_of(row.attributes).name if self.policy.queues else None,
+        )
         await announce(runtime, resolved, closing.message)
         await self._nudge(AgentNudge(kind="ended", conversation=conversation_id, agent=agent.id))
         self._wake_router()

@@ -12,10 +12,11 @@ from switchboard.commandline import SubParsers, UsageError
 def register(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "gateway",
-        help="run a channel gateway (webchat or api) of the data plane",
+        help="run a channel gateway (webchat, api, sms, whatsapp, social, email) of the data plane",
         description=(
             "Serve one channel's customers: webchat (WebSocket, the customer page and an "
-            "embeddable script) or api (REST, long-poll reads, webhooks). Configured by the "
+            "embeddable script), api (REST, long-poll reads, webhooks), sms, whatsapp or social "
+            "(a provider's signed webhooks) or email (SMTP in, a relay out). Configured by the "
             "environment the operator renders: SWITCHBOARD_CHANNEL_NAME, "
             "SWITCHBOARD_CHANNEL_TYPE, SWITCHBOARD_ROUTING_FILE, the connection URIs and the "
             "wiring (docs/dataplane.md)."

@@ -61,6 +61,11 @@ class Ending:
     tally: Tally
 
 
+def unanswered(conversation: Conversation, seq: int) -> bool:
+    """Whether the customer message at `seq` still waits for the bot."""
+    return conversation.state is State.BOT and seq > conversation.bot_cursor
+
+
 def unknown(conversation_id: uuid.UUID) -> ProtocolError:
     return ProtocolError(
         Code.UNKNOWN_CONVERSATION, f"no conversation {conversation_id} on this channel"
@@ -167,6 +172,16 @@ class Conversations:
         # Route.CLOSED: a resend of a message stored before the conversation ended; the
         # client is told its seq again, and nobody needs it any more.
         return message
+
+    async def hand_on_again(
+        self, conversation_id: uuid.UUID, seq: int, message_id: uuid.UUID, text: str
+    ) -> None:
+        """A customer message stored before whose hand-on may have failed (the broker went
+        away after the store, and the sender retried) is handed on again while the bot has not
+        answered it; resending it stores nothing."""
+        conversation = await self.find(conversation_id)
+        if unanswered(conversation, seq):
+            await self.send(conversation, message_id, text)
 
     async def leave(self, conversation_id: uuid.UUID) -> State:
         """The customer leaves now (an explicit end); returns the state it ended in (or had

@@ -19,7 +19,6 @@ import uuid
 import asyncpg
 from aiohttp import web
 
-from switchboard.dataplane.conversation import State
 from switchboard.dataplane.envelope import Delivery
 from switchboard.dataplane.gateway import protocol
 from switchboard.dataplane.gateway.api import read_body, refusals
@@ -38,11 +37,6 @@ PROVIDER_MESSAGES = uuid.UUID("0b6a1f3e-2f0c-4a49-9d1e-5e7f3c2a8d41")
 def message_id(channel: str, provider_id: str) -> uuid.UUID:
     """Our id of a provider's message: the same on every replica and every retry."""
     return uuid.uuid5(PROVIDER_MESSAGES, f"{channel}/{provider_id}")
-
-
-def unanswered(conversation: Conversation, seq: int) -> bool:
-    """Whether the customer message at `seq` still waits for the bot."""
-    return conversation.state is State.BOT and seq > conversation.bot_cursor
 
 
 def outbound_body(conversation: Conversation, delivery: Delivery) -> bytes:
@@ -94,7 +88,7 @@ class Provider:
         ours = message_id(self.conversations.channel.channel, inbound.id)
         placed = await self.conversations.runtime.store.message_place(ours)
         if placed is not None:
-            await self._hand_on_again(*placed, ours, inbound.text)
+            await self.conversations.hand_on_again(*placed, ours, inbound.text)
             raise ProtocolError(Code.REPLAYED, f"message {inbound.id!r} was received before")
         try:
             message = await self._continue(inbound.sender, ours, inbound.text)
@@ -109,16 +103,6 @@ class Provider:
             "seq": message.seq,
         }
         return web.json_response(document)
-
-    async def _hand_on_again(
-        self, conversation_id: uuid.UUID, seq: int, ours: uuid.UUID, text: str
-    ) -> None:
-        """A message stored before whose hand-on may have failed (the broker went away after
-        the store, and the provider retried) is handed on again while the bot has not answered
-        it; resending it stores nothing."""
-        conversation = await self.conversations.find(conversation_id)
-        if unanswered(conversation, seq):
-            await self.conversations.send(conversation, ours, text)
 
     async def _continue(self, customer: str, ours: uuid.UUID, text: str) -> Message:
         """Stores the message in the customer's open conversation, or in a new one."""

@@ -1,7 +1,7 @@
-"""The gateway role: one channel's adapter (webchat, api, or the provider adapter of sms,
+"""The gateway role: one channel's adapter (webchat, api, email, or the provider adapter of sms,
 whatsapp and social) on the shared service runner.
 
-A channel type without an adapter yet (email, voice, video, app) still runs and is
+A channel type without an adapter yet (voice, video, app) still runs and is
 ready (so its Deployment rolls and the ContactCenter can be Ready): it says at start in one line
 that its provider adapter is not built, answers every other request with 501 saying so, and the
 operator reports the missing adapter in the component's status.
@@ -20,6 +20,7 @@ from switchboard.dataplane.gateway.conversations import Conversations
 from switchboard.dataplane.gateway.hub import Hub
 from switchboard.dataplane.gateway.provider import Provider
 from switchboard.dataplane.gateway.routing_file import RoutingFile
+from switchboard.dataplane.gateway.smtp import Email
 from switchboard.dataplane.gateway.webchat import Webchat
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.topology import customer_deliveries
@@ -39,6 +40,7 @@ class Gateway:
         self.webchat: Webchat | None = None
         self.api: Api | None = None
         self.provider: Provider | None = None
+        self.email: Email | None = None
         if channel.channel_type == "webchat":
             self.webchat = Webchat(self.conversations, self.hub, channel.disconnect_grace_seconds)
         elif channel.channel_type == "api" and channel.api_token is not None:
@@ -51,6 +53,8 @@ class Gateway:
                     "replies are not sent anywhere",
                     channel.channel,
                 )
+        elif channel.email is not None:
+            self.email = Email(self.conversations, channel.email)
         else:
             logger.warning(
                 "channel %s is of type %s, which has no provider adapter yet (this gateway "
@@ -64,7 +68,8 @@ class Gateway:
 
     @property
     def has_adapter(self) -> bool:
-        return any(adapter is not None for adapter in (self.webchat, self.api, self.provider))
+        adapters = (self.webchat, self.api, self.provider, self.email)
+        return any(adapter is not None for adapter in adapters)
 
     def routes(self, app: web.Application) -> None:
         if self.webchat is not None:
@@ -102,6 +107,8 @@ class Gateway:
             await self.api.start(runtime)
         if self.provider is not None:
             await self.provider.start(runtime)
+        if self.email is not None:
+            await self.email.start(runtime)
         self._serving = True
 
     async def _catch_up(self) -> None:
@@ -119,6 +126,8 @@ class Gateway:
             await self.api.stop()
         if self.provider is not None:
             await self.provider.stop()
+        if self.email is not None:
+            await self.email.stop()
 
     def ready(self) -> bool:
         if not self.has_adapter:

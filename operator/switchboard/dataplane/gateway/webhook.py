@@ -115,7 +115,7 @@ class Webhooks:
             conversation = await self.runtime.store.conversation(delivery.conversation)
         except OUTAGES as error:
             logger.warning("cannot look up a webhook now, trying again later: %s", error)
-            await _later(message)
+            await try_later(message)
             return
         post = None if conversation is None else self.destination.post(conversation, delivery)
         if post is None:
@@ -129,7 +129,7 @@ class Webhooks:
         status = await self._post(post, delivery)
         outcome = verdict(status)
         if outcome is Verdict.RETRY:
-            await _later(message)
+            await try_later(message)
             return
         if outcome is Verdict.DROP:
             logger.warning(
@@ -157,7 +157,7 @@ class Webhooks:
             return None
 
 
-async def _later(message: AbstractIncomingMessage) -> None:
+async def try_later(message: AbstractIncomingMessage) -> None:
     """Hands a message back for another try, after a back-off by how often it was tried (a
     quorum queue counts its deliveries)."""
     count = message.headers.get("x-delivery-count", 0)

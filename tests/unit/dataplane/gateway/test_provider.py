@@ -11,6 +11,7 @@ import pytest
 
 from switchboard.dataplane.conversation import State
 from switchboard.dataplane.envelope import Delivery
+from switchboard.dataplane.gateway.conversations import unanswered
 from switchboard.dataplane.gateway.protocol import (
     MAX_TEXT_CHARS,
     Code,
@@ -22,7 +23,6 @@ from switchboard.dataplane.gateway.provider import (
     ProviderSends,
     message_id,
     outbound_body,
-    unanswered,
 )
 from switchboard.dataplane.gateway.signature import verify
 from switchboard.dataplane.store import Conversation

@@ -36,14 +36,15 @@ function setConnection(status) {
   badge.textContent = status.replace("-", " ");
 }
 
-function parseCapacity(text) {
-  const capacity = {};
+// "webchat=3 api=3" to {webchat: 3, api: 3}: the sign-in's capacity and skills are typed so.
+function parseCounts(text, what, example) {
+  const counts = {};
   for (const part of text.split(/[\s,]+/).filter(Boolean)) {
-    const match = /^([a-z]+)=(\d+)$/.exec(part);
-    if (!match) throw new Error(`capacity "${part}" is not type=number (e.g. webchat=3)`);
-    capacity[match[1]] = Number(match[2]);
+    const match = /^([a-z0-9-]+)=(\d+)$/.exec(part);
+    if (!match) throw new Error(`${what} "${part}" is not name=number (e.g. ${example})`);
+    counts[match[1]] = Number(match[2]);
   }
-  return capacity;
+  return counts;
 }
 
 function send(frame) {
@@ -281,9 +282,10 @@ function tickOffers() {
 
 $("sign-in-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  let capacity;
+  let capacity, skills;
   try {
-    capacity = parseCapacity($("capacity").value);
+    capacity = parseCounts($("capacity").value, "capacity", "webchat=3");
+    skills = parseCounts($("skills").value, "skill", "billing=3");
   } catch (error) {
     showError(error.message);
     return;
@@ -293,6 +295,7 @@ $("sign-in-form").addEventListener("submit", (event) => {
     agent: $("agent-id").value.trim(),
     name: $("display-name").value.trim(),
     capacity,
+    skills,
     available: $("available-at-sign-in").checked,
   };
   if (state.socket) state.socket.close();
