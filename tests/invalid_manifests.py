@@ -90,6 +90,26 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "autoscaling.minReplicas must not exceed autoscaling.maxReplicas",
     ),
     _cel(
+        "quality-repeat-window-too-short",
+        {"spec.quality": {"firstContactResolutionWindow": "30s"}},
+        "quality.firstContactResolutionWindow must be at least 1m",
+    ),
+    _cel(
+        "quality-short-abandon-not-a-bucket-bound",
+        {"spec.quality": {"shortAbandonSeconds": 7}},
+        "quality.shortAbandonSeconds must be one of 1, 2, 5, 10, 15, 20, 30",
+    ),
+    _cel(
+        "quality-nps-without-survey",
+        {"spec.quality": {"survey": {"nps": True}}},
+        "quality.survey.nps needs quality.survey.enabled",
+    ),
+    _schema(
+        "quality-survey-blank-question",
+        {"spec.quality": {"survey": {"enabled": True, "question": "   "}}},
+        "spec.quality.survey.question",
+    ),
+    _cel(
         "sla-target-zero",
         {"spec.sla": {"serviceLevel": {"target": 0}}},
         "sla.serviceLevel.target must be greater than 0 and at most 1",

@@ -29,6 +29,10 @@ BOT_RESPONSE = "switchboard_bot_response_seconds"
 BOT_ACTIVE_CONVERSATIONS = "switchboard_bot_active_conversations"
 BOT_HANDOFFS = "switchboard_bot_handoffs_total"
 CUSTOMER_SENTIMENT = "switchboard_customer_sentiment"
+ABANDON_WAIT = "switchboard_abandon_wait_seconds"
+RESOLVED = "switchboard_contacts_resolved_total"
+REPEAT_CONTACTS = "switchboard_repeat_contacts_total"
+SURVEY_RESPONSES = "switchboard_survey_responses_total"
 
 WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 HANDLE_BUCKETS = (10, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 3600)
@@ -62,6 +66,32 @@ class ContractMetrics:
             _family(ABANDONED),
             "Contacts that left while waiting for a tier's answer.",
             (*center_channel, "handler"),
+            registry=registry,
+        )
+        self._abandon_wait = Histogram(
+            ABANDON_WAIT,
+            "How long a customer who abandoned had waited for the tier's answer.",
+            (*center_channel, "handler"),
+            buckets=WAIT_BUCKETS,
+            registry=registry,
+        )
+        self._resolved = Counter(
+            _family(RESOLVED),
+            "Contacts resolved: by the bot (contained) or by an agent.",
+            center_channel,
+            registry=registry,
+        )
+        self._repeat_contacts = Counter(
+            _family(REPEAT_CONTACTS),
+            "Resolved contacts whose customer came back, on any channel, within the "
+            "first-contact-resolution window (by the channel of the resolved contact).",
+            center_channel,
+            registry=registry,
+        )
+        self._survey_responses = Counter(
+            _family(SURVEY_RESPONSES),
+            "Answers to the survey on resolve: `csat` 1-5, `nps` 0-10.",
+            (*center_channel, "survey", "score"),
             registry=registry,
         )
         self._queue_wait = Histogram(
@@ -128,8 +158,18 @@ class ContractMetrics:
         self._answered.labels(self.contact_center, channel, handler, within_sla).inc()
         self._queue_wait.labels(self.contact_center, channel, handler).observe(wait_seconds)
 
-    def abandoned(self, channel: str, handler: Handler) -> None:
+    def abandoned(self, channel: str, handler: Handler, waited_seconds: float) -> None:
+        """A customer left after waiting `waited_seconds` for the tier's answer."""
         self._abandoned.labels(self.contact_center, channel, handler).inc()
+        self._abandon_wait.labels(self.contact_center, channel, handler).observe(waited_seconds)
+
+    def resolved(self, channel: str) -> None:
+        self._resolved.labels(self.contact_center, channel).inc()
+
+    def repeat_contact(self, channel: str) -> None:
+        """A resolved contact of `channel` was not resolved at first contact: its customer came
+        back within the window."""
+        self._repeat_contacts.labels(self.contact_center, channel).inc()
 
     def handled(
         self, channel: str, handler: Handler, seconds: float, routing_queue: str | None = None
@@ -148,6 +188,9 @@ class ContractMetrics:
         finishes, for the reason `bot_model` gives."""
         for queue in queues:
             self._routing_queue_handle_time.labels(self.contact_center, queue)
+
+    def survey_response(self, channel: str, survey: str, score: int) -> None:
+        self._survey_responses.labels(self.contact_center, channel, survey, str(score)).inc()
 
     def bot_outcome(self, model_version: str, outcome: Outcome) -> None:
         self._bot_conversations.labels(self.contact_center, model_version, outcome).inc()

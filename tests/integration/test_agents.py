@@ -132,8 +132,12 @@ class Center:
         await self.bus.subscribe_deliveries([customer_deliveries(CHANNEL)], seen_by_customer)
 
     async def replica(
-        self, offer_timeout: float = 60.0, routing: dict[str, Any] | None = None
+        self,
+        offer_timeout: float = 60.0,
+        routing: dict[str, Any] | None = None,
+        **extra: str,
     ) -> Replica:
+        """A replica of the tier; `extra`: more of its environment."""
         env = {
             "SWITCHBOARD_CONTACT_CENTER": CENTER,
             "SWITCHBOARD_NAMESPACE": self.namespace,
@@ -151,6 +155,7 @@ class Center:
         }
         if routing is not None:
             env["SWITCHBOARD_AGENTS_ROUTING"] = json.dumps(routing)
+        env.update(extra)
         replica = Replica(env, self.tmp_path / f"agents-{len(self.replicas)}.log")
         self.replicas.append(replica)
         await replica.serving()

@@ -242,6 +242,10 @@ def test_both_tiers_ride_a_morning_ramp_through_a_restart_and_hold_when_promethe
     body = contact_center(client, namespace, name)
     sla = body["status"]["sla"]
     assert "servers for 80/1" in sla["lastDecision"]
+    # The quality loop reads the same Prometheus into status.quality (the figures' PromQL is
+    # checked against the simulator in test_prometheus.py): here, that it is written.
+    quality = body["status"]["quality"]
+    assert 0 < quality["serviceLevel"] <= 1 and quality["agentHandleTimeSeconds"] > 0, quality
     for tier in TIERS:
         quiet = replicas[tier.name].between(started + wall(QUIET) / 2, ramp_start)
         plateau = replicas[tier.name].between(peak_start + wall(PEAK) / 2, peak_end)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
+from switchboard.metrics.quality import read_quality
 from switchboard.metrics.queries import arrival_history, observe
 from tests.factory import contact_center
 from tests.integration.conftest import LocalPrometheus, Simulator
@@ -143,6 +144,27 @@ async def test_observe_reads_the_simulated_demand_per_workload(
     # 65% and 40% are over 3.3 standard deviations.
     assert near(bot.in_system, BOT_LOAD, 0.65), bot
     assert near(agents.in_system, AGENT_LOAD, 0.4), agents
+
+
+async def test_the_quality_figures_read_what_the_simulator_configured(
+    prometheus: LocalPrometheus, simulated: Running
+) -> None:
+    cc = contact_center(
+        {"spec.metrics": {"handleTimeWindow": f"{WINDOW:g}s"}},
+        name=simulated.name,
+        namespace=simulated.namespace,
+    )
+    async with Prometheus(prometheus.url) as client:
+        figures = await read_quality(client, cc)
+    # Ample capacity and infinite patience: every contact answered at once, nobody abandons.
+    assert figures.first_response_seconds is not None and figures.first_response_seconds < 0.5
+    assert figures.service_level is not None and figures.service_level > 0.98, figures
+    assert figures.service_level_without_short_abandons == figures.service_level
+    assert figures.abandon_rate == 0.0
+    assert near(figures.agent_handle_time_seconds, AGENT_AHT, 0.10), figures
+    # The simulator's customers never come back, nor answer surveys.
+    assert figures.first_contact_resolution == 1.0
+    assert (figures.csat, figures.csat_satisfied, figures.nps) == (None, None, None)
 
 
 async def test_another_contact_center_sees_none_of_these_series(

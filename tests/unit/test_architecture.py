@@ -22,6 +22,7 @@ PURE_SIMULATOR = ("capacity", "contacts", "engine", "offline", "policies", "repo
 PURE_DATAPLANE = (
     "conversation",
     "envelope",
+    "quality",
     "schema",
     "topology",
     "wiring",

@@ -22,6 +22,7 @@ from switchboard.api.agents import Agents
 from switchboard.api.bot import Bot
 from switchboard.api.channels import MAX_CHANNELS, Channel
 from switchboard.api.data_protection import DataProtection
+from switchboard.api.quality import Quality
 from switchboard.api.routing import Routing
 from switchboard.api.rules import Rule, WithRules, unique_names
 from switchboard.api.services import Database, Queue
@@ -108,6 +109,10 @@ class ContactCenterSpec(ApiModel):
             "TLS of the gateways: they serve HTTPS and WSS on their http port, and their probes "
             "use HTTPS. Unset: plain HTTP (TLS ends in front of them, at an ingress)."
         ),
+    )
+    quality: Quality = defaulted(
+        Quality,
+        "How the quality figures (first-contact resolution, ...) are measured.",
     )
 
 

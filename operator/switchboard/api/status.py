@@ -274,6 +274,47 @@ class RolloutStatus(StatusModel):
     )
 
 
+class QualityStatus(StatusModel):
+    """The quality figures over metrics.handleTimeWindow, from the metrics contract
+    (docs/metrics.md, "Quality figures"); a figure with nothing to compute it from is left out."""
+
+    first_response_seconds: float | None = Field(
+        None, description="Mean time from a contact's arrival to its first answer, in seconds."
+    )
+    service_level: float | None = Field(
+        None,
+        description="Share of offered contacts whose first answer came within the objective.",
+    )
+    service_level_without_short_abandons: float | None = Field(
+        None,
+        description=(
+            "The same, with the contacts that abandoned within quality.shortAbandonSeconds "
+            "left out of the offered."
+        ),
+    )
+    abandon_rate: float | None = Field(
+        None,
+        description=(
+            "Share of offered contacts that left waiting for the bot's or an agent's answer."
+        ),
+    )
+    agent_handle_time_seconds: float | None = Field(
+        None, description="Mean time from an agent's accept to the resolve, in seconds."
+    )
+    first_contact_resolution: float | None = Field(
+        None,
+        description=(
+            "Share of resolved contacts whose customer did not come back within "
+            "quality.firstContactResolutionWindow."
+        ),
+    )
+    csat: float | None = Field(None, description="Mean CSAT answer, 1 to 5.")
+    csat_satisfied: float | None = Field(None, description="Share of CSAT answers that are 4 or 5.")
+    nps: float | None = Field(
+        None, description="Net promoter score: % promoters (9-10) less % detractors (0-6)."
+    )
+
+
 class ContactCenterStatus(StatusModel):
     """What the operator observed and decided."""
 
@@ -303,3 +344,6 @@ class ContactCenterStatus(StatusModel):
     )
     sla: SLAStatus | None = Field(None, description="Autoscaling observations and decisions.")
     rollout: RolloutStatus | None = Field(None, description="Model rollout state.")
+    quality: QualityStatus | None = Field(
+        None, description="Quality figures, read from metrics.prometheusURL."
+    )

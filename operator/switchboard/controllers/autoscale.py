@@ -33,7 +33,7 @@ from switchboard.controllers.sla import (
     service_target,
 )
 from switchboard.metrics import operator as metrics
-from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
+from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.queries import arrival_history, observe
 from switchboard.resources.bot import sized_replicas
 from switchboard.resources.sla_status import (
@@ -87,7 +87,7 @@ class Autoscaler:
     states: dict[tuple[Key, Workload], ScalingState] = field(default_factory=dict)
     due: dict[Key, float] = field(default_factory=dict)
     history: dict[tuple[Key, Workload], _History] = field(default_factory=dict)
-    clients: dict[str, Prometheus] = field(default_factory=dict)
+    clients: PrometheusClients = field(default_factory=PrometheusClients)
     specs: dict[Key, tuple[int | None, ContactCenter | None]] = field(default_factory=dict)
 
     async def run(self) -> None:
@@ -118,7 +118,7 @@ class Autoscaler:
         generation = body["metadata"].get("generation")
         known = self.specs.get(key)
         if known is None or known[0] != generation:
-            known = self.specs[key] = (generation, _valid(body))
+            known = self.specs[key] = (generation, valid_spec(body))
         return known[1]
 
     def _forget(self, key: Key) -> None:
@@ -139,7 +139,7 @@ class Autoscaler:
 
     async def tick(self, key: Key, cc: ContactCenter) -> None:
         assert cc.spec.metrics.prometheus_url is not None
-        prometheus = self._client(str(cc.spec.metrics.prometheus_url))
+        prometheus = self.clients.get(str(cc.spec.metrics.prometheus_url))
         target = service_target(cc)
         now = time.time()
         rate_window, recent_windows, aht_window = metric_windows(cc)
@@ -298,17 +298,12 @@ class Autoscaler:
         sla = SLAStatus.model_validate(stored or {})
         return scaling_state(sla.bot if workload == "bot" else sla.agents)
 
-    def _client(self, url: str) -> Prometheus:
-        if url not in self.clients:
-            self.clients[url] = Prometheus(url)
-        return self.clients[url]
-
     async def close(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+        await self.clients.close()
 
 
-def _valid(body: dict[str, Any]) -> ContactCenter | None:
+def valid_spec(body: dict[str, Any]) -> ContactCenter | None:
+    """The ContactCenter of `body`, or None when its spec is invalid (the reconcile says so)."""
     try:
         return ContactCenter.model_validate(body)
     except ValidationError:

@@ -15,6 +15,7 @@ from lightkube import ApiError
 from pydantic import ValidationError
 
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.status import QualityStatus
 from switchboard.controllers.autoscale import AutoscaleOutcome
 from switchboard.controllers.caches import Caches, Key
 from switchboard.controllers.children import Children
@@ -49,6 +50,7 @@ class Reconciler:
         caches: Caches,
         autoscaled: Mapping[Key, AutoscaleOutcome],
         rollouts: Rollouts,
+        quality: Mapping[Key, QualityStatus],
     ) -> None:
         self.kube = kube
         self.caches = caches
@@ -56,7 +58,7 @@ class Reconciler:
         self.rollouts = rollouts
         self.children = Children(kube, caches)
         self.secrets = Secrets(kube)
-        self.recorder = Recorder(kube, caches, autoscaled)
+        self.recorder = Recorder(kube, caches, autoscaled, quality)
 
     def forget(self, body: Manifest) -> None:
         """What is remembered of a deleted ContactCenter that a new one of its name must not

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from switchboard.api.contactcenter import ContactCenter
-from switchboard.api.status import ContactCenterStatus
+from switchboard.api.status import ContactCenterStatus, QualityStatus
 from switchboard.controllers.autoscale import AutoscaleOutcome
 from switchboard.controllers.caches import Caches, ChildKey, Key, child_key
 from switchboard.controllers.kube import Kube
@@ -39,6 +39,8 @@ class Recorder:
     # The autoscaler's latest outcome per ContactCenter: status is written here only, so two
     # loops never race over the conditions list.
     autoscaled: Mapping[Key, AutoscaleOutcome]
+    # The quality loop's latest figures that differ from status, likewise.
+    quality: Mapping[Key, QualityStatus]
 
     def components(
         self,
@@ -86,6 +88,9 @@ class Recorder:
             for assessment in outcome.conditions:
                 conditions = set_condition(conditions, assessment, generation, now)
             status = status.model_copy(update={"sla": outcome.sla, "conditions": conditions})
+        figures = self.quality.get((meta["namespace"], meta["name"]))
+        if figures is not None:
+            status = status.model_copy(update={"quality": figures})
         if rollout is not None:
             health = rollout.health
             healthy = Assessment("RolloutHealthy", health.healthy, health.reason, health.message)

@@ -28,7 +28,7 @@ from switchboard.api.status import AnalysisResult, RolloutStatus
 from switchboard.api.types import duration_seconds
 from switchboard.controllers.caches import Caches, Key
 from switchboard.metrics import operator as metrics
-from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
+from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.rollout import active_conversations, observe_analysis, served_versions
 from switchboard.resources.bot import bot_name, running_version
 from switchboard.resources.common import COMPONENT_LABEL, STABLE_TRACK
@@ -69,7 +69,7 @@ class Rollouts:
     due: dict[Key, float] = field(default_factory=dict)
     analyzed: dict[Key, float] = field(default_factory=dict)
     seen: dict[Key, Hashable] = field(default_factory=dict)
-    clients: dict[str, Prometheus] = field(default_factory=dict)
+    clients: PrometheusClients = field(default_factory=PrometheusClients)
 
     async def run(self) -> None:
         """Decides for each ContactCenter when its plan asked to be looked at again, or at
@@ -122,7 +122,7 @@ class Rollouts:
             return
         status = self._latest(key, cc)
         url = cc.spec.metrics.prometheus_url
-        prometheus = self._client(str(url)) if url is not None else None
+        prometheus = self.clients.get(str(url)) if url is not None else None
         tracks = await self._tracks(cc, status, prometheus)
         window = analysis_window(status)
         analysis = None
@@ -249,11 +249,6 @@ class Rollouts:
         control = meta.get("annotations", {}).get(CONTROL_ANNOTATION)
         return (meta.get("generation"), control, tuple(bots))
 
-    def _client(self, url: str) -> Prometheus:
-        if url not in self.clients:
-            self.clients[url] = Prometheus(url)
-        return self.clients[url]
-
     def _forget(self, key: Key) -> None:
         self.outcomes.pop(key, None)
         self.pending.pop(key, None)
@@ -265,8 +260,7 @@ class Rollouts:
         metrics.ROLLOUT_WEIGHT.remove(*key)
 
     async def close(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+        await self.clients.close()
 
 
 def _record_metrics(key: Key, plan: Plan, analysis: list[AnalysisResult] | None) -> None:

@@ -19,6 +19,7 @@ from switchboard.controllers.autoscale import Autoscaler
 from switchboard.controllers.caches import Caches, Key
 from switchboard.controllers.kube import Kube, NotLeading
 from switchboard.controllers.leadership import Elector, LeaderElection
+from switchboard.controllers.quality import QualityReader
 from switchboard.controllers.reconcile import Reconciler
 from switchboard.controllers.rollouts import Rollouts
 from switchboard.controllers.workqueue import WorkQueue
@@ -32,8 +33,9 @@ MAX_RETRY_SECONDS = 60.0
 
 
 class Term:
-    """What acts while this replica leads: the reconcile workers, the autoscaler and the
-    rollouts, with a client of their own that refuses to write once the term is over."""
+    """What acts while this replica leads: the reconcile workers, the autoscaler, the
+    rollouts and the quality figures, with a client of their own that refuses to write once
+    the term is over."""
 
     def __init__(
         self, caches: Caches, queue: WorkQueue[Key], leading: Callable[[], bool], workers: int
@@ -43,11 +45,15 @@ class Term:
         self.kube = Kube(may_write=lambda: not self.over and leading())
         self.autoscaler = Autoscaler(caches, self.kube, queue.add)
         self.rollouts = Rollouts(caches, queue.add)
-        self.reconciler = Reconciler(self.kube, caches, self.autoscaler.outcomes, self.rollouts)
+        self.quality = QualityReader(caches, queue.add)
+        self.reconciler = Reconciler(
+            self.kube, caches, self.autoscaler.outcomes, self.rollouts, self.quality.figures
+        )
         self.failures: dict[Key, int] = {}
         self.tasks = [asyncio.create_task(self._work()) for _ in range(workers)]
         self.tasks.append(asyncio.create_task(self.autoscaler.run()))
         self.tasks.append(asyncio.create_task(self.rollouts.run()))
+        self.tasks.append(asyncio.create_task(self.quality.run()))
 
     async def _work(self) -> None:
         while True:
@@ -82,6 +88,7 @@ class Term:
                 await task
         await self.autoscaler.close()
         await self.rollouts.close()
+        await self.quality.close()
         await self.kube.client.close()
 
 

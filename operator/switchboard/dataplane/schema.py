@@ -253,4 +253,29 @@ CREATE INDEX mails_mail_id ON mails (mail_id);
 CREATE INDEX mails_conversation ON mails (conversation_id, created_at);
 """,
     ),
+    (
+        9,
+        """
+-- Quality (first-contact resolution): a resolved conversation whose customer starts another, on
+-- any channel, within the window was not resolved at first contact. `repeated_by` is the first
+-- conversation that repeated it, so each is counted once; the index finds a customer's resolved
+-- conversations not repeated yet by when they ended.
+ALTER TABLE conversations ADD COLUMN repeated_by uuid;
+CREATE INDEX conversations_unrepeated ON conversations (customer, ended_at)
+    WHERE state = 'resolved' AND repeated_by IS NULL;
+""",
+    ),
+    (
+        10,
+        """
+-- Quality (the survey on resolve, spec.quality.survey): the question a resolved conversation's
+-- customer was asked and has not answered yet, and the one to ask after it (NPS after CSAT);
+-- the index finds a provider channel's customer's conversation waiting for their answer.
+ALTER TABLE conversations
+    ADD COLUMN survey text CHECK (survey IN ('csat', 'nps')),
+    ADD COLUMN survey_followup text;
+CREATE INDEX conversations_surveyed ON conversations (channel, customer, ended_at)
+    WHERE survey IS NOT NULL;
+""",
+    ),
 )

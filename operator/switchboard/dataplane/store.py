@@ -252,6 +252,24 @@ class Store:
             raise ConversationNotFound(str(conversation_id))
         return existing, False
 
+    async def repeat_contact(
+        self, conversation_id: uuid.UUID, customer: str, window_seconds: float
+    ) -> list[str]:
+        """Marks the customer's resolved conversations that ended at most `window_seconds`
+        before now, on any channel, as repeated by the conversation they just started (once
+        each: a retried start finds them marked); returns the channels of those it marked."""
+        async with self.pool.acquire() as connection:
+            rows = await connection.fetch(
+                "UPDATE conversations SET repeated_by = $1 "
+                "WHERE customer = $2 AND state = 'resolved' AND repeated_by IS NULL "
+                "AND ended_at >= now() - make_interval(secs => $3) AND id <> $1 "
+                "RETURNING channel",
+                conversation_id,
+                customer,
+                window_seconds,
+            )
+        return [row["channel"] for row in rows]
+
     async def conversation(self, conversation_id: uuid.UUID) -> Conversation | None:
         async with self.pool.acquire() as connection:
             return await fetch_conversation(connection, conversation_id)
@@ -268,6 +286,23 @@ class Store:
                 customer,
             )
         return conversation_from_row(row) if row is not None else None
+
+    async def surveyed_provider_conversation(
+        self, channel: str, customer: str
+    ) -> Conversation | None:
+        """The customer's latest conversation on a provider channel whose survey question
+        (migration 10) waits for an answer: their next message may be that answer."""
+        async with self.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
+                "WHERE channel = $1 AND customer = $2 AND survey IS NOT NULL "
+                "ORDER BY ended_at DESC LIMIT 1",
+                channel,
+                customer,
+            )
+        if row is None:
+            return None
+        return conversation_from_row(row)
 
     async def message_place(self, message_id: uuid.UUID) -> tuple[uuid.UUID, int] | None:
         """The conversation and seq of the message of that id, if it is stored."""

@@ -13,14 +13,20 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from switchboard.api.bot import Handoff
 from switchboard.api.channels import TOKEN_CHANNEL_TYPES
+from switchboard.api.quality import Survey
 from switchboard.api.routing import Routing
+from switchboard.api.types import ApiModel
+
+Section = TypeVar("Section", bound=ApiModel)
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
+DEFAULT_REPEAT_WINDOW_SECONDS = 86400.0
 
 
 class WiringError(ValueError):
@@ -98,6 +104,9 @@ class GatewayWiring:
     """How long a webchat customer may stay disconnected before they count as gone."""
     provider_url: str | None = None
     """Where a provider channel's replies are POSTed (`spec.channels[].provider.url`)."""
+    repeat_window_seconds: float = DEFAULT_REPEAT_WINDOW_SECONDS
+    """A customer starting a conversation this long after one was resolved repeats it: it was
+    not resolved at first contact (`spec.quality.firstContactResolutionWindow`)."""
     email: EmailWiring | None = None
     """An `email` channel's SMTP server and relay (None for other channel types)."""
 
@@ -150,6 +159,9 @@ class AgentsWiring:
     agent_token: str
     routing: Routing | None = None
     """spec.routing (SWITCHBOARD_AGENTS_ROUTING, its JSON); None: any agent takes anything."""
+    survey: Survey | None = None
+    """spec.quality.survey when enabled (SWITCHBOARD_QUALITY_SURVEY, its JSON); None: no
+    survey on resolve."""
 
 
 def _text(env: Mapping[str, str], name: str) -> str:
@@ -180,6 +192,13 @@ def _count(env: Mapping[str, str], name: str, *, default: int | None = None) -> 
     if not text.isdigit() or int(text) < 1:
         raise WiringError(f"{name}={text!r} is not a positive whole number")
     return int(text)
+
+
+def _seconds(env: Mapping[str, str], name: str, *, default: float | None = None) -> float:
+    seconds = _number(env, name, default=default)
+    if not 0 < seconds < math.inf:
+        raise WiringError(f"{name}={seconds:g} is not a number of seconds above 0")
+    return seconds
 
 
 def _port(env: Mapping[str, str], name: str) -> int:
@@ -225,10 +244,6 @@ def _tls(env: Mapping[str, str]) -> TlsFiles | None:
 
 def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
     channel_type = _text(env, "SWITCHBOARD_CHANNEL_TYPE")
-    grace_name = "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS"
-    grace = _number(env, grace_name, default=DEFAULT_DISCONNECT_GRACE_SECONDS)
-    if not 0 < grace < math.inf:
-        raise WiringError(f"{grace_name}={grace:g} is not a number of seconds above 0")
     return GatewayWiring(
         channel=_text(env, "SWITCHBOARD_CHANNEL_NAME"),
         channel_type=channel_type,
@@ -236,8 +251,17 @@ def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:
         api_token=(
             _text(env, "SWITCHBOARD_API_TOKEN") if channel_type in TOKEN_CHANNEL_TYPES else None
         ),
-        disconnect_grace_seconds=grace,
+        disconnect_grace_seconds=_seconds(
+            env,
+            "SWITCHBOARD_GATEWAY_DISCONNECT_GRACE_SECONDS",
+            default=DEFAULT_DISCONNECT_GRACE_SECONDS,
+        ),
         provider_url=_optional(env, "SWITCHBOARD_PROVIDER_URL"),
+        repeat_window_seconds=_seconds(
+            env,
+            "SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS",
+            default=DEFAULT_REPEAT_WINDOW_SECONDS,
+        ),
         email=_email(env) if channel_type == "email" else None,
     )
 
@@ -326,25 +350,21 @@ def handoff_policy(handoff: Handoff) -> HandoffPolicy:
 
 
 def read_agents_wiring(env: Mapping[str, str]) -> AgentsWiring:
-    offer_timeout = _number(env, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS")
-    if not 0 < offer_timeout < math.inf:
-        raise WiringError(
-            f"SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS={offer_timeout:g} is not a number of "
-            "seconds above 0"
-        )
     return AgentsWiring(
         seats_per_replica=_count(env, "SWITCHBOARD_SEATS_PER_REPLICA"),
-        offer_timeout_seconds=offer_timeout,
+        offer_timeout_seconds=_seconds(env, "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS"),
         agent_token=_text(env, "SWITCHBOARD_AGENTS_TOKEN"),
-        routing=_routing(env, "SWITCHBOARD_AGENTS_ROUTING"),
+        routing=_section(env, "SWITCHBOARD_AGENTS_ROUTING", Routing, "spec.routing"),
+        survey=_section(env, "SWITCHBOARD_QUALITY_SURVEY", Survey, "spec.quality.survey"),
     )
 
 
-def _routing(env: Mapping[str, str], name: str) -> Routing | None:
+def _section(env: Mapping[str, str], name: str, model: type[Section], field: str) -> Section | None:
+    """A section of the spec the operator passed as JSON (`field` names it in errors)."""
     text = _optional(env, name)
     if text is None:
         return None
     try:
-        return Routing.model_validate_json(text)
+        return model.model_validate_json(text)
     except ValidationError as error:
-        raise WiringError(f"{name} is not a valid spec.routing: {error}") from error
+        raise WiringError(f"{name} is not a valid {field}: {error}") from error

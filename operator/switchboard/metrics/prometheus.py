@@ -165,6 +165,23 @@ class Prometheus:
         return data
 
 
+class PrometheusClients:
+    """One client per Prometheus URL, kept open across reads, for a loop that reads from
+    several ContactCenters' Prometheus."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Prometheus] = {}
+
+    def get(self, url: str) -> Prometheus:
+        if url not in self._clients:
+            self._clients[url] = Prometheus(url)
+        return self._clients[url]
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+
 def _number(value: float) -> str:
     return repr(float(value))
 

@@ -34,6 +34,15 @@ def routing_env(cc: ContactCenter) -> list[dict[str, Any]]:
     return [value_env("SWITCHBOARD_AGENTS_ROUTING", cc.spec.routing.model_dump_json(by_alias=True))]
 
 
+def survey_env(cc: ContactCenter) -> list[dict[str, Any]]:
+    """spec.quality.survey when enabled: the workspace asks it on resolve (no other role reads
+    it; the gateways find a pending question in the store)."""
+    survey = cc.spec.quality.survey
+    if not survey.enabled:
+        return []
+    return [value_env("SWITCHBOARD_QUALITY_SURVEY", survey.model_dump_json(by_alias=True))]
+
+
 def build_agents(cc: ContactCenter, wiring_hash: str, *, replicas: int) -> list[Manifest]:
     """The workspace that human agents' desktops connect to; agents sign in with the token in
     the generated Secret `<cc>-agents-token`."""
@@ -53,6 +62,7 @@ def build_agents(cc: ContactCenter, wiring_hash: str, *, replicas: int) -> list[
             ),
             secret_key_env("SWITCHBOARD_AGENTS_TOKEN", agents_token_secret_name(cc), TOKEN_KEY),
             *routing_env(cc),
+            *survey_env(cc),
         ],
         resources=(DEFAULT_RESOURCES, spec.resources),
     )

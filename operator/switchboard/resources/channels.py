@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from switchboard.api.channels import TOKEN_CHANNEL_TYPES, Channel, Email
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.api.types import duration_seconds
 from switchboard.resources.app import SMTP_PORT_NAME, app_workload, default_image
 from switchboard.resources.common import (
     SMTP_PORT,
@@ -83,6 +84,10 @@ def build_gateway(
         env=[
             value_env("SWITCHBOARD_CHANNEL_NAME", channel.name),
             value_env("SWITCHBOARD_CHANNEL_TYPE", channel.type),
+            value_env(
+                "SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS",
+                duration_seconds(cc.spec.quality.first_contact_resolution_window),
+            ),
             *token,
             *provider,
             *email,

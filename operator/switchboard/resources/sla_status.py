@@ -24,7 +24,8 @@ from switchboard.sizing.workloads import Observation, Workload
 LAST_DECISION_CHARACTERS = 1024
 
 
-def _rounded(value: float | None, digits: int = 3) -> float | None:
+def rounded(value: float | None, digits: int = 3) -> float | None:
+    """`value` to three significant digits, as status shows it; None for nothing or NaN."""
     # Status carries what a person reads; noise in the fourth digit is not worth a write.
     if value is None or math.isnan(value):
         return None
@@ -44,7 +45,7 @@ def sla_status(
     last_scale = max((t for t in scale_times if t is not None), default=None)
     status = SLAStatus(
         predicted_service_level=(
-            _rounded(human.predicted.service_level)
+            rounded(human.predicted.service_level)
             if human is not None and human.predicted is not None
             else None
         ),
@@ -60,12 +61,12 @@ def sla_status(
     )
     observed = next(iter(observations.values()), None)
     if observed is not None:
-        status.service_level = _rounded(observed.service_level)
-        status.abandon_rate = _rounded(observed.abandon_rate)
-        status.arrival_rate = _rounded(observed.arrival_rate)
-        status.handle_time_seconds = _rounded(observed.aht_seconds)
-        status.patience_seconds = _rounded(observed.patience_seconds)
-        status.queue_backlog = _rounded(observed.backlog)
+        status.service_level = rounded(observed.service_level)
+        status.abandon_rate = rounded(observed.abandon_rate)
+        status.arrival_rate = rounded(observed.arrival_rate)
+        status.handle_time_seconds = rounded(observed.aht_seconds)
+        status.patience_seconds = rounded(observed.patience_seconds)
+        status.queue_backlog = rounded(observed.backlog)
     return status
 
 
@@ -74,9 +75,9 @@ def _workload(observed: Observation | None, decision: Decision | None) -> Worklo
         return None
     state = decision.state
     return WorkloadSLA(
-        service_level=_rounded(observed.service_level) if observed else None,
-        abandon_rate=_rounded(observed.abandon_rate) if observed else None,
-        queue_backlog=_rounded(observed.backlog) if observed else None,
+        service_level=rounded(observed.service_level) if observed else None,
+        abandon_rate=rounded(observed.abandon_rate) if observed else None,
+        queue_backlog=rounded(observed.backlog) if observed else None,
         last_scale_time=_time(state.last_scale_time),
         recommendations=[
             StoredRecommendation(since=_time(r.since), replicas=r.replicas, for_rate=r.for_rate)

@@ -91,7 +91,8 @@ class MetricsExporter:
             self._contract.bot_turn(self._labels.model_version, visit.contact.bot_response_time)
 
     def abandoned(self, visit: Visit, now: float) -> None:
-        self._contract.abandoned(self._labels.channel, HANDLERS[visit.workload])
+        waited = (now - visit.offered_at) / self._time_scale
+        self._contract.abandoned(self._labels.channel, HANDLERS[visit.workload], waited)
 
     def completed(self, visit: Visit, now: float) -> None:
         self._contract.handled(
@@ -101,6 +102,8 @@ class MetricsExporter:
         )
         if visit.workload == "bot" and not visit.contact.escalates:
             self._contract.bot_outcome(self._labels.model_version, "contained")
+        if visit.workload == "agents" or not visit.contact.escalates:
+            self._contract.resolved(self._labels.channel)
 
     def record_state(self, workload: Workload, counters: Counters) -> None:
         center = self._labels.contact_center

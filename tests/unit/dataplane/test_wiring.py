@@ -109,6 +109,14 @@ def test_a_webchat_gateway_needs_no_token_and_waits_a_minute_for_a_customer_to_r
     assert (gateway.channel, gateway.channel_type) == ("web", "webchat")
     assert gateway.api_token is None
     assert gateway.disconnect_grace_seconds == 60.0
+    assert gateway.repeat_window_seconds == 86400.0  # a day, without spec.quality
+
+
+def test_the_repeat_contact_window_is_read_in_seconds() -> None:
+    name = "SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS"
+    assert read_gateway_wiring({**GATEWAY, name: "3600"}).repeat_window_seconds == 3600.0
+    with pytest.raises(WiringError, match=f"{name}=0 is not a number of seconds above 0"):
+        read_gateway_wiring({**GATEWAY, name: "0"})
 
 
 def test_an_api_gateway_cannot_start_without_its_token() -> None:

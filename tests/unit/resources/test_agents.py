@@ -53,3 +53,22 @@ WORKSPACE_ENV = {
     "SWITCHBOARD_AGENTS_OFFER_TIMEOUT_SECONDS": "30",
     "SWITCHBOARD_AGENTS_TOKEN": "t",
 }
+
+
+def test_an_enabled_survey_reaches_the_workspace_alone_and_reads_back_as_the_spec() -> None:
+    before = build_all(contact_center())
+    survey = {"enabled": True, "nps": True, "question": "Rate us 1-5"}
+    after = build_all(contact_center({"spec.quality": {"survey": survey}}))
+    changed = [
+        (new["kind"], new["metadata"]["name"])
+        for old, new in zip(before, after, strict=True)
+        if old != new
+    ]
+    assert changed == [("Deployment", "acme-agents")]
+    rendered = env(find(after, "Deployment", "acme-agents"))["SWITCHBOARD_QUALITY_SURVEY"]
+    read = read_agents_wiring({**WORKSPACE_ENV, "SWITCHBOARD_QUALITY_SURVEY": rendered}).survey
+    assert read is not None and (read.question, read.nps) == ("Rate us 1-5", True)
+    assert read.nps_question.startswith("How likely are you to recommend us")
+    # Off (the default) is no variable at all: no survey.
+    assert "SWITCHBOARD_QUALITY_SURVEY" not in env(find(before, "Deployment", "acme-agents"))
+    assert read_agents_wiring(WORKSPACE_ENV).survey is None

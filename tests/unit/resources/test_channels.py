@@ -130,3 +130,17 @@ def test_no_gateway_for_a_channel_that_is_not_there() -> None:
     cc = contact_center()
     deployments = {d["metadata"]["name"] for d in of_kind(build_all(cc), "Deployment")}
     assert deployments == {"acme-web", "acme-bot", "acme-agents"}
+
+
+def test_the_gateways_alone_read_the_first_contact_resolution_window_in_seconds() -> None:
+    assert env(find(build_all(contact_center()), "Deployment", "acme-web"))[
+        "SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS"
+    ] == str(24 * 3600)
+    cc = contact_center({"spec.quality": {"firstContactResolutionWindow": "72h"}})
+    objects = build_all(cc)
+    assert env(find(objects, "Deployment", "acme-web"))[
+        "SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS"
+    ] == str(72 * 3600)
+    # Only the gateways count repeat contacts: a change restarts nothing else.
+    others = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] != "acme-web"]
+    assert others and all("SWITCHBOARD_QUALITY_REPEAT_WINDOW_SECONDS" not in env(d) for d in others)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import asyncpg
 
@@ -216,12 +217,25 @@ class Workspace:
                 agent.name,
                 f"{agent.name} resolved the conversation",
             )
+            said = [closing.message]
+            ended: dict[str, Any] = {"ended_at": row.now}
+            survey = self.wiring.survey
+            if survey is not None:
+                # The customer's next message that is a rating answers it (the gateway).
+                asked = await add_message(
+                    connection, conversation_id, uuid.uuid4(), "system", None, survey.question
+                )
+                said.append(asked.message)
+                ended |= {
+                    "survey": "csat",
+                    "survey_followup": survey.nps_question if survey.nps else None,
+                }
             resolved = await move(
                 connection,
                 conversation_id,
                 Step.RESOLVE,
                 actor=agent.id,
-                assignments={"ended_at": row.now},
+                assignments=ended,
                 only_if={"agent_id": agent.id},
                 data={"replica": runtime.wiring.replica},
             )
@@ -233,7 +247,9 @@ class Workspace:
             (row.now - row.accepted_at).total_seconds(),
             self.policy.queue_of(row.attributes).name if self.policy.queues else None,
         )
-        await announce(runtime, resolved, closing.message)
+        runtime.metrics.resolved(row.channel)
+        for message in said:
+            await announce(runtime, resolved, message)
         await self._nudge(AgentNudge(kind="ended", conversation=conversation_id, agent=agent.id))
         self._wake_router()
 

@@ -245,6 +245,8 @@ class BotRole:
         if turn.outcome is not None and timings.with_bot is not None:
             metrics.bot_outcome(conversation.model_version, turn.outcome)
             metrics.handled(channel, "bot", timings.with_bot)
+            if turn.outcome == "contained":
+                metrics.resolved(channel)
             assert self._gate is not None
             self._gate.wake()  # its slot is free
 

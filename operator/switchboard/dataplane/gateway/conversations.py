@@ -24,8 +24,9 @@ from switchboard.dataplane.announce import announce
 from switchboard.dataplane.bus import PublishFailed
 from switchboard.dataplane.conversation import OPEN_STATES, Route, State, departure, route, target
 from switchboard.dataplane.envelope import AgentNudge, CustomerTurn
+from switchboard.dataplane.gateway import survey
 from switchboard.dataplane.gateway.accounting import Tally, tally
-from switchboard.dataplane.gateway.protocol import Code, ProtocolError
+from switchboard.dataplane.gateway.protocol import GUEST, Code, ProtocolError
 from switchboard.dataplane.gateway.routing import choose_track
 from switchboard.dataplane.gateway.routing_file import RoutingFile
 from switchboard.dataplane.service import Runtime
@@ -117,6 +118,11 @@ class Conversations:
             runtime.metrics.arrived(self.channel.channel)
             # Its outcome will count under its version: that series must exist from now.
             runtime.metrics.bot_model(track.version)
+            if customer != GUEST:  # guests are anyone: no repeat can be told apart
+                window = self.channel.repeat_window_seconds
+                repeated = await runtime.store.repeat_contact(conversation_id, customer, window)
+                for channel in repeated:
+                    runtime.metrics.repeat_contact(channel)
         elif conversation.channel != self.channel.channel or conversation.customer != customer:
             raise ProtocolError(
                 Code.CONFLICT, f"conversation {conversation_id} was started by someone else"
@@ -146,7 +152,10 @@ class Conversations:
                 conversation.id, message_id, sender="customer", body=text
             )
         except ConversationNotFound:
-            raise ProtocolError(Code.CLOSED, "the conversation has ended") from None
+            answer = await self.answer_survey(conversation, message_id, text)
+            if answer is None:
+                raise ProtocolError(Code.CLOSED, "the conversation has ended") from None
+            return answer
         except asyncpg.UniqueViolationError:
             raise ProtocolError(
                 Code.CONFLICT, f"message id {message_id} is taken by another conversation"
@@ -172,6 +181,24 @@ class Conversations:
         # Route.CLOSED: a resend of a message stored before the conversation ended; the
         # client is told its seq again, and nobody needs it any more.
         return message
+
+    async def answer_survey(
+        self, conversation: Conversation, message_id: uuid.UUID, text: str
+    ) -> Message | None:
+        """A message to an ended conversation, stored as the answer to its survey; None when
+        it is none (no open question, or not a score)."""
+        runtime = self.runtime
+        async with runtime.store.transaction() as connection:
+            answered = await survey.answer(connection, conversation, message_id, text)
+        if answered is None:
+            return None
+        runtime.metrics.survey_response(conversation.channel, answered.survey, answered.score)
+        if answered.asked:
+            ended = await runtime.store.conversation(conversation.id)
+            assert ended is not None
+            for question in answered.asked:
+                await announce(runtime, ended, question)
+        return answered.message
 
     async def hand_on_again(
         self, conversation_id: uuid.UUID, seq: int, message_id: uuid.UUID, text: str

@@ -105,16 +105,23 @@ class Provider:
         return web.json_response(document)
 
     async def _continue(self, customer: str, ours: uuid.UUID, text: str) -> Message:
-        """Stores the message in the customer's open conversation, or in a new one."""
-        conversation = await self._open_conversation(customer)
-        return await self.conversations.send(conversation, ours, text)
-
-    async def _open_conversation(self, customer: str) -> Conversation:
+        """Stores the message in the customer's open conversation; else, if it answers the
+        survey of their last one, there; else in a new one."""
         store = self.conversations.runtime.store
         channel = self.conversations.channel.channel
-        current = await store.open_provider_conversation(channel, customer)
-        if current is not None:
-            return current
+        conversation = await store.open_provider_conversation(channel, customer)
+        if conversation is None:
+            surveyed = await store.surveyed_provider_conversation(channel, customer)
+            if surveyed is not None:
+                answer = await self.conversations.answer_survey(surveyed, ours, text)
+                if answer is not None:
+                    return answer
+            conversation = await self._start(customer)
+        return await self.conversations.send(conversation, ours, text)
+
+    async def _start(self, customer: str) -> Conversation:
+        store = self.conversations.runtime.store
+        channel = self.conversations.channel.channel
         try:
             started, _ = await self.conversations.start(
                 uuid.uuid4(), customer=customer, attributes={}, webhook=None
