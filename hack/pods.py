@@ -16,9 +16,11 @@ Switchboard (gateways, bot tracks, agent workspace) it keeps `spec.replicas` pro
 - the environment as the kubelet builds it: `env` values and `valueFrom` (configMapKeyRef,
   secretKeyRef, fieldRef to the pod's name or namespace), then `envFrom` (configMapRef,
   secretRef), resolved when the process starts;
-- mounted ConfigMaps written under <state>/pods/<namespace>/<pod>/<volume> and kept in sync (the
-  kubelet updates mounted ConfigMaps too), and environment values that name a mount path
-  pointing there instead;
+- mounted ConfigMaps and Secrets written under <state>/pods/<namespace>/<pod>/<volume> and kept
+  in sync (the kubelet updates mounted ConfigMaps too), and environment values that name a mount
+  path pointing there instead;
+- readiness probed at /readyz over the scheme of the pod template's readiness probe (HTTPS
+  without verifying the certificate, as the kubelet does);
 - its own free ports for SWITCHBOARD_HTTP_PORT, SWITCHBOARD_METRICS_PORT and SWITCHBOARD_SMTP_PORT
   (a pod's own IP; the last is an email gateway's SMTP server);
 - a rolling replacement when the pod template changes (one new process ready before an old one
@@ -234,7 +236,8 @@ class Kubelet:
         self.prometheus = prometheus.Prometheus(state_dir) if scrape else None
         self.pods: dict[str, list[Pod]] = {}
         self.services: dict[str, ServiceProxy] = {}
-        self.http = httpx.AsyncClient(timeout=1.0)
+        # The kubelet's probes do not verify certificates.
+        self.http = httpx.AsyncClient(timeout=1.0, verify=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -327,8 +330,10 @@ class Kubelet:
                     pod.http_port, pod.metrics_port, pod.smtp_port = (free_port() for _ in ports)
                 await self.start(pod, template)
             return
+        probe = template["spec"]["containers"][0].get("readinessProbe", {}).get("httpGet", {})
+        scheme = probe.get("scheme", "HTTP").lower()
         try:
-            response = await self.http.get(f"http://127.0.0.1:{pod.http_port}/readyz")
+            response = await self.http.get(f"{scheme}://127.0.0.1:{pod.http_port}/readyz")
             pod.ready = response.status_code == 200
         except httpx.HTTPError:
             pod.ready = False
@@ -417,16 +422,25 @@ class Kubelet:
         return pod.directory / "root"
 
     async def write_volumes(self, pod: Pod, template: Mapping[str, Any]) -> None:
-        """Creates the pod's emptyDir mounts and writes (or refreshes) its mounted ConfigMaps,
-        each file replaced atomically, as the kubelet keeps them in sync."""
+        """Creates the pod's emptyDir mounts and writes (or refreshes) its mounted ConfigMaps and
+        Secrets (their `items`, else every key), each file replaced atomically, as the kubelet
+        keeps them in sync."""
         volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
         for mount in template["spec"]["containers"][0].get("volumeMounts", []):
             volume = volumes.get(mount["name"], {})
             directory = self.file_system(pod) / mount["mountPath"].lstrip("/")
             directory.mkdir(parents=True, exist_ok=True)
-            if "configMap" not in volume:
+            if "configMap" in volume:
+                source = volume["configMap"]
+                data = await self.config_map(source["name"])
+            elif "secret" in volume:
+                source = volume["secret"]
+                data = await self.secret(source["secretName"])
+            else:
                 continue
-            for key, text in (await self.config_map(volume["configMap"]["name"])).items():
+            items = source.get("items") or [{"key": key, "path": key} for key in data]
+            for item in items:
+                key, text = item["path"], data[item["key"]]
                 target = directory / key
                 if target.exists() and target.read_text() == text:
                     continue

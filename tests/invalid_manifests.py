@@ -355,7 +355,32 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         {"spec.routing": {"queues": [{"name": "vip", "selector": "__import__('os')"}]}},
         "routing.queues[].selector must be comparisons of channel",
     ),
+    _cel(
+        "tls-neither-secret-nor-issuer",
+        {"spec.tls": {}},
+        "tls needs exactly one of tls.secretRef and tls.issuerRef",
+    ),
+    _cel(
+        "tls-both-secret-and-issuer",
+        {"spec.tls": {"secretRef": {"name": "web-tls"}, "issuerRef": {"name": "letsencrypt"}}},
+        "tls needs exactly one of tls.secretRef and tls.issuerRef",
+    ),
+    _cel(
+        "tls-dns-names-with-a-secret",
+        {"spec.tls": {"secretRef": {"name": "web-tls"}, "dnsNames": ["chat.example.com"]}},
+        "tls.dnsNames is only for tls.issuerRef",
+    ),
     # --- types, enums, formats, required fields, sizes (the apiserver's own messages) -----
+    _schema(
+        "tls-issuer-kind-unknown",
+        {"spec.tls": {"issuerRef": {"name": "letsencrypt", "kind": "Vault"}}},
+        'Unsupported value: "Vault"',
+    ),
+    _schema(
+        "tls-dns-name-not-a-host",
+        {"spec.tls": {"issuerRef": {"name": "letsencrypt"}, "dnsNames": ["chat example.com"]}},
+        "should match",
+    ),
     _schema("channel-type-unknown", {"spec.channels.0.type": "fax"}, 'Unsupported value: "fax"'),
     _schema("replicas-not-integer", {"spec.channels.0.replicas": "two"}, "must be of type integer"),
     _schema(

@@ -4,13 +4,14 @@ what they waited for when they time out, and throwaway namespaces."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
@@ -32,6 +33,15 @@ def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
         check=False,
         env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
     )
+
+
+def get(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """An object as `kubectl get -o json` shows it, or None when there is none."""
+    found = kubectl("get", kind, name, "-n", namespace, "-o", "json")
+    if found.returncode != 0:
+        return None
+    body: dict[str, Any] = json.loads(found.stdout)
+    return body
 
 
 def wait_until(

@@ -94,16 +94,20 @@ class LocalDataPlane:
         directory: Path,
         state_dir: Path = STATE_DIR,
         prometheus: bool = False,
+        provided_secrets: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         """`contact_center` is a ContactCenter manifest (metadata name and namespace, spec);
         its queue and database are replaced by the given servers. `prometheus`: pods.py
-        registers every pod as a scrape target of hack/prometheus.py's Prometheus."""
+        registers every pod as a scrape target of hack/prometheus.py's Prometheus.
+        `provided_secrets`: more Secrets the spec refers to (a TLS certificate), by name, with
+        their values."""
         self.manifest = copy.deepcopy(dict(contact_center))
         self.queue_uri = queue_uri
         self.database_uri = database_uri
         self.directory = directory
         self.state_dir = state_dir
         self.prometheus = prometheus
+        self.provided_secrets = dict(provided_secrets or {})
         self.name: str = self.manifest["metadata"]["name"]
         self.namespace: str = self.manifest["metadata"]["namespace"]
         self.manifests = directory / f"{self.name}.yaml"
@@ -155,6 +159,7 @@ class LocalDataPlane:
                 if channel.type in TOKEN_CHANNEL_TYPES
             ),
             *model_config_maps(namespace),
+            *(_secret(name, namespace, values) for name, values in self.provided_secrets.items()),
         ]
         staging = self.manifests.with_suffix(".new")
         staging.write_text(rendered.stdout + yaml.safe_dump_all(extra, explicit_start=True))
@@ -252,11 +257,11 @@ class LocalDataPlane:
         except AssertionError as error:
             raise AssertionError(f"{error}\n{self.log()}") from None
 
-    def url(self, part: str) -> str:
-        """The part's Service, as http://127.0.0.1:PORT."""
+    def url(self, part: str, scheme: str = "http") -> str:
+        """The part's Service, as http://127.0.0.1:PORT (https:// where it serves TLS)."""
         name = self.deployment(part)
         port: int = wait_until(f"the Service of {name}", lambda: self.state()["services"].get(name))
-        return f"http://127.0.0.1:{port}"
+        return f"{scheme}://127.0.0.1:{port}"
 
     def kill(self, part: str) -> dict[str, Any]:
         """SIGKILL to a running pod of the part (its whole process group), as a crash;

@@ -78,9 +78,11 @@ def install_crd(path: Path = CRD, served: str = "contactcenters.switchboard.io")
 
 GATEWAY_API_CRDS = REPO / "bin" / "gateway-api-crds.yaml"
 PROMETHEUS_OPERATOR_CRDS = REPO / "bin" / "prometheus-operator-crds.yaml"
+CERT_MANAGER_CRDS = REPO / "bin" / "cert-manager-crds.yaml"
 OPTIONAL_APIS = (
     (GATEWAY_API_CRDS, "httproutes.gateway.networking.k8s.io"),
     (PROMETHEUS_OPERATOR_CRDS, "podmonitors.monitoring.coreos.com"),
+    (CERT_MANAGER_CRDS, "certificates.cert-manager.io"),
 )
 """The APIs a cluster may serve that the operator makes children of (hack/build.sh keeps their
 CRDs from their Go modules), with the CRD of each the operator uses."""

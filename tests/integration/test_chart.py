@@ -50,7 +50,14 @@ from tests.integration.contactcenters import (
     wait_for_condition,
 )
 from tests.integration.identities import CA, TokenIdentity, apiserver
-from tests.integration.kube import KUBECONFIG, REPO, kubectl, restricted_namespace, wait_until
+from tests.integration.kube import (
+    KUBECONFIG,
+    REPO,
+    get,
+    kubectl,
+    restricted_namespace,
+    wait_until,
+)
 from tests.integration.operator import Operator, install_crd, install_optional_apis
 from tests.integration.request_recorder import Request, RequestRecorder
 from tests.integration.test_autoscaling import (
@@ -140,7 +147,8 @@ def wait_current(client: Client, namespace: str, name: str, timeout: float = 90)
 
 def test_rendered_manifests_pass_a_server_side_dry_run(client: Client) -> None:
     install_crd()
-    install_optional_apis()  # so the flows make the optional children (HTTPRoute, PodMonitor)
+    # so the flows make the optional children (HTTPRoute, PodMonitor, Certificate)
+    install_optional_apis()
     with (
         restricted_namespace(client, "chart") as home,
         restricted_namespace(client, "cc") as watched,
@@ -252,7 +260,8 @@ def test_the_operator_needs_exactly_the_chart_s_rbac(
     mode: str, client: Client, prometheus: Any, simulate: Any, tmp_path: Path
 ) -> None:
     install_crd()
-    install_optional_apis()  # so the flows make the optional children (HTTPRoute, PodMonitor)
+    # so the flows make the optional children (HTTPRoute, PodMonitor, Certificate)
+    install_optional_apis()
     with (
         restricted_namespace(client, "chart") as home,
         restricted_namespace(client, "cc") as watched,
@@ -332,6 +341,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
             "channels": [*spec["channels"], {"name": "phone", "type": "voice", "replicas": 2}],
             "database": {"storage": "30Gi", "deletionPolicy": "Delete"},
             "dataProtection": {"retention": {"days": 30}},
+            "tls": {"issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"}},
         },
     }
     apply(namespace, changed)
@@ -343,8 +353,9 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
     assert claimed.spec.resources.requests["storage"] == "30Gi", "the volume grows with the spec"
     secret = client.get(Secret, "quickstart-database-credentials", namespace=namespace)
     assert [ref.uid for ref in secret.metadata.ownerReferences or []] == [body["metadata"]["uid"]]
+    assert get("certificate", namespace, "quickstart-tls") is not None
 
-    # The channel and the retention go and the queue becomes external: their children are
+    # The channel, the retention and TLS go and the queue becomes external: their children are
     # pruned.
     client.create(
         Secret(metadata=ObjectMeta(name="queue-uri"), stringData={"uri": "amqp://u:p@mq:5672/"}),
@@ -372,6 +383,7 @@ def run_the_flows(client: Client, namespace: str, prometheus: Any, simulate: Any
         with pytest.raises(ApiError) as pruned:
             client.get(kind, name, namespace=namespace)
         assert pruned.value.status.code == 404, name
+    assert get("certificate", namespace, "quickstart-tls") is None
 
     # A Secret that is not there yet: Degraded, and nothing applied; then it comes.
     apply(

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lightkube import Client
 
 from tests.factory import changed, valid_manifest
 from tests.integration.contactcenters import apply, wait_for_condition
-from tests.integration.kube import kubectl, restricted_namespace, wait_until
+from tests.integration.kube import get, kubectl, restricted_namespace, wait_until
 from tests.integration.operator import Operator, install_crd, install_optional_apis
 
 
@@ -44,14 +43,6 @@ def gateway_operator(gateway_api: None, tmp_path: Path) -> Iterator[Operator]:
         yield running
     finally:
         running.stop()
-
-
-def get(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-    found = kubectl("get", kind, name, "-n", namespace, "-o", "json")
-    if found.returncode != 0:
-        return None
-    body: dict[str, Any] = json.loads(found.stdout)
-    return body
 
 
 def backends(namespace: str) -> dict[str, int] | None:

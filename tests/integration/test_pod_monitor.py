@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lightkube import Client
 
 from tests.factory import valid_manifest
 from tests.integration.contactcenters import apply, wait_for_condition
-from tests.integration.kube import kubectl, restricted_namespace, wait_until
+from tests.integration.kube import get, kubectl, restricted_namespace, wait_until
 from tests.integration.operator import Operator, install_crd, install_optional_apis, metric_sum
 
 
@@ -32,14 +31,6 @@ def pm_namespace(client: Client) -> Iterator[str]:
         yield name
 
 
-def pod_monitor(namespace: str, name: str) -> dict[str, Any] | None:
-    found = kubectl("get", "podmonitor", name, "-n", namespace, "-o", "json")
-    if found.returncode != 0:
-        return None
-    body: dict[str, Any] = json.loads(found.stdout)
-    return body
-
-
 def test_the_operator_makes_a_pod_monitor_where_the_api_is_served(
     prometheus_operator_api: None, pm_namespace: str, client: Client, tmp_path: Path
 ) -> None:
@@ -48,7 +39,7 @@ def test_the_operator_makes_a_pod_monitor_where_the_api_is_served(
     try:
         apply(pm_namespace, valid_manifest("scraped"))
         monitor = wait_until(
-            "the PodMonitor", lambda: pod_monitor(pm_namespace, "scraped-metrics"), timeout=60
+            "the PodMonitor", lambda: get("podmonitor", pm_namespace, "scraped-metrics"), timeout=60
         )
         selector = monitor["spec"]["selector"]
         assert selector["matchLabels"]["app.kubernetes.io/instance"] == "scraped"

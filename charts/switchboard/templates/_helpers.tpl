@@ -85,11 +85,16 @@ tests/integration/test_chart.py runs it with exactly these rules and records eve
 - apiGroups: [batch]
   resources: [cronjobs]
   verbs: [list, watch, create, patch, delete]
+# The gateways' cert-manager Certificate, where the cluster runs cert-manager (spec.tls).
+- apiGroups: [cert-manager.io]
+  resources: [certificates]
+  verbs: [list, watch, create, patch, delete]
 # Secrets: generated credentials created once and re-owned on a deletion policy change;
-# referenced ones read. Never watched, never rewritten, never deleted (owner references do).
+# referenced ones read; watched so that a renewed TLS certificate rolls the gateways. Never
+# rewritten, never deleted (owner references do).
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, create, patch]
+  verbs: [get, list, watch, create, patch]
 # The ConfigMap holding the bot's model (`configmap://` model URIs), waited for before
 # anything is applied; read, never written.
 - apiGroups: [""]

@@ -8,7 +8,7 @@ pydantic checks too, so `switchboard render` rejects the same manifests `kubectl
 This module holds the spec's root and the resource; each part of the spec has its own module:
 `channels`, `bot` (model, rollout, analysis), `agents`, `routing` (skills and queues; `selector`
 their expressions), `services` (queue and database), `sla` (service level, metrics, forecast),
-and `common` for what several of them share.
+`data_protection`, `tls` (the gateways' certificate), and `common` for what several of them share.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from switchboard.api.rules import Rule, WithRules, unique_names
 from switchboard.api.services import Database, Queue
 from switchboard.api.sla import SLA, Forecast, Metrics
 from switchboard.api.status import ContactCenterStatus
+from switchboard.api.tls import Tls
 from switchboard.api.types import CAMEL_CASE, DNS_LABEL_PATTERN, ApiModel, defaulted
 
 # A ContactCenter's name prefixes every child's name; the longest child name
@@ -101,6 +102,13 @@ class ContactCenterSpec(ApiModel):
     data_protection: DataProtection = defaulted(
         DataProtection,
         "How customers' personal data is shown and logged.",
+    )
+    tls: Tls | None = Field(
+        None,
+        description=(
+            "TLS of the gateways: they serve HTTPS and WSS on their http port, and their probes "
+            "use HTTPS. Unset: plain HTTP (TLS ends in front of them, at an ingress)."
+        ),
     )
     quality: Quality = defaulted(
         Quality,

@@ -28,6 +28,9 @@ class Caches:
     # Namespaces whose children were listed once; the watches keep them current since, so
     # a miss there means the object does not exist (no GET needed to find that out).
     listed_namespaces: set[str] = field(default_factory=set)
+    # The ContactCenter whose gateways serve TLS with a Secret, by (namespace, Secret name):
+    # a change of that Secret rolls them.
+    tls_secrets: dict[Key, Key] = field(default_factory=dict)
 
     def put_child(self, body: Mapping[str, Any]) -> None:
         key = child_key(body)

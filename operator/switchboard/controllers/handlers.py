@@ -69,3 +69,15 @@ async def child_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None
 
 for _child in CHILD_KINDS:
     kopf.on.event(*_child.resource, labels=MANAGED_SELECTOR)(child_changed)
+
+
+@kopf.on.event("v1", "secrets")
+async def secret_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    """A Secret changed: if gateways serve TLS with it (a renewed certificate), reconcile their
+    ContactCenter, which rolls them. Every Secret is watched because the user's carries no
+    label of ours; the event's body is looked at, never kept."""
+    meta = event["object"]["metadata"]
+    controller: Controller = memo.controller
+    owner = controller.caches.tls_secrets.get((meta["namespace"], meta["name"]))
+    if owner is not None:
+        controller.queue.add(owner)

@@ -31,8 +31,10 @@ from switchboard.resources import build_all
 from switchboard.resources.bot import bot_name, sized_replicas
 from switchboard.resources.common import STABLE_TRACK, Manifest, desired_replicas
 from switchboard.resources.decisions import BotTrack, Decisions
-from switchboard.resources.kinds import HTTP_ROUTE, POD_MONITOR
+from switchboard.resources.kinds import CERTIFICATE, HTTP_ROUTE, POD_MONITOR
 from switchboard.resources.status import Problem
+from switchboard.resources.tls import tls_secret_name
+from switchboard.resources.wiring import wiring_hash
 from switchboard.rollout.capacity import bot_tracks
 from switchboard.rollout.machine import CANARY_TRACK
 
@@ -111,7 +113,11 @@ class Reconciler:
             await self.recorder.record(body, None, [problem], {})
             return None
 
-        problems = await self.secrets.missing(cc) + await unencrypted_storage(self.kube, cc)
+        problems = (
+            await self.secrets.missing(cc)
+            + await unencrypted_storage(self.kube, cc)
+            + await self._certificate_unavailable(cc)
+        )
         if problems:
             # Never half-apply: nothing changes until every referenced Secret is there and
             # the volumes are stored as the spec requires.
@@ -190,7 +196,35 @@ class Reconciler:
             routes=rollout.plan.routes,
             http_route=await self.children.served(HTTP_ROUTE, cc.namespace),
             pod_monitor=await self.children.served(POD_MONITOR, cc.namespace),
+            certificate=await self.children.served(CERTIFICATE, cc.namespace),
+            tls_hash=await self._tls_hash(cc),
         )
+
+    async def _certificate_unavailable(self, cc: ContactCenter) -> list[Problem]:
+        """An issuer reference in a cluster without cert-manager: nothing could issue the
+        gateways' certificate, so nothing is applied until cert-manager is installed."""
+        tls = cc.spec.tls
+        if tls is None or tls.issuer_ref is None:
+            return []
+        if await self.children.served(CERTIFICATE, cc.namespace):
+            return []
+        return [
+            Problem(
+                "CertManagerNotInstalled",
+                "spec.tls.issuerRef needs cert-manager, but this cluster does not serve "
+                "cert-manager.io/v1 Certificate; TLS waits for cert-manager to be installed",
+            )
+        ]
+
+    async def _tls_hash(self, cc: ContactCenter) -> str:
+        """A digest of the Secret the gateways serve TLS with, remembered so that a change of
+        it (a renewal) brings its ContactCenter here."""
+        name = tls_secret_name(cc)
+        if name is None:
+            return ""
+        self.caches.tls_secrets[(cc.namespace, name)] = (cc.namespace, cc.name)
+        secret = await self.kube.get(named("v1", "Secret", cc.namespace, name))
+        return wiring_hash((secret or {}).get("data") or {})
 
     async def _bot_tracks(
         self, cc: ContactCenter, rollout: RolloutOutcome, decided: int | None

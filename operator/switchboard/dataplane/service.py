@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -28,7 +29,7 @@ from switchboard.dataplane.bus import Bus
 from switchboard.dataplane.masking import MaskingFilter
 from switchboard.dataplane.store import Store
 from switchboard.dataplane.topology import Topology
-from switchboard.dataplane.wiring import Wiring
+from switchboard.dataplane.wiring import TlsFiles, Wiring
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,17 @@ async def _retrying(what: str, connect: Callable[[], Awaitable[T]]) -> T:
                 logger.warning("waiting for %s: %s", what, error)
             attempt += 1
             await asyncio.sleep(CONNECT_RETRY_SECONDS)
+
+
+def server_ssl_context(tls: TlsFiles | None) -> ssl.SSLContext | None:
+    """A server context with the mounted certificate and key (the standard library's defaults:
+    TLS 1.2 at least), or None for plain HTTP. Read once at start: a renewed certificate comes
+    with a new pod."""
+    if tls is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.certificate, tls.private_key)
+    return context
 
 
 def configure_logging(wiring: Wiring, *, verbose: bool = False) -> None:
@@ -149,19 +161,22 @@ class Service:
             web.AppRunner(metrics_app),
         ]
         ports = (self.wiring.http_port, self.wiring.metrics_port)
-        for runner, port in zip(runners, ports, strict=True):
+        # TLS on the http port only: Prometheus scrapes the metrics port inside the cluster.
+        contexts = (server_ssl_context(self.wiring.tls), None)
+        for runner, port, context in zip(runners, ports, contexts, strict=True):
             await runner.setup()
-            site = web.TCPSite(runner, "0.0.0.0", port)
+            site = web.TCPSite(runner, "0.0.0.0", port, ssl_context=context)
             await site.start()
         http_port, metrics_port = (
             runner.addresses[0][1]
             for runner in runners  # the ports bound (0 picks a free one)
         )
         logger.info(
-            "%s of %s/%s: http on port %s, metrics on port %s",
+            "%s of %s/%s: %s on port %s, metrics on port %s",
             self.role.name,
             self.wiring.namespace,
             self.wiring.contact_center,
+            "https" if self.wiring.tls else "http",
             http_port,
             metrics_port,
         )

@@ -43,6 +43,15 @@ class ServiceLevel:
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """A PEM certificate (chain) and its private key, as mounted from a kubernetes.io/tls
+    Secret."""
+
+    certificate: str
+    private_key: str
+
+
+@dataclass(frozen=True)
 class Wiring:
     """Everything every role reads: who it is, where it listens, where the others are."""
 
@@ -59,6 +68,8 @@ class Wiring:
     the command names the process (`process_environment`)."""
     pii_masking: bool = True
     """Mask personal data in what agents are shown and in logs (`spec.dataProtection`)."""
+    tls: TlsFiles | None = None
+    """The certificate the http port serves HTTPS and WSS with (`spec.tls`); None: plain HTTP."""
 
     @property
     def prefix(self) -> str:
@@ -214,7 +225,21 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
         routing_file=_optional(env, "SWITCHBOARD_ROUTING_FILE"),
         replica=_text(env, "SWITCHBOARD_POD_NAME"),
         pii_masking=_flag(env, "SWITCHBOARD_PII_MASKING", default=True),
+        tls=_tls(env),
     )
+
+
+def _tls(env: Mapping[str, str]) -> TlsFiles | None:
+    certificate = _optional(env, "SWITCHBOARD_TLS_CERT_FILE")
+    private_key = _optional(env, "SWITCHBOARD_TLS_KEY_FILE")
+    if certificate is None and private_key is None:
+        return None
+    if certificate is None or private_key is None:
+        raise WiringError(
+            "SWITCHBOARD_TLS_CERT_FILE and SWITCHBOARD_TLS_KEY_FILE go together: set both to "
+            "serve TLS, or neither"
+        )
+    return TlsFiles(certificate, private_key)
 
 
 def read_gateway_wiring(env: Mapping[str, str]) -> GatewayWiring:

@@ -22,6 +22,7 @@ from switchboard.resources.pod_monitor import build_pod_monitor
 from switchboard.resources.queue import build_queue
 from switchboard.resources.retention import build_retention
 from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
+from switchboard.resources.tls import build_certificate
 from switchboard.resources.wiring import build_routing, build_wiring, wiring_hash
 
 __all__ = [
@@ -70,7 +71,7 @@ def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Man
         *build_network_policies(cc),
         *build_queue(cc, template_storage=decisions.claim_template_storage.get("queue")),
         *build_database(cc, template_storage=decisions.claim_template_storage.get("database")),
-        *build_channels(cc, digest),
+        *build_channels(cc, digest, decisions.tls_hash),
         *build_bot(cc, digest, tracks=tracks, sized_replicas=bot_replicas),
         *build_agents(
             cc, digest, replicas=desired_replicas(spec.agents, decisions.replicas.get("agents"))
@@ -83,4 +84,9 @@ def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Man
             else []
         ),
         *([build_pod_monitor(cc)] if decisions.pod_monitor else []),
+        *(
+            [build_certificate(cc)]
+            if decisions.certificate and spec.tls is not None and spec.tls.issuer_ref is not None
+            else []
+        ),
     ]

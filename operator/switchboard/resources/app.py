@@ -64,10 +64,12 @@ def app_workload(
     deployment_annotations: Mapping[str, str] | None = None,
     service_type: str = "ClusterIP",
     ports: Sequence[tuple[str, int]] = (),
+    probe_scheme: str = "HTTP",
 ) -> list[Manifest]:
     """Deployment and Service of one Switchboard workload; `annotations` go on its pods,
     `deployment_annotations` on the Deployment itself; `ports` are named ports beside http and
-    metrics, on the container and the Service alike."""
+    metrics, on the container and the Service alike; `probe_scheme` is HTTPS where the http
+    port serves TLS."""
     container = {
         "name": component.name,
         "image": image,
@@ -85,7 +87,7 @@ def app_workload(
         ],
         "resources": resource_requirements(*resources),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *volume_mounts],
-        **http_probes(HTTP_PORT_NAME),
+        **http_probes(HTTP_PORT_NAME, probe_scheme),
     }
     template = pod_template(
         cc,

@@ -16,6 +16,13 @@ from switchboard.resources.common import (
     value_env,
 )
 from switchboard.resources.secrets import TOKEN_KEY, api_token_secret_name
+from switchboard.resources.tls import (
+    tls_annotations,
+    tls_env,
+    tls_mount,
+    tls_secret_name,
+    tls_volume,
+)
 from switchboard.resources.wiring import ROUTING_DIR, routing_name
 
 DEFAULT_RESOURCES = ResourceDefaults(
@@ -32,20 +39,25 @@ def gateway_image(channel: Channel) -> str:
     return channel.image or default_image()
 
 
-def build_channels(cc: ContactCenter, wiring_hash: str) -> list[Manifest]:
-    """The gateways of every channel."""
+def build_channels(cc: ContactCenter, wiring_hash: str, tls_hash: str = "") -> list[Manifest]:
+    """The gateways of every channel; `tls_hash` digests the contents of the Secret they serve
+    TLS with (`spec.tls`)."""
     return [
         manifest
         for channel in cc.spec.channels
-        for manifest in build_gateway(cc, channel, wiring_hash)
+        for manifest in build_gateway(cc, channel, wiring_hash, tls_hash)
     ]
 
 
-def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list[Manifest]:
+def build_gateway(
+    cc: ContactCenter, channel: Channel, wiring_hash: str, tls_hash: str = ""
+) -> list[Manifest]:
     """One channel's gateway: it reads the routing file, the provider credentials if any, the
     channel's token (`<cc>-<channel>-token`: an `api` channel's bearer token, the signing key
     of an `sms`, `whatsapp` or `social` channel), where its provider takes replies, and an
-    `email` channel's address and relay (its SMTP server is the port `smtp`)."""
+    `email` channel's address and relay (its SMTP server is the port `smtp`); with `spec.tls`,
+    it serves HTTPS with the mounted certificate, and a change of that certificate (`tls_hash`)
+    rolls it."""
     credentials = (
         [{"secretRef": {"name": channel.credentials.secret_ref.name}}]
         if channel.credentials
@@ -60,6 +72,7 @@ def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list
         [value_env("SWITCHBOARD_PROVIDER_URL", channel.provider.url)] if channel.provider else []
     )
     email = email_env(channel.email) if channel.email else []
+    secret = tls_secret_name(cc)
     return app_workload(
         cc,
         gateway_name(cc, channel),
@@ -78,13 +91,22 @@ def build_gateway(cc: ContactCenter, channel: Channel, wiring_hash: str) -> list
             *token,
             *provider,
             *email,
+            *(tls_env() if secret else []),
         ],
         env_from=credentials,
         resources=(DEFAULT_RESOURCES, channel.resources),
-        volumes=[{"name": "routing", "configMap": {"name": routing_name(cc)}}],
-        volume_mounts=[{"name": "routing", "mountPath": ROUTING_DIR, "readOnly": True}],
+        volumes=[
+            {"name": "routing", "configMap": {"name": routing_name(cc)}},
+            *([tls_volume(secret)] if secret else []),
+        ],
+        volume_mounts=[
+            {"name": "routing", "mountPath": ROUTING_DIR, "readOnly": True},
+            *([tls_mount()] if secret else []),
+        ],
+        annotations=tls_annotations(tls_hash) if secret else None,
         service_type=channel.service_type,
         ports=[(SMTP_PORT_NAME, SMTP_PORT)] if channel.email else [],
+        probe_scheme="HTTPS" if secret else "HTTP",
     )
 
 

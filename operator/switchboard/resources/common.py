@@ -239,16 +239,17 @@ def container_port(name: str, port: int) -> dict[str, Any]:
     return {"name": name, "containerPort": port, "protocol": "TCP"}
 
 
-def http_probes(port_name: str) -> dict[str, Any]:
-    """Readiness on /readyz and liveness on /healthz of the named container port."""
+def http_probes(port_name: str, scheme: str = "HTTP") -> dict[str, Any]:
+    """Readiness on /readyz and liveness on /healthz of the named container port, over HTTP
+    or (a port serving TLS) HTTPS."""
     return {
         "readinessProbe": {
-            "httpGet": {"path": "/readyz", "port": port_name},
+            "httpGet": {"path": "/readyz", "port": port_name, "scheme": scheme},
             "periodSeconds": 5,
             "failureThreshold": 3,
         },
         "livenessProbe": {
-            "httpGet": {"path": "/healthz", "port": port_name},
+            "httpGet": {"path": "/healthz", "port": port_name, "scheme": scheme},
             "initialDelaySeconds": 10,
             "periodSeconds": 10,
             "failureThreshold": 6,

@@ -46,3 +46,8 @@ class Decisions:
     """The cluster serves the Gateway API: the bot's HTTPRoute carries the routes' weights."""
     pod_monitor: bool = False
     """The cluster serves the Prometheus Operator's PodMonitor: one scrapes the contract."""
+    certificate: bool = False
+    """The cluster serves cert-manager's Certificate: an issuer reference gets one."""
+    tls_hash: str = ""
+    """A digest of the contents of the Secret the gateways serve TLS with ("" while it does
+    not exist): the gateways' pod template carries it, so a renewed certificate rolls them."""

@@ -32,6 +32,8 @@ HTTP_ROUTE = ChildKind("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes"
 POD_MONITOR = ChildKind("PodMonitor", "monitoring.coreos.com/v1", "podmonitors", optional=True)
 """The scrape of the metrics contract (resources/pod_monitor.py), where the cluster runs the
 Prometheus Operator."""
+CERTIFICATE = ChildKind("Certificate", "cert-manager.io/v1", "certificates", optional=True)
+"""The gateways' certificate (resources/tls.py), where the cluster runs cert-manager."""
 CHILD_KINDS = (
     ChildKind("ConfigMap", "v1", "configmaps"),
     ChildKind("Service", "v1", "services"),
@@ -43,6 +45,7 @@ CHILD_KINDS = (
     ChildKind("CronJob", "batch/v1", "cronjobs"),
     HTTP_ROUTE,
     POD_MONITOR,
+    CERTIFICATE,
 )
 CHILD_KIND_NAMES = frozenset(child.kind for child in CHILD_KINDS)
 # Every child carries it; the watches and LISTs select on it.

@@ -25,6 +25,7 @@ from switchboard.resources.common import (
     gateway_component,
     object_meta,
 )
+from switchboard.resources.tls import CERTIFICATE_KEY, PRIVATE_KEY_KEY
 
 TOKEN_KEY = "token"
 AGENTS_TOKEN = "agents-token"
@@ -106,4 +107,8 @@ def referenced_secrets(cc: ContactCenter) -> list[tuple[str, str | None]]:
         if channel.email is not None and channel.email.smtp.credentials_ref is not None:
             login = channel.email.smtp.credentials_ref.name
             references += [(login, "username"), (login, "password")]
+    if cc.spec.tls is not None and cc.spec.tls.secret_ref is not None:
+        # An issued certificate's Secret is cert-manager's to make, not the user's.
+        name = cc.spec.tls.secret_ref.name
+        references += [(name, CERTIFICATE_KEY), (name, PRIVATE_KEY_KEY)]
     return references

@@ -228,3 +228,22 @@ def test_the_handoff_policy_of_each_channel() -> None:
 def test_a_malformed_handoff_variable_is_named(name: str, value: str, complaint: str) -> None:
     with pytest.raises(WiringError, match=complaint):
         read_handoff_wiring({**HANDOFF, name: value})
+
+
+def test_tls_is_off_unless_a_certificate_and_its_key_are_mounted() -> None:
+    assert read_wiring(COMMON).tls is None
+    files = {
+        "SWITCHBOARD_TLS_CERT_FILE": "/etc/switchboard/tls/tls.crt",
+        "SWITCHBOARD_TLS_KEY_FILE": "/etc/switchboard/tls/tls.key",
+    }
+    tls = read_wiring(COMMON | files).tls
+    assert tls is not None
+    assert (tls.certificate, tls.private_key) == tuple(files.values())
+
+
+@pytest.mark.parametrize("given", ["SWITCHBOARD_TLS_CERT_FILE", "SWITCHBOARD_TLS_KEY_FILE"])
+def test_a_certificate_without_its_key_or_a_key_without_its_certificate_is_refused(
+    given: str,
+) -> None:
+    with pytest.raises(WiringError, match="go together"):
+        read_wiring(COMMON | {given: "/etc/switchboard/tls/file"})

@@ -15,8 +15,10 @@ def test_every_kind_the_builders_make_is_watched_listed_and_pruned() -> None:
     someone edits it, nor deleted when the spec drops it."""
     table = {child.kind: child.api_version for child in CHILD_KINDS}
     # Where the cluster serves every optional API too.
-    everything = Decisions(http_route=True, pod_monitor=True)
-    built = [manifest for name in EXAMPLES for manifest in build_all(example(name), everything)]
+    everything = Decisions(http_route=True, pod_monitor=True, certificate=True)
+    issued = contact_center({"spec.tls": {"issuerRef": {"name": "letsencrypt"}}})
+    contact_centers = [*(example(name) for name in EXAMPLES), issued]
+    built = [manifest for cc in contact_centers for manifest in build_all(cc, everything)]
     assert {manifest["kind"] for manifest in built} == set(table)  # the examples build each kind
     for manifest in built:
         assert table.get(manifest["kind"]) == manifest["apiVersion"], manifest["kind"]
