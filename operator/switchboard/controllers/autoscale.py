@@ -32,6 +32,7 @@ from switchboard.controllers.sla import (
     scaling_limits,
     service_target,
 )
+from switchboard.controllers.ticks import Work, tick_every_contact_center
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.queries import arrival_history, observe
@@ -53,7 +54,6 @@ logger = logging.getLogger(__name__)
 
 FORECAST_SLOT_SECONDS = 300.0
 HISTORY_REFRESH_SECONDS = 900.0
-TICK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -92,25 +92,23 @@ class Autoscaler:
 
     async def run(self) -> None:
         """Ticks every ContactCenter with autoscaling when its interval has passed."""
-        running: dict[Key, asyncio.Task[None]] = {}
-        while True:
-            now = time.monotonic()
-            for key, body in list(self.caches.contact_centers.items()):
-                if now < self.due.get(key, 0.0) or (key in running and not running[key].done()):
-                    continue
-                cc = self._spec(key, body)
-                if cc is None or not autoscaled(cc) or cc.spec.metrics.prometheus_url is None:
-                    continue
-                if key[0] not in self.caches.listed_namespaces:
-                    # The replicas running are not known until a reconcile has listed the
-                    # namespace's children (just after a restart): sizing from a guess would
-                    # scale, and write, for nothing.
-                    continue
-                self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
-                running[key] = asyncio.create_task(self._tick_safely(key, cc))
-            for key in [k for k in self.specs if k not in self.caches.contact_centers]:
-                self._forget(key)
-            await asyncio.sleep(TICK_SECONDS)
+        await tick_every_contact_center(
+            self.caches, self._due, lambda: list(self.specs), self._forget
+        )
+
+    def _due(self, key: Key, body: dict[str, Any], now: float) -> Work | None:
+        if now < self.due.get(key, 0.0):
+            return None
+        cc = self._spec(key, body)
+        if cc is None or not autoscaled(cc) or cc.spec.metrics.prometheus_url is None:
+            return None
+        if key[0] not in self.caches.listed_namespaces:
+            # The replicas running are not known until a reconcile has listed the namespace's
+            # children (just after a restart): sizing from a guess would scale, and write, for
+            # nothing.
+            return None
+        self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
+        return self._tick_safely(key, cc)
 
     def _spec(self, key: Key, body: dict[str, Any]) -> ContactCenter | None:
         """The ContactCenter of `body`, validated once per generation (this loop looks at

@@ -6,23 +6,22 @@ status, which records them as `status.quality`: an idle contact center writes no
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.status import QualityStatus
 from switchboard.api.types import duration_seconds
 from switchboard.controllers.autoscale import valid_spec
 from switchboard.controllers.caches import Caches, Key
+from switchboard.controllers.ticks import Work, tick_every_contact_center
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.quality import read_quality
 
 logger = logging.getLogger(__name__)
 
-TICK_SECONDS = 1.0
 UNREADABLE_SPEC_SECONDS = 30.0
 
 
@@ -36,27 +35,24 @@ class QualityReader:
     clients: PrometheusClients = field(default_factory=PrometheusClients)
 
     async def run(self) -> None:
-        running: dict[Key, asyncio.Task[None]] = {}
-        while True:
-            now = time.monotonic()
-            for key, body in list(self.caches.contact_centers.items()):
-                if now < self.due.get(key, 0.0) or (key in running and not running[key].done()):
-                    continue
-                cc = valid_spec(body)
-                if cc is None:
-                    self.due[key] = now + UNREADABLE_SPEC_SECONDS
-                    continue
-                self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
-                url = cc.spec.metrics.prometheus_url
-                if url is not None:
-                    running[key] = asyncio.create_task(
-                        self._read(key, self.clients.get(str(url)), cc)
-                    )
-            for key in [k for k in self.due if k not in self.caches.contact_centers]:
-                self.due.pop(key, None)
-                self.figures.pop(key, None)
-                running.pop(key, None)
-            await asyncio.sleep(TICK_SECONDS)
+        await tick_every_contact_center(
+            self.caches, self._due, lambda: list(self.due), self._forget
+        )
+
+    def _due(self, key: Key, body: dict[str, Any], now: float) -> Work | None:
+        if now < self.due.get(key, 0.0):
+            return None
+        cc = valid_spec(body)
+        if cc is None:
+            self.due[key] = now + UNREADABLE_SPEC_SECONDS
+            return None
+        self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
+        url = cc.spec.metrics.prometheus_url
+        return None if url is None else self._read(key, self.clients.get(str(url)), cc)
+
+    def _forget(self, key: Key) -> None:
+        self.due.pop(key, None)
+        self.figures.pop(key, None)
 
     async def _read(self, key: Key, prometheus: Prometheus, cc: ContactCenter) -> None:
         try:

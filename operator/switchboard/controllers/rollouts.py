@@ -12,7 +12,6 @@ resumes at the step and weight it had.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -27,6 +26,7 @@ from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.status import AnalysisResult, RolloutStatus
 from switchboard.api.types import duration_seconds
 from switchboard.controllers.caches import Caches, Key
+from switchboard.controllers.ticks import TICK_SECONDS, Work, tick_every_contact_center
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.rollout import active_conversations, observe_analysis, served_versions
@@ -46,7 +46,6 @@ from switchboard.rollout.machine import (
 
 logger = logging.getLogger(__name__)
 
-TICK_SECONDS = 1.0
 TRACKS = (STABLE_TRACK, CANARY_TRACK)
 PHASES: tuple[str, ...] = get_args(RolloutStatus.model_fields["phase"].annotation)
 
@@ -74,21 +73,17 @@ class Rollouts:
     async def run(self) -> None:
         """Decides for each ContactCenter when its plan asked to be looked at again, or at
         once when what it decides from changed."""
-        running: dict[Key, asyncio.Task[None]] = {}
-        while True:
-            now = time.monotonic()
-            for key, body in list(self.caches.contact_centers.items()):
-                if key[0] not in self.caches.listed_namespaces:
-                    continue  # the bot Deployments are not known until a reconcile lists them
-                if key in running and not running[key].done():
-                    continue
-                unchanged = self._inputs(key, body) == self.seen.get(key)
-                if unchanged and now < self.due.get(key, math.inf):
-                    continue
-                running[key] = asyncio.create_task(self._tick_safely(key, body))
-            for key in [k for k in self.seen if k not in self.caches.contact_centers]:
-                self._forget(key)
-            await asyncio.sleep(TICK_SECONDS)
+        await tick_every_contact_center(
+            self.caches, self._due, lambda: list(self.seen), self._forget
+        )
+
+    def _due(self, key: Key, body: dict[str, Any], now: float) -> Work | None:
+        if key[0] not in self.caches.listed_namespaces:
+            return None  # the bot Deployments are not known until a reconcile lists them
+        unchanged = self._inputs(key, body) == self.seen.get(key)
+        if unchanged and now < self.due.get(key, math.inf):
+            return None
+        return self._tick_safely(key, body)
 
     def current(self, cc: ContactCenter, body: Mapping[str, Any]) -> RolloutOutcome:
         """The plan the reconcile applies: the latest, or for a ContactCenter not decided yet
