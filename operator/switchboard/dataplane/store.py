@@ -22,6 +22,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from switchboard.dataplane.conversation import Sender, State, Step, sources, target
 from switchboard.dataplane.schema import MIGRATION_LOCK, MIGRATIONS
+from switchboard.dataplane.tls import verifying_context
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +162,14 @@ class Store:
         self.pool = pool
 
     @classmethod
-    async def connect(cls, uri: str, *, min_size: int = 2, max_size: int = 10) -> Store:
+    async def connect(
+        cls, uri: str, *, ca: str | None = None, min_size: int = 2, max_size: int = 10
+    ) -> Store:
+        """A pool on `uri`; with `ca`, over TLS only, the server's certificate verified
+        against it."""
         pool = await asyncpg.create_pool(
             uri,
+            ssl=verifying_context(ca),
             min_size=min_size,
             max_size=max_size,
             init=_init_connection,

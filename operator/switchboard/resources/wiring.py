@@ -102,21 +102,30 @@ def build_routing(cc: ContactCenter, routes: Sequence[Route]) -> Manifest:
 
 def connection_env(cc: ContactCenter) -> list[dict[str, Any]]:
     """SWITCHBOARD_QUEUE_URI and SWITCHBOARD_DATABASE_URI, read from the generated Secrets or,
-    for external services, from the Secrets the spec names."""
+    for external services, from the Secrets the spec names; with the CA each is verified with,
+    where the spec names one."""
     return [
-        _uri_env(cc, "SWITCHBOARD_QUEUE_URI", QUEUE.name, cc.spec.queue),
-        database_uri_env(cc),
+        *_service_env(cc, "SWITCHBOARD_QUEUE", QUEUE.name, cc.spec.queue),
+        *database_env(cc),
     ]
 
 
-def database_uri_env(cc: ContactCenter) -> dict[str, Any]:
-    return _uri_env(cc, "SWITCHBOARD_DATABASE_URI", DATABASE.name, cc.spec.database)
+def database_env(cc: ContactCenter) -> list[dict[str, Any]]:
+    return _service_env(cc, "SWITCHBOARD_DATABASE", DATABASE.name, cc.spec.database)
 
 
-def _uri_env(
-    cc: ContactCenter, variable: str, component: str, service: Queue | Database
-) -> dict[str, Any]:
-    reference = service.external.secret_ref if service.external else None
-    if reference is not None:
-        return secret_key_env(variable, reference.name, reference.key)
-    return secret_key_env(variable, credentials_secret_name(cc, component), SECRET_URI_KEY)
+def _service_env(
+    cc: ContactCenter, prefix: str, component: str, service: Queue | Database
+) -> list[dict[str, Any]]:
+    if service.external is None:
+        return [
+            secret_key_env(f"{prefix}_URI", credentials_secret_name(cc, component), SECRET_URI_KEY)
+        ]
+    env = []
+    if service.external.secret_ref is not None:
+        reference = service.external.secret_ref
+        env.append(secret_key_env(f"{prefix}_URI", reference.name, reference.key))
+    if service.external.ca_ref is not None:
+        ca = service.external.ca_ref
+        env.append(secret_key_env(f"{prefix}_CA", ca.name, ca.key))
+    return env
