@@ -95,6 +95,11 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "quality.firstContactResolutionWindow must be at least 1m",
     ),
     _cel(
+        "quality-survey-answer-window-too-short",
+        {"spec.quality": {"survey": {"enabled": True, "answerWithin": "10s"}}},
+        "quality.survey.answerWithin must be at least 1m",
+    ),
+    _cel(
         "quality-short-abandon-not-a-bucket-bound",
         {"spec.quality": {"shortAbandonSeconds": 7}},
         "quality.shortAbandonSeconds must be one of 1, 2, 5, 10, 15, 20, 30",

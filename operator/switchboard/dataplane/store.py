@@ -26,6 +26,9 @@ from switchboard.dataplane.tls import verifying_context
 
 logger = logging.getLogger(__name__)
 
+# A resolved conversation whose survey question waits for an answer, still in time.
+SURVEY_OPEN = "survey IS NOT NULL AND survey_until > now()"
+
 # One connection, or the one a transaction runs on.
 Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 
@@ -297,11 +300,11 @@ class Store:
         self, channel: str, customer: str
     ) -> Conversation | None:
         """The customer's latest conversation on a provider channel whose survey question
-        (migration 10) waits for an answer: their next message may be that answer."""
+        (migrations 10, 11) waits for an answer: their next message may be that answer."""
         async with self.pool.acquire() as connection:
             row = await connection.fetchrow(
                 f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
-                "WHERE channel = $1 AND customer = $2 AND survey IS NOT NULL "
+                f"WHERE channel = $1 AND customer = $2 AND {SURVEY_OPEN} "
                 "ORDER BY ended_at DESC LIMIT 1",
                 channel,
                 customer,
