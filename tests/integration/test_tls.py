@@ -292,6 +292,7 @@ def test_an_issuer_waits_for_cert_manager_then_gets_a_certificate(
     manifest["spec"]["tls"] = {
         "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"},
         "dnsNames": ["chat.example.com"],
+        "internal": {"issuerRef": {"name": "cluster-ca", "kind": "ClusterIssuer"}},
     }
     operator = Operator(scope=["--namespace", "tls-*"], log_path=tmp_path / "operator.log")
     operator.start()
@@ -303,6 +304,7 @@ def test_an_issuer_waits_for_cert_manager_then_gets_a_certificate(
         degraded = condition(waiting, "Degraded")
         assert degraded is not None
         assert "TLS waits for cert-manager" in degraded["message"]
+        assert "spec.tls.issuerRef and spec.tls.internal.issuerRef need" in degraded["message"]
     finally:
         operator.stop()
 
@@ -328,6 +330,23 @@ def test_an_issuer_waits_for_cert_manager_then_gets_a_certificate(
         assert {"secretName": spec["secretName"]}.items() <= next(
             v["secret"] for v in volumes if "secret" in v
         ).items()
+        # The built-in queue and database serve one issued for their Services' names.
+        internal = wait_until(
+            "the internal Certificate",
+            lambda: get("certificate", tls_namespace, "issued-internal-tls"),
+        )
+        assert internal["spec"]["issuerRef"]["name"] == "cluster-ca"
+        assert f"issued-database.{tls_namespace}.svc" in internal["spec"]["dnsNames"]
+        queue = wait_until("the queue", lambda: get("statefulset", tls_namespace, "issued-queue"))
+        queue_volumes = queue["spec"]["template"]["spec"]["volumes"]
+        assert any(
+            v.get("secret", {}).get("secretName") == "issued-internal-tls" for v in queue_volumes
+        )
+        service = get("service", tls_namespace, "issued-queue")
+        assert service is not None
+        assert {"name": "amqps", "port": 5671} in [
+            {"name": p["name"], "port": p["port"]} for p in service["spec"]["ports"]
+        ]
         wait_for_condition(client, tls_namespace, "issued", "Degraded", status="False")
     finally:
         operator.stop()

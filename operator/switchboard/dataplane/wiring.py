@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -223,7 +223,7 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
         namespace=_text(env, "SWITCHBOARD_NAMESPACE"),
         http_port=_port(env, "SWITCHBOARD_HTTP_PORT"),
         metrics_port=_port(env, "SWITCHBOARD_METRICS_PORT"),
-        queue_uri=_text(env, "SWITCHBOARD_QUEUE_URI"),
+        queue_uri=_queue_uri(env),
         database_uri=read_database_uri(env),
         queue_ca=_queue_ca(env),
         database_ca=read_database_ca(env),
@@ -256,9 +256,27 @@ def read_database_ca(env: Mapping[str, str]) -> str | None:
     return ca
 
 
+def _queue_uri(env: Mapping[str, str]) -> str:
+    """The queue's URI; with SWITCHBOARD_QUEUE_TLS_PORT (the built-in queue under internal
+    TLS, whose generated URI names its plain port), the same host and login on that port, over
+    amqps."""
+    uri = _text(env, "SWITCHBOARD_QUEUE_URI")
+    if _optional(env, "SWITCHBOARD_QUEUE_TLS_PORT") is None:
+        return uri
+    port = _port(env, "SWITCHBOARD_QUEUE_TLS_PORT")
+    parts = urlsplit(uri)
+    if parts.scheme != "amqp":
+        raise WiringError(
+            "SWITCHBOARD_QUEUE_TLS_PORT is set but SWITCHBOARD_QUEUE_URI is not amqp://: it "
+            "moves the built-in queue's plain URI to its TLS port"
+        )
+    netloc = parts.netloc[: parts.netloc.rfind(":")] if parts.port is not None else parts.netloc
+    return urlunsplit(parts._replace(scheme="amqps", netloc=f"{netloc}:{port}"))
+
+
 def _queue_ca(env: Mapping[str, str]) -> str | None:
     ca = _certificate_authority(env, "SWITCHBOARD_QUEUE_CA")
-    if ca is not None and urlsplit(_text(env, "SWITCHBOARD_QUEUE_URI")).scheme != "amqps":
+    if ca is not None and urlsplit(_queue_uri(env)).scheme != "amqps":
         raise WiringError(
             "SWITCHBOARD_QUEUE_CA is set but SWITCHBOARD_QUEUE_URI is not amqps://: a CA "
             "verifies a TLS connection; use the queue's amqps:// URI"

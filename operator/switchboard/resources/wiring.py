@@ -29,8 +29,11 @@ from switchboard.resources.common import (
     credentials_secret_name,
     object_meta,
     secret_key_env,
+    value_env,
 )
 from switchboard.resources.decisions import Route
+from switchboard.resources.queue import TLS_PORT as QUEUE_TLS_PORT
+from switchboard.resources.tls import internal_ca_env, internal_tls_secret_name
 
 WIRING_HASH_ANNOTATION = "switchboard.io/wiring-hash"
 ROUTING_DIR = "/etc/switchboard/routing"
@@ -103,9 +106,16 @@ def build_routing(cc: ContactCenter, routes: Sequence[Route]) -> Manifest:
 def connection_env(cc: ContactCenter) -> list[dict[str, Any]]:
     """SWITCHBOARD_QUEUE_URI and SWITCHBOARD_DATABASE_URI, read from the generated Secrets or,
     for external services, from the Secrets the spec names; with the CA each is verified with,
-    where the spec names one."""
+    where there is one (external.caRef, or internal TLS's issued CA), and under internal TLS
+    the built-in queue's TLS port (its URI names the plain one)."""
+    queue_tls = (
+        [value_env("SWITCHBOARD_QUEUE_TLS_PORT", QUEUE_TLS_PORT)]
+        if cc.spec.queue.external is None and internal_tls_secret_name(cc)
+        else []
+    )
     return [
         *_service_env(cc, "SWITCHBOARD_QUEUE", QUEUE.name, cc.spec.queue),
+        *queue_tls,
         *database_env(cc),
     ]
 
@@ -119,7 +129,8 @@ def _service_env(
 ) -> list[dict[str, Any]]:
     if service.external is None:
         return [
-            secret_key_env(f"{prefix}_URI", credentials_secret_name(cc, component), SECRET_URI_KEY)
+            secret_key_env(f"{prefix}_URI", credentials_secret_name(cc, component), SECRET_URI_KEY),
+            *internal_ca_env(cc, f"{prefix}_CA"),
         ]
     env = []
     if service.external.secret_ref is not None:

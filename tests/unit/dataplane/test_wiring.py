@@ -286,3 +286,21 @@ def test_the_queue_and_database_are_verified_against_their_ca_only_when_one_is_g
 def test_a_ca_that_could_verify_nothing_is_refused(given: dict[str, str], complaint: str) -> None:
     with pytest.raises(WiringError, match=complaint):
         read_wiring(COMMON | given)
+
+
+def test_the_built_in_queue_under_internal_tls_is_reached_on_its_tls_port_over_amqps() -> None:
+    wiring = read_wiring(
+        COMMON
+        | {
+            "SWITCHBOARD_QUEUE_URI": "amqp://switchboard:p%40ss@acme-queue.support.svc:5672/",
+            "SWITCHBOARD_QUEUE_TLS_PORT": "5671",
+            "SWITCHBOARD_QUEUE_CA": CA,
+        }
+    )
+    assert wiring.queue_uri == "amqps://switchboard:p%40ss@acme-queue.support.svc:5671/"
+    assert wiring.queue_ca == CA.strip()
+    with pytest.raises(WiringError, match="SWITCHBOARD_QUEUE_URI is not amqp://"):
+        read_wiring(
+            COMMON
+            | {"SWITCHBOARD_QUEUE_URI": "amqps://u:p@q:5671/", "SWITCHBOARD_QUEUE_TLS_PORT": "1"}
+        )
