@@ -284,10 +284,10 @@ Contacts: every contact meets the bot first (log-normal time with it, mean 90 s,
   (bot: from arrival; agents: from the handoff), at most 5% abandoned. A bot replica serves 10
   conversations, an agents replica one seat. New replicas are ready 60 s after they are asked for.
 switchboard: sizing.decision.decide with its defaults (scale up at once, scale-down window
-  300 s) every 30 s per tier; arrivals over 15, 5 and 1 min (a measured rate counts when it lies
-  4 sigma of Poisson noise above the forecast), AHT over 1 h, backlog, contacts in the system,
-  patience; forecast from the same day a week before (the agents': the escalations,
-  the history thinned to 70%), its mean over the next 60 s.
+  300 s, what it holds fading over it) every 30 s per tier; arrivals over 15, 5 and 1 min (a
+  measured rate counts when it lies 4 sigma of Poisson noise above the forecast), AHT over 1 h,
+  backlog, contacts in the system, patience; forecast from the same day a week before (the
+  agents': the escalations, the history thinned to 70%), its mean over the next 60 s.
 switchboard@Ws: the same with a scale-down window of W seconds (not the default; shown to place
   switchboard's own trade-off beside hpa's and keda's, not chosen on these days).
 hpa@U: CPU target utilisation U (CPU = share of the servers busy, 15 s average), 15 s sync, 10%
