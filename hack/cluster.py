@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import datetime
 import ipaddress
 import json
 import shutil
@@ -33,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 
+from pki import certificate, common_name, new_key, write_certificate, write_key
 from processes import alive, free_port, stop_group
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,92 +59,26 @@ def log(message: str) -> None:
     print(f"[cluster] {message}", file=sys.stderr, flush=True)
 
 
-# --- certificates -------------------------------------------------------------------------
-
-
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
-
-
-def _certificate(
-    subject: x509.Name,
-    key: rsa.RSAPrivateKey,
-    issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
-    *,
-    ca: bool = False,
-    sans: list[x509.GeneralName] | None = None,
-    client: bool = False,
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    issuer_name, signing_key = (issuer[0].subject, issuer[1]) if issuer else (subject, key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    else:
-        usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(signing_key, hashes.SHA256())
-
-
-def _write_certificate(path: Path, certificate: x509.Certificate) -> None:
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-
-
 def ensure_pki() -> None:
     """A CA, the apiserver's serving certificate, an admin client certificate in
     system:masters and the service-account key pair; made once and kept."""
     if (PKI / "admin.crt").exists():
         return
     PKI.mkdir(parents=True, exist_ok=True)
-    ca_key = _key()
-    ca = _certificate(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "switchboard-local-ca")]),
+    ca_key = new_key()
+    ca = certificate(
+        common_name("switchboard-local-ca"),
         ca_key,
         None,
         ca=True,
     )
-    _write_key(PKI / "ca.key", ca_key)
-    _write_certificate(PKI / "ca.crt", ca)
+    write_key(PKI / "ca.key", ca_key)
+    write_certificate(PKI / "ca.crt", ca)
 
     first_service_ip = next(ipaddress.IPv4Network(SERVICE_CIDR).hosts())
-    server_key = _key()
-    server = _certificate(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
+    server_key = new_key()
+    server = certificate(
+        common_name("kube-apiserver"),
         server_key,
         (ca, ca_key),
         sans=[
@@ -158,11 +91,11 @@ def ensure_pki() -> None:
             x509.IPAddress(first_service_ip),
         ],
     )
-    _write_key(PKI / "apiserver.key", server_key)
-    _write_certificate(PKI / "apiserver.crt", server)
+    write_key(PKI / "apiserver.key", server_key)
+    write_certificate(PKI / "apiserver.crt", server)
 
-    admin_key = _key()
-    admin = _certificate(
+    admin_key = new_key()
+    admin = certificate(
         x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
@@ -173,11 +106,11 @@ def ensure_pki() -> None:
         (ca, ca_key),
         client=True,
     )
-    _write_key(PKI / "admin.key", admin_key)
-    _write_certificate(PKI / "admin.crt", admin)
+    write_key(PKI / "admin.key", admin_key)
+    write_certificate(PKI / "admin.crt", admin)
 
-    service_account_key = _key()
-    _write_key(PKI / "sa.key", service_account_key)
+    service_account_key = new_key()
+    write_key(PKI / "sa.key", service_account_key)
     (PKI / "sa.pub").write_bytes(
         service_account_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

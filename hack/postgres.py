@@ -15,6 +15,10 @@ restarts, so committed rows survive a `kill`), starts the server on 127.0.0.1 an
 with a password, and writes its URI (postgresql://switchboard:PASSWORD@127.0.0.1:PORT/
 switchboard) to .cluster/postgres-uri. The log is .cluster/logs/postgres.log.
 
+The server also takes TLS on the same port (plain connections stay allowed): its certificate,
+for 127.0.0.1 and localhost, is signed by a CA of its own, made once; clients that verify it
+trust .cluster/postgres-ca.crt (`sslmode=verify-full`).
+
 TCP clients authenticate with a password (scram-sha-256). The superuser `postgres` has none:
 it connects only through the Unix socket, which lives in the state dir (never /var/run) and
 only the server's own user may open. fsync stays on: the data plane's no-loss guarantee is
@@ -43,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import services
+from pki import ServerTls, loopback_server_tls
 from processes import alive
 from services import Service, State
 
@@ -225,6 +230,27 @@ class Postgres(Service):
                 f"{services.log_tail(self.log)}"
             )
 
+    @property
+    def ca_file(self) -> Path:
+        """The CA clients that verify the server's certificate trust."""
+        return self.state_dir / "postgres-ca.crt"
+
+    def tls_files(self) -> ServerTls:
+        """The server's certificate and key, its user's own (PostgreSQL refuses a key that
+        others may read)."""
+        files = loopback_server_tls(self.server_dir / "tls", "postgres")
+        for path in (files.certificate.parent, files.certificate, files.key):
+            os.chown(path, self.account.uid, self.account.gid)
+        return files
+
+    def publish_address(self, state: State) -> None:
+        super().publish_address(state)
+        shutil.copyfile(self.tls_files().ca, self.ca_file)
+
+    def forget_address(self) -> None:
+        super().forget_address()
+        self.ca_file.unlink(missing_ok=True)
+
     def write_hba(self) -> Path:
         """Who may connect how: the socket (only the server's user can open it) without a
         password, TCP on loopback with one."""
@@ -250,11 +276,15 @@ class Postgres(Service):
             self.socket_dir / f".s.PGSQL.{state.ports['postgres']}.lock",
         ):
             remove_stale_lock(lock)
+        tls = self.tls_files()
         settings = {
             **SETTINGS,
             "port": str(state.ports["postgres"]),
             "unix_socket_directories": str(self.socket_dir),
             "hba_file": str(self.write_hba()),
+            "ssl": "on",
+            "ssl_cert_file": str(tls.certificate),
+            "ssl_key_file": str(tls.key),
         }
         command = [self.binary("postgres"), "-D", str(self.data)]
         for name, value in settings.items():

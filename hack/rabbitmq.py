@@ -20,6 +20,9 @@ unique to the state dir, and its own epmd on a private loopback port, started fi
 same process group so that `down` and `kill` leave nothing behind. It listens on loopback only:
 AMQP, the management API (.cluster/rabbitmq-management-url, for queue lengths) and Erlang
 distribution each on a free port, the same ones again on a restart when they are still free.
+It takes AMQP over TLS too, on another port: .cluster/rabbitmq-tls-uri (amqps://...) names it,
+and its certificate, for 127.0.0.1 and localhost, is signed by a CA of its own, made once, that
+clients trust from .cluster/rabbitmq-ca.crt.
 Start-up is quicker with a plugins directory holding only the applications the node loads.
 To run rabbitmqctl against it, give it the same HOME, ERL_EPMD_PORT and node name (`-n`).
 """
@@ -37,6 +40,7 @@ from base64 import b64encode
 from pathlib import Path
 
 import services
+from pki import loopback_server_tls
 from processes import kill_group
 from services import Service, State
 
@@ -77,7 +81,7 @@ class RabbitMQ(Service):
     name = "rabbitmq"
     package = "rabbitmq-server"
     address_file_name = "rabbitmq-uri"
-    port_names = ("amqp", "management", "distribution", "epmd")
+    port_names = ("amqp", "management", "distribution", "epmd", "amqps")
     stop_timeout = 30.0  # an orderly shutdown takes several seconds on a busy machine
 
     @property
@@ -91,6 +95,15 @@ class RabbitMQ(Service):
     @property
     def config(self) -> Path:
         return self.home / "rabbitmq.conf"
+
+    @property
+    def tls_uri_file(self) -> Path:
+        return self.state_dir / "rabbitmq-tls-uri"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA clients that verify the node's certificate trust."""
+        return self.state_dir / "rabbitmq-ca.crt"
 
     @property
     def management_url_file(self) -> Path:
@@ -108,6 +121,9 @@ class RabbitMQ(Service):
 
     def address(self, state: State) -> str:
         return f"amqp://{USER}:{state.password}@127.0.0.1:{state.ports['amqp']}/{VHOST}"
+
+    def tls_address(self, state: State) -> str:
+        return f"amqps://{USER}:{state.password}@127.0.0.1:{state.ports['amqps']}/{VHOST}"
 
     def management_url(self, state: State) -> str:
         return f"http://127.0.0.1:{state.ports['management']}"
@@ -130,12 +146,19 @@ class RabbitMQ(Service):
         shutil.rmtree(self.data, ignore_errors=True)
 
     def write_config(self, state: State) -> None:
+        tls = loopback_server_tls(self.home / "tls", "rabbitmq")
         # default_* make the vhost and the user on the node's first start only; the password
         # therefore stays the one in state.json for as long as the data does.
         self.config.write_text(
             "\n".join(
                 [
                     f"listeners.tcp.default = 127.0.0.1:{state.ports['amqp']}",
+                    f"listeners.ssl.default = 127.0.0.1:{state.ports['amqps']}",
+                    f"ssl_options.cacertfile = {tls.ca}",
+                    f"ssl_options.certfile = {tls.certificate}",
+                    f"ssl_options.keyfile = {tls.key}",
+                    "ssl_options.verify = verify_none",  # clients authenticate by password
+                    "ssl_options.fail_if_no_peer_cert = false",
                     "management.tcp.ip = 127.0.0.1",
                     f"management.tcp.port = {state.ports['management']}",
                     f"default_vhost = {VHOST}",
@@ -226,10 +249,13 @@ class RabbitMQ(Service):
     def publish_address(self, state: State) -> None:
         super().publish_address(state)
         self.management_url_file.write_text(self.management_url(state) + "\n")
+        self.tls_uri_file.write_text(self.tls_address(state) + "\n")
+        shutil.copyfile(loopback_server_tls(self.home / "tls", "rabbitmq").ca, self.ca_file)
 
     def forget_address(self) -> None:
         super().forget_address()
-        self.management_url_file.unlink(missing_ok=True)
+        for published in (self.management_url_file, self.tls_uri_file, self.ca_file):
+            published.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

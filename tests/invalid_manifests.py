@@ -95,6 +95,23 @@ INVALID_MANIFESTS: list[InvalidManifest] = [
         "quality.firstContactResolutionWindow must be at least 1m",
     ),
     _cel(
+        "tls-internal-without-built-in-services",
+        {
+            "spec.tls": {
+                "secretRef": {"name": "web-tls"},
+                "internal": {"issuerRef": {"name": "cluster-ca"}},
+            },
+            "spec.queue": {"external": {"secretRef": {"name": "mq"}}},
+            "spec.database": {"external": {"secretRef": {"name": "pg"}}},
+        },
+        "tls.internal is for the built-in queue and database, and both are external",
+    ),
+    _cel(
+        "quality-survey-answer-window-too-short",
+        {"spec.quality": {"survey": {"enabled": True, "answerWithin": "10s"}}},
+        "quality.survey.answerWithin must be at least 1m",
+    ),
+    _cel(
         "quality-short-abandon-not-a-bucket-bound",
         {"spec.quality": {"shortAbandonSeconds": 7}},
         "quality.shortAbandonSeconds must be one of 1, 2, 5, 10, 15, 20, 30",

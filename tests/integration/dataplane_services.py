@@ -67,6 +67,11 @@ class LocalServer:
         """How clients reach it (with its password), while it runs."""
         return (self.state_dir / f"{self.name}-uri").read_text().strip()
 
+    @property
+    def ca(self) -> str:
+        """The CA (PEM) the server's TLS certificate is signed by."""
+        return (self.state_dir / f"{self.name}-ca.crt").read_text()
+
     async def delete_names_starting(self, start: str) -> None:
         """Deletes the broker's queues and exchanges whose names start with `start`, through
         the management API."""

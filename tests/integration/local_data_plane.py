@@ -48,6 +48,7 @@ PODS = REPO / "hack" / "pods.py"
 MODELS = REPO / "examples" / "models"
 STATE_DIR = REPO / ".cluster"
 URI_KEY = "uri"
+CA_KEY = "ca.crt"  # external.caRef's default key
 STOP_SECONDS = 30.0
 
 
@@ -95,15 +96,19 @@ class LocalDataPlane:
         state_dir: Path = STATE_DIR,
         prometheus: bool = False,
         provided_secrets: Mapping[str, Mapping[str, str]] | None = None,
+        queue_ca: str | None = None,
+        database_ca: str | None = None,
     ) -> None:
         """`contact_center` is a ContactCenter manifest (metadata name and namespace, spec);
         its queue and database are replaced by the given servers. `prometheus`: pods.py
         registers every pod as a scrape target of hack/prometheus.py's Prometheus.
         `provided_secrets`: more Secrets the spec refers to (a TLS certificate), by name, with
-        their values."""
+        their values. `queue_ca`, `database_ca`: the CA each server's certificate is verified
+        with (`external.caRef`), for TLS URIs."""
         self.manifest = copy.deepcopy(dict(contact_center))
         self.queue_uri = queue_uri
         self.database_uri = database_uri
+        self.cas = {"queue": queue_ca, "database": database_ca}
         self.directory = directory
         self.state_dir = state_dir
         self.prometheus = prometheus
@@ -121,8 +126,10 @@ class LocalDataPlane:
 
     def contact_center(self) -> ContactCenter:
         spec = self.manifest["spec"]
-        spec["queue"] = {"external": {"secretRef": {"name": f"{self.name}-test-queue"}}}
-        spec["database"] = {"external": {"secretRef": {"name": f"{self.name}-test-database"}}}
+        for service, ca in self.cas.items():
+            secret = {"name": f"{self.name}-test-{service}"}
+            external = {"secretRef": secret} | ({"caRef": secret} if ca else {})
+            spec[service] = {"external": external}
         return ContactCenter.model_validate(self.manifest)
 
     def api_token(self, channel: str) -> str:
@@ -146,8 +153,16 @@ class LocalDataPlane:
             raise AssertionError(f"switchboard render failed: {rendered.stderr}")
         namespace = self.namespace
         extra = [
-            _secret(f"{self.name}-test-queue", namespace, {URI_KEY: self.queue_uri}),
-            _secret(f"{self.name}-test-database", namespace, {URI_KEY: self.database_uri}),
+            *(
+                _secret(
+                    f"{self.name}-test-{service}",
+                    namespace,
+                    {URI_KEY: uri} | ({CA_KEY: ca} if ca else {}),
+                )
+                for (service, ca), uri in zip(
+                    self.cas.items(), (self.queue_uri, self.database_uri), strict=True
+                )
+            ),
             _secret(agents_token_secret_name(cc), namespace, {TOKEN_KEY: self.agents_token}),
             *(
                 _secret(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import mailbox
 import smtplib
+import ssl
 import subprocess
 import sys
 import uuid
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.certificates import self_signed
 from tests.integration import loadgen_runs
 from tests.integration import test_gateway as gateway_tests
 from tests.integration.contactcenters import EXAMPLES
@@ -117,12 +119,19 @@ def mail(
     return written.as_bytes()
 
 
-async def send(port: int, raw: bytes, *, recipient: str = ADDRESS) -> tuple[int, str]:
-    """Sends a mail to the gateway with smtplib; the gateway's answer to its DATA."""
+async def send(
+    port: int, raw: bytes, *, recipient: str = ADDRESS, tls: ssl.SSLContext | None = None
+) -> tuple[int, str]:
+    """Sends a mail to the gateway with smtplib, after STARTTLS when given a context (which
+    the gateway must offer); the gateway's answer to its DATA."""
 
     def deliver() -> tuple[int, str]:
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
             smtp.ehlo("mx.example.org")
+            if tls is not None:
+                assert smtp.has_extn("starttls"), smtp.esmtp_features
+                smtp.starttls(context=tls)
+                smtp.ehlo("mx.example.org")
             smtp.mail(CUSTOMER)
             code, answer = smtp.rcpt(recipient)
             if code != 250:
@@ -263,12 +272,17 @@ async def test_mail_for_others_too_large_or_without_text_is_refused_and_stores_n
     assert await _rows(bot, "SELECT id FROM messages") == []
 
 
+@pytest.mark.parametrize("with_tls", [False, True], ids=["plain", "starttls"])
 async def test_the_rendered_data_plane_answers_mail_with_its_bot_model(
-    database_uri: str, queue_uri: str, prefix: str, tmp_path: Path, relay: Relay
+    database_uri: str, queue_uri: str, prefix: str, tmp_path: Path, relay: Relay, with_tls: bool
 ) -> None:
     """An email channel as the operator renders it, run by hack/pods.py (which gives the
-    gateway pod its SMTP port), with the real bot and its example model."""
+    gateway pod its SMTP port), with the real bot and its example model; with `spec.tls`, the
+    customer's server delivers after STARTTLS, trusting the gateways' certificate."""
     manifest = loadgen_runs.contact_center(prefix)
+    certificate = self_signed("localhost")
+    if with_tls:
+        manifest["spec"]["tls"] = {"secretRef": {"name": "mail-tls"}}
     manifest["spec"]["channels"] = [
         {
             "name": "mail",
@@ -282,12 +296,21 @@ async def test_the_rendered_data_plane_answers_mail_with_its_bot_model(
     model = yaml.safe_load((EXAMPLES / "models" / "telco-support-2.0.0.yaml").read_text())
     answer = next(i["response"] for i in model["intents"] if i["name"] == "pay_bill")
     with LocalDataPlane(
-        manifest, queue_uri=queue_uri, database_uri=database_uri, directory=tmp_path / "plane"
+        manifest,
+        queue_uri=queue_uri,
+        database_uri=database_uri,
+        directory=tmp_path / "plane",
+        provided_secrets={"mail-tls": certificate.secret_data},
     ) as plane:
         plane.wait_ready(timeout=90)
         [pod] = plane.pods("mail")
         first_id = f"{uuid.uuid4()}@example.org"
-        code, taken = await send(pod["smtp_port"], mail("how do I pay my bill", first_id))
+        trusting = ssl.create_default_context(cadata=certificate.certificate)
+        code, taken = await send(
+            pod["smtp_port"],
+            mail("how do I pay my bill", first_id),
+            tls=trusting if with_tls else None,
+        )
         assert code == 250, taken
         [reply] = await _mails(relay, 1)
         assert reply.get_content().strip() == answer

@@ -230,6 +230,22 @@ async def test_a_survey_answer_is_recorded_and_counted_and_not_a_new_contact(
     ]
 
 
+async def surveyed_by_text(
+    http: aiohttp.ClientSession,
+    gateway: Gateway,
+    bot: PlayedBot,
+    workspace: Replica,
+    customer: str,
+) -> uuid.UUID:
+    """A customer texts, the bot hands them to Ann, who resolves: the survey is asked."""
+    status, first = await deliver(http, gateway, {"id": "SM1", "from": customer, "text": "hi"})
+    assert status == 200, first
+    conversation = uuid.UUID(first["conversation"])
+    await _hand_to_agent(bot.store, conversation, agent=None)
+    await resolve_by_an_agent(http, workspace, conversation, "sms")
+    return conversation
+
+
 async def test_on_a_provider_channel_the_next_message_answers_the_survey_if_it_is_a_score(
     start_gateway: Callable[..., Awaitable[Gateway]],
     bot: PlayedBot,
@@ -238,11 +254,7 @@ async def test_on_a_provider_channel_the_next_message_answers_the_survey_if_it_i
 ) -> None:
     gateway = await start_gateway("sms", channel="texts")
     customer = "+15550100"
-    status, first = await deliver(http, gateway, {"id": "SM1", "from": customer, "text": "hi"})
-    assert status == 200, first
-    conversation = uuid.UUID(first["conversation"])
-    await _hand_to_agent(bot.store, conversation, agent=None)
-    await resolve_by_an_agent(http, workspace, conversation, "sms")
+    conversation = await surveyed_by_text(http, gateway, bot, workspace, customer)
 
     # Ann joined (3), resolved (4), asked (5): the customer's "4" answers in that conversation.
     status, answer = await deliver(http, gateway, {"id": "SM2", "from": customer, "text": "4"})
@@ -259,3 +271,31 @@ async def test_on_a_provider_channel_the_next_message_answers_the_survey_if_it_i
     )
     assert status == 200 and later["conversation"] != str(conversation)
     assert await gateway.metric("switchboard_contacts_arrived_total", channel="texts") == 2
+
+
+async def test_a_survey_not_answered_in_time_is_closed(
+    start_gateway: Callable[..., Awaitable[Gateway]],
+    bot: PlayedBot,
+    workspace: Replica,
+    http: aiohttp.ClientSession,
+) -> None:
+    gateway = await start_gateway("sms", channel="texts")
+    customer = "+15550199"
+    conversation = await surveyed_by_text(http, gateway, bot, workspace, customer)
+    async with bot.store.pool.acquire() as connection:
+        left = await connection.fetchval(
+            "SELECT survey_until - ended_at FROM conversations WHERE id = $1", conversation
+        )
+        assert left == timedelta(seconds=SURVEY.answer_within_seconds) == timedelta(hours=24)
+        # A day goes by.
+        await connection.execute(
+            "UPDATE conversations SET survey_until = now() - interval '1 second' WHERE id = $1",
+            conversation,
+        )
+
+    # The customer's "4" now is no answer: a new contact, and nothing is counted as a rating.
+    status, later = await deliver(http, gateway, {"id": "SM2", "from": customer, "text": "4"})
+    assert status == 200 and later["conversation"] != str(conversation)
+    assert await gateway.metric("switchboard_contacts_arrived_total", channel="texts") == 2
+    rated = "switchboard_survey_responses_total"
+    assert await gateway.metric(rated, channel="texts", survey="csat", score="4") == 0

@@ -2,7 +2,10 @@
 
 On the local data plane: a gateway serves HTTPS and WSS with a certificate the test makes and
 puts in a Secret, pods.py probes it over HTTPS, and a customer trusting that certificate starts
-a conversation; one that does not trust it, or speaks plain HTTP, gets nowhere.
+a conversation; one that does not trust it, or speaks plain HTTP, gets nowhere. Every tier
+reaches the real RabbitMQ (amqps) and PostgreSQL (sslmode=verify-full) over TLS, verified
+against the CA an external service's `caRef` names, and a conversation flows; a client given
+another CA is refused by both.
 
 Against the local cluster and a real operator: a missing Secret is a condition, a changed one
 rolls the gateways and nothing else; an issuer reference waits for cert-manager with a
@@ -12,20 +15,30 @@ CRDs of cert-manager's Go module, bin/cert-manager-crds.yaml).
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import ssl
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
+import asyncpg
 import pytest
+from aio_pika.exceptions import AMQPConnectionError
 from lightkube import Client
 
+from switchboard.dataplane.bus import Bus
+from switchboard.dataplane.store import Store
+from switchboard.dataplane.topology import Topology
 from tests.certificates import self_signed
 from tests.factory import valid_manifest
 from tests.integration.contactcenters import apply, condition, wait_for_condition
+from tests.integration.dataplane_services import LocalServer
 from tests.integration.kube import get, kubectl, restricted_namespace, wait_until
 from tests.integration.loadgen_runs import contact_center
 from tests.integration.local_data_plane import LocalDataPlane
@@ -99,6 +112,101 @@ async def test_a_client_not_trusting_it_or_speaking_plain_http_gets_nowhere(
             await http.get(secured.url("web", scheme="https") + "/healthz", ssl=stranger)
         with pytest.raises(aiohttp.ClientError):  # a TLS server answers plain HTTP with nothing
             await http.get(secured.url("web") + "/healthz")
+
+
+# --- the tiers reaching the queue and the database over TLS ---------------------------------
+
+
+@pytest.fixture
+def verified(
+    database_uri: str, rabbitmq: LocalServer, postgres: LocalServer, prefix: str, tmp_path: Path
+) -> Iterator[LocalDataPlane]:
+    with LocalDataPlane(
+        contact_center(prefix),
+        queue_uri=tls_uri(rabbitmq),
+        database_uri=f"{database_uri}?sslmode=verify-full",
+        queue_ca=rabbitmq.ca,
+        database_ca=postgres.ca,
+        directory=tmp_path,
+    ) as running:
+        running.wait_ready(timeout=90)
+        yield running
+
+
+def tls_uri(rabbitmq: LocalServer) -> str:
+    return (rabbitmq.state_dir / "rabbitmq-tls-uri").read_text().strip()
+
+
+async def broker_connections(rabbitmq: LocalServer) -> list[dict[str, Any]]:
+    management = (rabbitmq.state_dir / "rabbitmq-management-url").read_text().strip()
+    amqp = urlsplit(rabbitmq.uri)
+    credentials = f"{unquote(amqp.username or '')}:{unquote(amqp.password or '')}"
+    login = "Basic " + base64.b64encode(credentials.encode()).decode()
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": login}) as http,
+        http.get(f"{management}/api/connections") as response,
+    ):
+        assert response.status == 200, await response.text()
+        connections: list[dict[str, Any]] = await response.json()
+    return connections
+
+
+async def test_every_tier_reaches_the_queue_and_database_over_verified_tls(
+    verified: LocalDataPlane, rabbitmq: LocalServer, database_uri: str
+) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{verified.url('web', scheme='ws')}/ws") as socket,
+    ):
+
+        async def frame() -> dict[str, Any]:
+            received: dict[str, Any] = json.loads((await socket.receive(FRAME_SECONDS)).data)
+            return received
+
+        conversation = str(uuid.uuid4())
+        await socket.send_str(
+            json.dumps({"type": "start", "conversation": conversation, "customer": "tls"})
+        )
+        assert (await frame())["type"] == "started"
+        message = {"type": "message", "id": str(uuid.uuid4()), "text": "where is my parcel?"}
+        await socket.send_str(json.dumps(message))
+        while (await frame()).get("sender") != "bot":
+            pass
+    # The bot's reply came through the broker, where each role's process has its connection on
+    # the TLS port (the management API lists a new one within its statistics interval, 5 s).
+    roles = {"web", "partners", "bot", "agents"}
+    tls_port = urlsplit(tls_uri(rabbitmq)).port
+    deadline = time.monotonic() + 30
+    while True:
+        over_tls = [c for c in await broker_connections(rabbitmq) if c.get("port") == tls_port]
+        if len(over_tls) >= len(roles) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    assert len(over_tls) >= len(roles), [c["client_properties"] for c in over_tls]
+    assert all(c["ssl"] and c["ssl_protocol"] in ("tlsv1.2", "tlsv1.3") for c in over_tls)
+    # Every session on the test's database but this one is over TLS.
+    connection = await asyncpg.connect(database_uri)
+    try:
+        sessions = await connection.fetch(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+            "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    assert len(sessions) >= len(roles)
+    assert all(session["ssl"] for session in sessions)
+
+
+async def test_a_client_given_another_ca_is_refused_by_both_servers(
+    rabbitmq: LocalServer, database_uri: str, prefix: str
+) -> None:
+    stranger = self_signed("localhost").certificate
+    with pytest.raises(AMQPConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        await asyncio.wait_for(
+            Bus.connect(tls_uri(rabbitmq), Topology(prefix), ca=stranger), FRAME_SECONDS
+        )
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await Store.connect(f"{database_uri}?sslmode=verify-full", ca=stranger, min_size=1)
 
 
 # --- the operator ------------------------------------------------------------------------------
@@ -184,6 +292,7 @@ def test_an_issuer_waits_for_cert_manager_then_gets_a_certificate(
     manifest["spec"]["tls"] = {
         "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"},
         "dnsNames": ["chat.example.com"],
+        "internal": {"issuerRef": {"name": "cluster-ca", "kind": "ClusterIssuer"}},
     }
     operator = Operator(scope=["--namespace", "tls-*"], log_path=tmp_path / "operator.log")
     operator.start()
@@ -195,6 +304,7 @@ def test_an_issuer_waits_for_cert_manager_then_gets_a_certificate(
         degraded = condition(waiting, "Degraded")
         assert degraded is not None
         assert "TLS waits for cert-manager" in degraded["message"]
+        assert "spec.tls.issuerRef and spec.tls.internal.issuerRef need" in degraded["message"]
     finally:
         operator.stop()
 
@@ -220,6 +330,23 @@ def test_an_issuer_waits_for_cert_manager_then_gets_a_certificate(
         assert {"secretName": spec["secretName"]}.items() <= next(
             v["secret"] for v in volumes if "secret" in v
         ).items()
+        # The built-in queue and database serve one issued for their Services' names.
+        internal = wait_until(
+            "the internal Certificate",
+            lambda: get("certificate", tls_namespace, "issued-internal-tls"),
+        )
+        assert internal["spec"]["issuerRef"]["name"] == "cluster-ca"
+        assert f"issued-database.{tls_namespace}.svc" in internal["spec"]["dnsNames"]
+        queue = wait_until("the queue", lambda: get("statefulset", tls_namespace, "issued-queue"))
+        queue_volumes = queue["spec"]["template"]["spec"]["volumes"]
+        assert any(
+            v.get("secret", {}).get("secretName") == "issued-internal-tls" for v in queue_volumes
+        )
+        service = get("service", tls_namespace, "issued-queue")
+        assert service is not None
+        assert {"name": "amqps", "port": 5671} in [
+            {"name": p["name"], "port": p["port"]} for p in service["spec"]["ports"]
+        ]
         wait_for_condition(client, tls_namespace, "issued", "Degraded", status="False")
     finally:
         operator.stop()

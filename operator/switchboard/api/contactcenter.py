@@ -57,6 +57,18 @@ class ContactCenterSpec(ApiModel):
                 <= {channel.name for channel in spec.channels}
             ),
         ),
+        Rule(
+            "!has(self.tls) || !has(self.tls.internal) || "
+            "!has(self.queue.external) || !has(self.database.external)",
+            "tls.internal is for the built-in queue and database, and both are external: their "
+            "TLS is queue.external.caRef and database.external.caRef",
+            lambda spec: (
+                spec.tls is None
+                or spec.tls.internal is None
+                or spec.queue.external is None
+                or spec.database.external is None
+            ),
+        ),
     )
 
     channels: Annotated[list[Channel], unique_names("channels")] = Field(

@@ -7,7 +7,13 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from switchboard.api.rules import Rule
-from switchboard.api.types import ApiModel, Duration, defaulted, duration_at_least
+from switchboard.api.types import (
+    ApiModel,
+    Duration,
+    defaulted,
+    duration_at_least,
+    duration_seconds,
+)
 
 Question = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
 
@@ -53,6 +59,21 @@ class Survey(ApiModel):
         "(not at all) to 10 (extremely).",
         description="The NPS question, as the customer reads it. 1 to 500 characters.",
     )
+    answer_within: Annotated[Duration, duration_at_least("1m", "quality.survey.answerWithin")] = (
+        Field(
+            "24h",
+            description=(
+                "How long after the resolve the customer may answer (both questions); later, "
+                "the survey is closed and a message is what it would be without one (on an "
+                "sms, whatsapp or social channel, a new contact). At least 1m. Format: a "
+                "duration such as `24h`, `30m`."
+            ),
+        )
+    )
+
+    @property
+    def answer_within_seconds(self) -> float:
+        return duration_seconds(self.answer_within)
 
 
 class Quality(ApiModel):

@@ -6,14 +6,29 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from switchboard.api.common import Resources, SecretKeySelector
+from switchboard.api.common import Resources, SecretKeySelector, SecretReference
 from switchboard.api.rules import Rule
-from switchboard.api.types import ApiModel, Image, SecretName, StorageQuantity, parse_quantity
+from switchboard.api.types import (
+    ApiModel,
+    Image,
+    SecretKey,
+    SecretName,
+    StorageQuantity,
+    parse_quantity,
+)
 
 DEFAULT_QUEUE_VERSION = "4.1"
 DEFAULT_QUEUE_STORAGE = "2Gi"
 DEFAULT_DATABASE_VERSION = "16"
 DEFAULT_DATABASE_STORAGE = "20Gi"
+
+
+class CaReference(SecretReference):
+    """A key of a Secret in the ContactCenter's namespace holding a CA certificate (PEM)."""
+
+    key: SecretKey = Field(
+        "ca.crt", description="Key of the Secret whose value is the CA certificate (PEM)."
+    )
 
 
 class External(ApiModel):
@@ -32,6 +47,17 @@ class External(ApiModel):
         description=(
             "The Secret holding the connection URI. Workloads read it as an environment "
             "variable; change the Secret's name or key to roll them."
+        ),
+    )
+    ca_ref: CaReference | None = Field(
+        None,
+        description=(
+            "The CA (a PEM certificate) the service's TLS certificate is verified with, "
+            "beside the system's. Given, the workloads reach the service over TLS only and "
+            "check its certificate and name: the queue's URI must be `amqps://`, the "
+            "database's may not say `sslmode=disable`. Unset, the URI alone decides "
+            "(`amqps://` verifies against the system's CAs; PostgreSQL's `sslmode`). Change "
+            "the Secret's name or key to roll the workloads."
         ),
     )
 

@@ -1,4 +1,5 @@
-"""TLS of the gateways: a certificate the user provides, or one cert-manager issues."""
+"""TLS of the gateways (a certificate the user provides, or one cert-manager issues) and,
+with `internal`, between the tiers and the built-in queue and database."""
 
 from __future__ import annotations
 
@@ -39,6 +40,19 @@ class IssuerReference(ApiModel):
     )
 
 
+class InternalTls(ApiModel):
+    """TLS between the tiers and the built-in queue and database."""
+
+    issuer_ref: IssuerReference = Field(
+        description=(
+            "A cert-manager issuer that can sign certificates for in-cluster names (a CA "
+            "Issuer of your own, say): the operator creates a Certificate `<name>-internal-tls` "
+            "for the built-in queue's and database's Services, they serve it, and every tier "
+            "verifies them against the issued `ca.crt`."
+        )
+    )
+
+
 class Tls(ApiModel):
     """How the gateways terminate TLS: from a Secret, or from a certificate cert-manager
     issues."""
@@ -70,6 +84,15 @@ class Tls(ApiModel):
             "`dnsNames`, and the gateways serve the Secret cert-manager issues. Needs "
             "cert-manager's CRDs in the cluster; until they are there, status says TLS waits "
             "for cert-manager."
+        ),
+    )
+    internal: InternalTls | None = Field(
+        None,
+        description=(
+            "Encrypt what the tiers send the built-in queue and database too: RabbitMQ takes "
+            "the tiers on its TLS port (5671) only, PostgreSQL takes TCP clients over TLS only "
+            "(`hostssl`). An external queue or database has its own TLS: `external.caRef`. "
+            "Needs cert-manager's CRDs in the cluster."
         ),
     )
     dns_names: list[DnsName] | None = Field(

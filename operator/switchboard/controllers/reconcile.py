@@ -202,17 +202,29 @@ class Reconciler:
 
     async def _certificate_unavailable(self, cc: ContactCenter) -> list[Problem]:
         """An issuer reference in a cluster without cert-manager: nothing could issue the
-        gateways' certificate, so nothing is applied until cert-manager is installed."""
+        gateways' (or the queue's and database's) certificate, so nothing is applied until
+        cert-manager is installed."""
         tls = cc.spec.tls
-        if tls is None or tls.issuer_ref is None:
-            return []
-        if await self.children.served(CERTIFICATE, cc.namespace):
+        issuers = (
+            []
+            if tls is None
+            else [
+                field
+                for field, issuer in (
+                    ("issuerRef", tls.issuer_ref),
+                    ("internal.issuerRef", tls.internal),
+                )
+                if issuer is not None
+            ]
+        )
+        if not issuers or await self.children.served(CERTIFICATE, cc.namespace):
             return []
         return [
             Problem(
                 "CertManagerNotInstalled",
-                "spec.tls.issuerRef needs cert-manager, but this cluster does not serve "
-                "cert-manager.io/v1 Certificate; TLS waits for cert-manager to be installed",
+                f"spec.tls.{' and spec.tls.'.join(issuers)} need"
+                f"{'s' if len(issuers) == 1 else ''} cert-manager, but this cluster does not "
+                "serve cert-manager.io/v1 Certificate; TLS waits for cert-manager to be installed",
             )
         ]
 

@@ -25,6 +25,7 @@ from aio_pika.abc import (
 )
 
 from switchboard.dataplane.envelope import Envelope
+from switchboard.dataplane.tls import verifying_context
 from switchboard.dataplane.topology import Topology
 
 logger = logging.getLogger(__name__)
@@ -57,9 +58,11 @@ class Bus:
         self._declared: set[str] = set()
 
     @classmethod
-    async def connect(cls, uri: str, topology: Topology) -> Bus:
+    async def connect(cls, uri: str, topology: Topology, *, ca: str | None = None) -> Bus:
+        """A connection to `uri`; for an amqps:// one with `ca`, the broker's certificate is
+        verified against it (and the system's CAs)."""
         connection = await aio_pika.connect_robust(
-            uri, client_properties={"product": "switchboard"}
+            uri, client_properties={"product": "switchboard"}, ssl_context=verifying_context(ca)
         )
         bus = cls(connection, topology)
         await bus._declare_exchanges()

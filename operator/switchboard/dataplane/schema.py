@@ -278,4 +278,13 @@ CREATE INDEX conversations_surveyed ON conversations (channel, customer, ended_a
     WHERE survey IS NOT NULL;
 """,
     ),
+    (
+        11,
+        """
+-- Until when the survey may be answered (spec.quality.survey.answerWithin after the resolve):
+-- later, the question is closed. Surveys asked before this had no end: they get the default's.
+ALTER TABLE conversations ADD COLUMN survey_until timestamptz;
+UPDATE conversations SET survey_until = ended_at + interval '24 hours' WHERE survey IS NOT NULL;
+""",
+    ),
 )

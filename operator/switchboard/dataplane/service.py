@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import socket
-import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -28,8 +27,9 @@ from switchboard.contract import ContractMetrics
 from switchboard.dataplane.bus import Bus
 from switchboard.dataplane.masking import MaskingFilter
 from switchboard.dataplane.store import Store
+from switchboard.dataplane.tls import server_ssl_context
 from switchboard.dataplane.topology import Topology
-from switchboard.dataplane.wiring import TlsFiles, Wiring
+from switchboard.dataplane.wiring import Wiring
 
 logger = logging.getLogger(__name__)
 
@@ -80,17 +80,6 @@ async def _retrying(what: str, connect: Callable[[], Awaitable[T]]) -> T:
                 logger.warning("waiting for %s: %s", what, error)
             attempt += 1
             await asyncio.sleep(CONNECT_RETRY_SECONDS)
-
-
-def server_ssl_context(tls: TlsFiles | None) -> ssl.SSLContext | None:
-    """A server context with the mounted certificate and key (the standard library's defaults:
-    TLS 1.2 at least), or None for plain HTTP. Read once at start: a renewed certificate comes
-    with a new pod."""
-    if tls is None:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls.certificate, tls.private_key)
-    return context
 
 
 def configure_logging(wiring: Wiring, *, verbose: bool = False) -> None:
@@ -197,10 +186,13 @@ class Service:
 
     async def _connect_and_start(self) -> None:
         wiring = self.wiring
-        store = await _retrying("the database", lambda: Store.connect(wiring.database_uri))
+        store = await _retrying(
+            "the database", lambda: Store.connect(wiring.database_uri, ca=wiring.database_ca)
+        )
         await store.migrate()
         bus = await _retrying(
-            "the message queue", lambda: Bus.connect(wiring.queue_uri, Topology(wiring.prefix))
+            "the message queue",
+            lambda: Bus.connect(wiring.queue_uri, Topology(wiring.prefix), ca=wiring.queue_ca),
         )
         self.runtime = Runtime(
             wiring, store, bus, ContractMetrics(wiring.contact_center, self.registry), self.registry

@@ -22,8 +22,12 @@ from asyncpg.pool import PoolConnectionProxy
 
 from switchboard.dataplane.conversation import Sender, State, Step, sources, target
 from switchboard.dataplane.schema import MIGRATION_LOCK, MIGRATIONS
+from switchboard.dataplane.tls import verifying_context
 
 logger = logging.getLogger(__name__)
+
+# A resolved conversation whose survey question waits for an answer, still in time.
+SURVEY_OPEN = "survey IS NOT NULL AND survey_until > now()"
 
 # One connection, or the one a transaction runs on.
 Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
@@ -161,9 +165,14 @@ class Store:
         self.pool = pool
 
     @classmethod
-    async def connect(cls, uri: str, *, min_size: int = 2, max_size: int = 10) -> Store:
+    async def connect(
+        cls, uri: str, *, ca: str | None = None, min_size: int = 2, max_size: int = 10
+    ) -> Store:
+        """A pool on `uri`; with `ca`, over TLS only, the server's certificate verified
+        against it."""
         pool = await asyncpg.create_pool(
             uri,
+            ssl=verifying_context(ca),
             min_size=min_size,
             max_size=max_size,
             init=_init_connection,
@@ -291,11 +300,11 @@ class Store:
         self, channel: str, customer: str
     ) -> Conversation | None:
         """The customer's latest conversation on a provider channel whose survey question
-        (migration 10) waits for an answer: their next message may be that answer."""
+        (migrations 10, 11) waits for an answer: their next message may be that answer."""
         async with self.pool.acquire() as connection:
             row = await connection.fetchrow(
                 f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
-                "WHERE channel = $1 AND customer = $2 AND survey IS NOT NULL "
+                f"WHERE channel = $1 AND customer = $2 AND {SURVEY_OPEN} "
                 "ORDER BY ended_at DESC LIMIT 1",
                 channel,
                 customer,

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -26,6 +27,7 @@ from switchboard.api.types import ApiModel
 Section = TypeVar("Section", bound=ApiModel)
 
 DEFAULT_DISCONNECT_GRACE_SECONDS = 60.0
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 DEFAULT_REPEAT_WINDOW_SECONDS = 86400.0
 
 
@@ -70,6 +72,12 @@ class Wiring:
     """Mask personal data in what agents are shown and in logs (`spec.dataProtection`)."""
     tls: TlsFiles | None = None
     """The certificate the http port serves HTTPS and WSS with (`spec.tls`); None: plain HTTP."""
+    queue_ca: str | None = None
+    """The CA (PEM) an amqps:// queue's certificate is verified with, beside the system's
+    (`spec.queue.external.caRef`)."""
+    database_ca: str | None = None
+    """The CA (PEM) the database's certificate is verified with; given, the database is
+    reached over TLS only (`spec.database.external.caRef`)."""
 
     @property
     def prefix(self) -> str:
@@ -215,8 +223,10 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
         namespace=_text(env, "SWITCHBOARD_NAMESPACE"),
         http_port=_port(env, "SWITCHBOARD_HTTP_PORT"),
         metrics_port=_port(env, "SWITCHBOARD_METRICS_PORT"),
-        queue_uri=_text(env, "SWITCHBOARD_QUEUE_URI"),
-        database_uri=_text(env, "SWITCHBOARD_DATABASE_URI"),
+        queue_uri=_queue_uri(env),
+        database_uri=read_database_uri(env),
+        queue_ca=_queue_ca(env),
+        database_ca=read_database_ca(env),
         service_level=ServiceLevel(
             target=_number(env, "SWITCHBOARD_SLA_TARGET"),
             answer_within_seconds=_number(env, "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS"),
@@ -227,6 +237,58 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
         pii_masking=_flag(env, "SWITCHBOARD_PII_MASKING", default=True),
         tls=_tls(env),
     )
+
+
+def read_database_uri(env: Mapping[str, str]) -> str:
+    return _text(env, "SWITCHBOARD_DATABASE_URI")
+
+
+def read_database_ca(env: Mapping[str, str]) -> str | None:
+    """The database's CA, unless the URI turns TLS off (`sslmode=disable`): a CA is there to
+    verify a TLS connection."""
+    ca = _certificate_authority(env, "SWITCHBOARD_DATABASE_CA")
+    sslmode = parse_qs(urlsplit(read_database_uri(env)).query).get("sslmode", [""])[-1]
+    if ca is not None and sslmode == "disable":
+        raise WiringError(
+            "SWITCHBOARD_DATABASE_CA is set but SWITCHBOARD_DATABASE_URI says sslmode=disable: "
+            "a CA verifies a TLS connection; drop one of them"
+        )
+    return ca
+
+
+def _queue_uri(env: Mapping[str, str]) -> str:
+    """The queue's URI; with SWITCHBOARD_QUEUE_TLS_PORT (the built-in queue under internal
+    TLS, whose generated URI names its plain port), the same host and login on that port, over
+    amqps."""
+    uri = _text(env, "SWITCHBOARD_QUEUE_URI")
+    if _optional(env, "SWITCHBOARD_QUEUE_TLS_PORT") is None:
+        return uri
+    port = _port(env, "SWITCHBOARD_QUEUE_TLS_PORT")
+    parts = urlsplit(uri)
+    if parts.scheme != "amqp":
+        raise WiringError(
+            "SWITCHBOARD_QUEUE_TLS_PORT is set but SWITCHBOARD_QUEUE_URI is not amqp://: it "
+            "moves the built-in queue's plain URI to its TLS port"
+        )
+    netloc = parts.netloc[: parts.netloc.rfind(":")] if parts.port is not None else parts.netloc
+    return urlunsplit(parts._replace(scheme="amqps", netloc=f"{netloc}:{port}"))
+
+
+def _queue_ca(env: Mapping[str, str]) -> str | None:
+    ca = _certificate_authority(env, "SWITCHBOARD_QUEUE_CA")
+    if ca is not None and urlsplit(_queue_uri(env)).scheme != "amqps":
+        raise WiringError(
+            "SWITCHBOARD_QUEUE_CA is set but SWITCHBOARD_QUEUE_URI is not amqps://: a CA "
+            "verifies a TLS connection; use the queue's amqps:// URI"
+        )
+    return ca
+
+
+def _certificate_authority(env: Mapping[str, str], name: str) -> str | None:
+    pem = _optional(env, name)
+    if pem is not None and PEM_CERTIFICATE not in pem:
+        raise WiringError(f"{name} holds no PEM certificate ({PEM_CERTIFICATE}...)")
+    return pem
 
 
 def _tls(env: Mapping[str, str]) -> TlsFiles | None:

@@ -22,7 +22,11 @@ from switchboard.resources.pod_monitor import build_pod_monitor
 from switchboard.resources.queue import build_queue
 from switchboard.resources.retention import build_retention
 from switchboard.resources.secrets import build_generated_secrets, generated_secret_names
-from switchboard.resources.tls import build_certificate
+from switchboard.resources.tls import (
+    build_certificate,
+    build_internal_certificate,
+    internal_tls_secret_name,
+)
 from switchboard.resources.wiring import build_routing, build_wiring, wiring_hash
 
 __all__ = [
@@ -87,6 +91,11 @@ def build_all(cc: ContactCenter, decisions: Decisions | None = None) -> list[Man
         *(
             [build_certificate(cc)]
             if decisions.certificate and spec.tls is not None and spec.tls.issuer_ref is not None
+            else []
+        ),
+        *(
+            [build_internal_certificate(cc)]
+            if decisions.certificate and internal_tls_secret_name(cc)
             else []
         ),
     ]

@@ -7,6 +7,7 @@ from the generated credentials Secret, probed on its port, with a read-only root
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from switchboard.resources.common import (
     credentials_secret,
     credentials_secret_name,
     empty_dir,
+    object_meta,
     pod_template,
     resource_requirements,
     secret_key_env,
@@ -34,9 +36,25 @@ from switchboard.resources.common import (
     stateful_set,
     tcp_probes,
 )
+from switchboard.resources.tls import tls_mount, tls_volume
 
 DATA_VOLUME = "data"
+CONFIG_VOLUME = "tls-config"
 CLASSIFICATION_LABEL = "switchboard.io/data-classification"
+
+
+@dataclass(frozen=True)
+class ServedTls:
+    """How a built-in service serves the tiers TLS (`spec.tls.internal`): the issued Secret
+    mounted at TLS_DIR, a configuration file of the image's own mounted at `config_path` from
+    a ConfigMap `<name>-tls`, and the port that takes TLS when it is not the main one."""
+
+    secret: str
+    config_path: str
+    config: str
+    """The configuration file's text."""
+    port: tuple[str, int] | None = None
+    args: Sequence[str] = ()
 
 
 def built_in_service(
@@ -56,8 +74,10 @@ def built_in_service(
     delete_volume_with_owner: bool,
     template_storage: str | None,
     termination_grace_period_seconds: int = 30,
+    tls: ServedTls | None = None,
 ) -> list[Manifest]:
-    """Headless Service and StatefulSet of a built-in service.
+    """Headless Service and StatefulSet of a built-in service, and its TLS configuration
+    (a ConfigMap) when it serves TLS.
 
     `credentials_env` names the variables the image reads the user and password from;
     `scratch_dirs` maps volume names to writable paths (emptyDir) the image needs;
@@ -65,12 +85,13 @@ def built_in_service(
     """
     name = child_name(cc, component.name)
     secret = credentials_secret_name(cc, component.name)
-    port_name, port_number = port
+    port_name = port[0]
+    ports = [port, *([tls.port] if tls is not None and tls.port is not None else [])]
     user_variable, password_variable = credentials_env
-    main = {
+    main: dict[str, Any] = {
         "name": container,
         "image": image,
-        "ports": [container_port(port_name, port_number)],
+        "ports": [container_port(*served) for served in ports],
         "env": [
             secret_key_env(user_variable, secret, SECRET_USERNAME_KEY),
             secret_key_env(password_variable, secret, SECRET_PASSWORD_KEY),
@@ -83,6 +104,21 @@ def built_in_service(
         ],
         **tcp_probes(port_name),
     }
+    volumes = [empty_dir(volume) for volume in scratch_dirs]
+    config_maps = []
+    if tls is not None:
+        config_map = tls_config_map(cc, component, tls)
+        main["volumeMounts"] += [
+            tls_mount(),
+            {"name": CONFIG_VOLUME, "mountPath": tls.config_path, "subPath": CONFIG_FILE},
+        ]
+        volumes += [
+            tls_volume(tls.secret, with_ca=True),
+            {"name": CONFIG_VOLUME, "configMap": {"name": config_map["metadata"]["name"]}},
+        ]
+        if tls.args:
+            main["args"] = list(tls.args)
+        config_maps.append(config_map)
     classification = {CLASSIFICATION_LABEL: cc.spec.data_protection.classification}
     template = pod_template(
         cc,
@@ -90,11 +126,14 @@ def built_in_service(
         labels=classification,
         containers=[main],
         user=user,
-        volumes=[empty_dir(volume) for volume in scratch_dirs],
+        volumes=volumes,
         termination_grace_period_seconds=termination_grace_period_seconds,
     )
     built = [
-        service(cc, name, component, ports=[service_port(port_name, port_number)], headless=True),
+        *config_maps,
+        service(
+            cc, name, component, ports=[service_port(*served) for served in ports], headless=True
+        ),
         stateful_set(
             cc,
             name,
@@ -109,6 +148,19 @@ def built_in_service(
     for manifest in built:
         manifest["metadata"]["labels"].update(classification)
     return built
+
+
+CONFIG_FILE = "tls.conf"
+
+
+def tls_config_map(cc: ContactCenter, component: Component, tls: ServedTls) -> Manifest:
+    """The service's TLS configuration file, `<cc>-<component>-tls`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_meta(cc, child_name(cc, f"{component.name}-tls"), component),
+        "data": {CONFIG_FILE: tls.config},
+    }
 
 
 def built_in_credentials(

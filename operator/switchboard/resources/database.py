@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from switchboard.api.contactcenter import ContactCenter
-from switchboard.resources.built_in import built_in_credentials, built_in_service
+from switchboard.resources.built_in import ServedTls, built_in_credentials, built_in_service
 from switchboard.resources.common import DATABASE, DATABASE_PORT, Manifest, ResourceDefaults
+from switchboard.resources.tls import (
+    CERTIFICATE_KEY,
+    PRIVATE_KEY_KEY,
+    TLS_DIR,
+    internal_tls_secret_name,
+)
 
 PORT_NAME = "postgresql"
 USER = 999  # the postgres user of the official image
 DATABASE_NAME = "switchboard"
 DATA_DIR = "/var/lib/postgresql/data"
+HBA_FILE = "/etc/switchboard/postgresql/pg_hba.conf"
+# Under internal TLS: the image's own start-up (initdb, its scripts) on the socket as before;
+# every TCP client over TLS, with its password.
+TLS_HBA = "local all all trust\nhostssl all all all scram-sha-256\n"
 DEFAULT_RESOURCES = ResourceDefaults(
     cpu_request="250m", memory_request="512Mi", cpu_limit="2", memory_limit="2Gi"
 )
@@ -50,7 +60,25 @@ def build_database(cc: ContactCenter, *, template_storage: str | None = None) ->
         template_storage=template_storage,
         delete_volume_with_owner=not retains_data(cc),
         termination_grace_period_seconds=60,
+        tls=database_tls(cc),
     )
+
+
+def database_tls(cc: ContactCenter) -> ServedTls | None:
+    """Under internal TLS, PostgreSQL serves the issued certificate and takes TCP clients over
+    TLS only (its own pg_hba.conf)."""
+    secret = internal_tls_secret_name(cc)
+    if secret is None:
+        return None
+    settings = {
+        "ssl": "on",
+        "ssl_cert_file": f"{TLS_DIR}/{CERTIFICATE_KEY}",
+        "ssl_key_file": f"{TLS_DIR}/{PRIVATE_KEY_KEY}",
+        "hba_file": HBA_FILE,
+    }
+    # The image's entry point passes its arguments to the server, at initdb time too.
+    args = ["postgres", *(part for item in settings.items() for part in ("-c", "=".join(item)))]
+    return ServedTls(secret, HBA_FILE, TLS_HBA, args=args)
 
 
 def build_database_secret(cc: ContactCenter, password: str) -> Manifest:

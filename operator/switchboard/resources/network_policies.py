@@ -36,7 +36,9 @@ from switchboard.resources.common import (
 )
 from switchboard.resources.database import PORT_NAME as DATABASE_PORT_NAME
 from switchboard.resources.queue import PORT_NAME as QUEUE_PORT_NAME
+from switchboard.resources.queue import TLS_PORT_NAME as QUEUE_TLS_PORT_NAME
 from switchboard.resources.retention import RETENTION
+from switchboard.resources.tls import internal_tls_secret_name
 
 GATEWAYS = Component("gateway", "switchboard-gateway")
 BOTS = Component("bot", "switchboard-bot")
@@ -72,7 +74,12 @@ def build_network_policies(cc: ContactCenter) -> list[Manifest]:
     ]
     clients = [_peer(cc, client) for client in (GATEWAYS, BOTS, AGENTS)]
     built_in_data_tiers = [
-        (QUEUE, QUEUE_PORT_NAME, cc.spec.queue.external),
+        # Under internal TLS, only the queue's TLS port is open to the tiers.
+        (
+            QUEUE,
+            QUEUE_TLS_PORT_NAME if internal_tls_secret_name(cc) else QUEUE_PORT_NAME,
+            cc.spec.queue.external,
+        ),
         (DATABASE, DATABASE_PORT_NAME, cc.spec.database.external),
     ]
     for component, port, external in built_in_data_tiers:

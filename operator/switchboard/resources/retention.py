@@ -16,7 +16,7 @@ from switchboard.resources.common import (
     resource_requirements,
     standard_labels,
 )
-from switchboard.resources.wiring import database_uri_env
+from switchboard.resources.wiring import database_env
 
 RETENTION = Component("retention", "switchboard-retention")
 DEFAULTS = ResourceDefaults("50m", "64Mi", "500m", "256Mi")
@@ -37,7 +37,7 @@ def build_retention(cc: ContactCenter) -> list[Manifest]:
         "name": "retention",
         "image": default_image(),
         "args": ["retention", "--days", str(retention.days)],
-        "env": [database_uri_env(cc)],
+        "env": database_env(cc),
         "resources": resource_requirements(DEFAULTS, None),
     }
     template = pod_template(cc, RETENTION, containers=[container], user=USER)

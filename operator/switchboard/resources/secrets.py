@@ -99,8 +99,11 @@ def referenced_secrets(cc: ContactCenter) -> list[tuple[str, str | None]]:
     """Secrets the spec refers to, with the key it needs (None: the whole Secret)."""
     references: list[tuple[str, str | None]] = []
     for service in (cc.spec.queue, cc.spec.database):
-        if service.external is not None and service.external.secret_ref is not None:
-            references.append((service.external.secret_ref.name, service.external.secret_ref.key))
+        if service.external is None:
+            continue
+        for reference in (service.external.secret_ref, service.external.ca_ref):
+            if reference is not None:
+                references.append((reference.name, reference.key))
     for channel in cc.spec.channels:
         if channel.credentials is not None:
             references.append((channel.credentials.secret_ref.name, None))

@@ -29,8 +29,11 @@ from switchboard.resources.common import (
     credentials_secret_name,
     object_meta,
     secret_key_env,
+    value_env,
 )
 from switchboard.resources.decisions import Route
+from switchboard.resources.queue import TLS_PORT as QUEUE_TLS_PORT
+from switchboard.resources.tls import internal_ca_env, internal_tls_secret_name
 
 WIRING_HASH_ANNOTATION = "switchboard.io/wiring-hash"
 ROUTING_DIR = "/etc/switchboard/routing"
@@ -102,21 +105,38 @@ def build_routing(cc: ContactCenter, routes: Sequence[Route]) -> Manifest:
 
 def connection_env(cc: ContactCenter) -> list[dict[str, Any]]:
     """SWITCHBOARD_QUEUE_URI and SWITCHBOARD_DATABASE_URI, read from the generated Secrets or,
-    for external services, from the Secrets the spec names."""
+    for external services, from the Secrets the spec names; with the CA each is verified with,
+    where there is one (external.caRef, or internal TLS's issued CA), and under internal TLS
+    the built-in queue's TLS port (its URI names the plain one)."""
+    queue_tls = (
+        [value_env("SWITCHBOARD_QUEUE_TLS_PORT", QUEUE_TLS_PORT)]
+        if cc.spec.queue.external is None and internal_tls_secret_name(cc)
+        else []
+    )
     return [
-        _uri_env(cc, "SWITCHBOARD_QUEUE_URI", QUEUE.name, cc.spec.queue),
-        database_uri_env(cc),
+        *_service_env(cc, "SWITCHBOARD_QUEUE", QUEUE.name, cc.spec.queue),
+        *queue_tls,
+        *database_env(cc),
     ]
 
 
-def database_uri_env(cc: ContactCenter) -> dict[str, Any]:
-    return _uri_env(cc, "SWITCHBOARD_DATABASE_URI", DATABASE.name, cc.spec.database)
+def database_env(cc: ContactCenter) -> list[dict[str, Any]]:
+    return _service_env(cc, "SWITCHBOARD_DATABASE", DATABASE.name, cc.spec.database)
 
 
-def _uri_env(
-    cc: ContactCenter, variable: str, component: str, service: Queue | Database
-) -> dict[str, Any]:
-    reference = service.external.secret_ref if service.external else None
-    if reference is not None:
-        return secret_key_env(variable, reference.name, reference.key)
-    return secret_key_env(variable, credentials_secret_name(cc, component), SECRET_URI_KEY)
+def _service_env(
+    cc: ContactCenter, prefix: str, component: str, service: Queue | Database
+) -> list[dict[str, Any]]:
+    if service.external is None:
+        return [
+            secret_key_env(f"{prefix}_URI", credentials_secret_name(cc, component), SECRET_URI_KEY),
+            *internal_ca_env(cc, f"{prefix}_CA"),
+        ]
+    env = []
+    if service.external.secret_ref is not None:
+        reference = service.external.secret_ref
+        env.append(secret_key_env(f"{prefix}_URI", reference.name, reference.key))
+    if service.external.ca_ref is not None:
+        ca = service.external.ca_ref
+        env.append(secret_key_env(f"{prefix}_CA", ca.name, ca.key))
+    return env

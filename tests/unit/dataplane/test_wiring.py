@@ -247,3 +247,60 @@ def test_a_certificate_without_its_key_or_a_key_without_its_certificate_is_refus
 ) -> None:
     with pytest.raises(WiringError, match="go together"):
         read_wiring(COMMON | {given: "/etc/switchboard/tls/file"})
+
+
+CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_the_queue_and_database_are_verified_against_their_ca_only_when_one_is_given() -> None:
+    assert (read_wiring(COMMON).queue_ca, read_wiring(COMMON).database_ca) == (None, None)
+    wiring = read_wiring(
+        COMMON
+        | {
+            "SWITCHBOARD_QUEUE_URI": "amqps://u:p@queue:5671/",
+            "SWITCHBOARD_QUEUE_CA": CA,
+            "SWITCHBOARD_DATABASE_URI": "postgresql://u:p@db/switchboard?sslmode=verify-full",
+            "SWITCHBOARD_DATABASE_CA": CA,
+        }
+    )
+    assert (wiring.queue_ca, wiring.database_ca) == (CA.strip(), CA.strip())
+
+
+@pytest.mark.parametrize(
+    ("given", "complaint"),
+    [
+        ({"SWITCHBOARD_QUEUE_CA": CA}, "SWITCHBOARD_QUEUE_URI is not amqps://"),
+        (
+            {
+                "SWITCHBOARD_DATABASE_CA": CA,
+                "SWITCHBOARD_DATABASE_URI": "postgresql://u:p@db/switchboard?sslmode=disable",
+            },
+            "sslmode=disable",
+        ),
+        (
+            {"SWITCHBOARD_QUEUE_URI": "amqps://u:p@queue/", "SWITCHBOARD_QUEUE_CA": "ca.crt"},
+            "SWITCHBOARD_QUEUE_CA holds no PEM certificate",
+        ),
+    ],
+)
+def test_a_ca_that_could_verify_nothing_is_refused(given: dict[str, str], complaint: str) -> None:
+    with pytest.raises(WiringError, match=complaint):
+        read_wiring(COMMON | given)
+
+
+def test_the_built_in_queue_under_internal_tls_is_reached_on_its_tls_port_over_amqps() -> None:
+    wiring = read_wiring(
+        COMMON
+        | {
+            "SWITCHBOARD_QUEUE_URI": "amqp://switchboard:p%40ss@acme-queue.support.svc:5672/",
+            "SWITCHBOARD_QUEUE_TLS_PORT": "5671",
+            "SWITCHBOARD_QUEUE_CA": CA,
+        }
+    )
+    assert wiring.queue_uri == "amqps://switchboard:p%40ss@acme-queue.support.svc:5671/"
+    assert wiring.queue_ca == CA.strip()
+    with pytest.raises(WiringError, match="SWITCHBOARD_QUEUE_URI is not amqp://"):
+        read_wiring(
+            COMMON
+            | {"SWITCHBOARD_QUEUE_URI": "amqps://u:p@q:5671/", "SWITCHBOARD_QUEUE_TLS_PORT": "1"}
+        )

@@ -81,6 +81,37 @@ def test_an_external_database_runs_nothing_and_is_read_from_its_secret() -> None
         }
 
 
+def test_every_workload_reaching_an_external_service_is_given_its_ca() -> None:
+    cc = contact_center(
+        {
+            "spec.queue": {"external": {"secretRef": {"name": "mq"}, "caRef": {"name": "mq-ca"}}},
+            "spec.database": {
+                "external": {"secretRef": {"name": "pg"}, "caRef": {"name": "pki", "key": "db"}}
+            },
+            "spec.dataProtection": {"retention": {"days": 30}},
+        }
+    )
+    objects = build_all(cc)
+    for workload in ("acme-web", "acme-bot", "acme-agents"):
+        variables = env(find(objects, "Deployment", workload))
+        assert variables["SWITCHBOARD_QUEUE_CA"] == {
+            "secretKeyRef": {"name": "mq-ca", "key": "ca.crt"}
+        }
+        assert variables["SWITCHBOARD_DATABASE_CA"] == {
+            "secretKeyRef": {"name": "pki", "key": "db"}
+        }
+    job = find(objects, "CronJob", "acme-retention")["spec"]["jobTemplate"]["spec"]["template"]
+    (purge,) = job["spec"]["containers"]
+    # It reaches the database alone.
+    assert [variable["name"] for variable in purge["env"]] == [
+        "SWITCHBOARD_DATABASE_URI",
+        "SWITCHBOARD_DATABASE_CA",
+    ]
+    assert "SWITCHBOARD_DATABASE_CA" not in env(
+        find(build_all(contact_center()), "Deployment", "acme-bot")
+    )
+
+
 def test_an_existing_claim_template_is_kept_and_the_volume_grows_by_expansion() -> None:
     grown = contact_center({"spec.database": {"storage": "80Gi"}})
     objects = build_all(grown, Decisions(claim_template_storage={"database": "20Gi"}))

@@ -173,3 +173,13 @@ def test_external_services_need_no_policy() -> None:
     )
     names = {p["metadata"]["name"] for p in of_kind(build_all(cc), "NetworkPolicy")}
     assert names == {"acme-default-deny", "acme-gateways", "acme-bot", "acme-agents"}
+
+
+def test_under_internal_tls_the_tiers_reach_the_queue_on_its_tls_port_only() -> None:
+    tls = {"secretRef": {"name": "web-tls"}, "internal": {"issuerRef": {"name": "ca"}}}
+    built = build_all(contact_center({"spec.tls": tls}))
+    policies = of_kind(built, "NetworkPolicy")
+    workloads = _workloads(built)
+    for client in ("web", "bot", "agents"):
+        assert admitted(policies, workloads["queue"], workloads[client], "amqps")
+        assert not admitted(policies, workloads["queue"], workloads[client], "amqp")

@@ -88,6 +88,11 @@ def test_the_secrets_the_spec_refers_to_come_with_the_key_they_need() -> None:
         ("contact-queue", "uri"),  # the key's default
         ("contact-database", "connection"),
     ]
+    verified = {"secretRef": {"name": "pg"}, "caRef": {"name": "pg-ca"}}
+    assert referenced_secrets(contact_center({"spec.database": {"external": verified}})) == [
+        ("pg", "uri"),
+        ("pg-ca", "ca.crt"),
+    ]
     sms = {"name": "text", "type": "sms", "credentials": {"secretRef": {"name": "sms-api"}}}
     # Every key of a channel's Secret becomes the gateway's environment: none in particular.
     assert referenced_secrets(contact_center({"spec.channels": [sms]})) == [("sms-api", None)]

@@ -35,7 +35,7 @@ def mounted_files(workload: Manifest) -> dict[str, tuple[str, str]]:
     volumes = {volume["name"]: volume for volume in pod_spec(workload)["volumes"]}
     files = {}
     for mount in main_container(workload)["volumeMounts"]:
-        secret = volumes[mount["name"]].get("secret")
+        secret = volumes.get(mount["name"], {}).get("secret")  # the data volume is the claim's
         if secret is None:
             continue
         for item in secret["items"]:
@@ -153,3 +153,106 @@ def test_no_certificate_where_cert_manager_is_not_served_or_not_asked_for() -> N
     assert not of_kind(
         build_all(contact_center(WITH_SECRET), Decisions(certificate=True)), "Certificate"
     )
+
+
+# --- internal TLS: the tiers to the built-in queue and database -------------------------------
+
+WITH_INTERNAL = {
+    "spec.tls": {
+        "secretRef": {"name": "web-tls"},
+        "internal": {"issuerRef": {"name": "cluster-ca", "kind": "ClusterIssuer"}},
+    }
+}
+
+
+def mounted_config(workload: Manifest) -> dict[str, str]:
+    """Absolute path of each file mounted from a ConfigMap by subPath -> the ConfigMap's name."""
+    volumes = {volume["name"]: volume for volume in pod_spec(workload)["volumes"]}
+    return {
+        mount["mountPath"]: volumes[mount["name"]]["configMap"]["name"]
+        for mount in main_container(workload)["volumeMounts"]
+        if "configMap" in volumes.get(mount["name"], {})  # the data volume is the claim's
+    }
+
+
+def served_config(objects: list[Manifest], workload: Manifest) -> tuple[str, str]:
+    """The one configuration file a built-in service is given: its path and its text."""
+    [(path, name)] = mounted_config(workload).items()
+    [text] = find(objects, "ConfigMap", name)["data"].values()
+    return path, text
+
+
+def test_internal_tls_issues_one_certificate_for_the_built_in_services_names() -> None:
+    cc = contact_center(WITH_INTERNAL)
+    objects = build_all(cc, Decisions(certificate=True))
+    certificate = find(objects, "Certificate", "acme-internal-tls")
+    assert certificate["spec"]["issuerRef"] == {
+        "name": "cluster-ca",
+        "kind": "ClusterIssuer",
+        "group": "cert-manager.io",
+    }
+    # Every host the tiers' URIs name (the generated credentials' hosts) is in it.
+    hosts = {
+        f"{s['metadata']['name']}.support.svc"
+        for s in of_kind(objects, "Service")
+        if s["metadata"]["labels"][COMPONENT_LABEL] in ("queue", "database")
+    }
+    assert len(hosts) == 2 and hosts <= set(certificate["spec"]["dnsNames"])
+    # An external database needs no name in it.
+    external = contact_center(
+        WITH_INTERNAL | {"spec.database": {"external": {"secretRef": {"name": "pg"}}}}
+    )
+    names = build_all(external, Decisions(certificate=True))
+    assert not any(
+        "database" in name
+        for name in find(names, "Certificate", "acme-internal-tls")["spec"]["dnsNames"]
+    )
+
+
+def test_the_queue_serves_the_issued_certificate_on_its_tls_port_the_tiers_are_sent_to() -> None:
+    objects = build_all(contact_center(WITH_INTERNAL), Decisions(certificate=True))
+    queue = find(objects, "StatefulSet", "acme-queue")
+    ports = {p["name"]: p["containerPort"] for p in main_container(queue)["ports"]}
+    assert ports == {"amqp": 5672, "amqps": 5671}
+    service = find(objects, "Service", "acme-queue")
+    assert {p["name"] for p in service["spec"]["ports"]} == {"amqp", "amqps"}
+    path, config = served_config(objects, queue)
+    assert path.startswith("/etc/rabbitmq/conf.d/") and path.endswith(".conf")
+    settings = dict(line.split(" = ") for line in config.splitlines())
+    assert settings["listeners.ssl.default"] == str(ports["amqps"])
+    files = mounted_files(queue)
+    for setting, key in (("cacertfile", "ca.crt"), ("certfile", "tls.crt"), ("keyfile", "tls.key")):
+        assert files[settings[f"ssl_options.{setting}"]] == ("acme-internal-tls", key)
+    for workload in ("acme-web", "acme-bot", "acme-agents"):
+        variables = env(find(objects, "Deployment", workload))
+        assert variables["SWITCHBOARD_QUEUE_TLS_PORT"] == str(ports["amqps"])
+        for service_name in ("QUEUE", "DATABASE"):
+            assert variables[f"SWITCHBOARD_{service_name}_CA"] == {
+                "secretKeyRef": {"name": "acme-internal-tls", "key": "ca.crt"}
+            }
+
+
+def test_the_database_serves_the_issued_certificate_and_takes_tcp_clients_over_tls_only() -> None:
+    objects = build_all(contact_center(WITH_INTERNAL), Decisions(certificate=True))
+    database = find(objects, "StatefulSet", "acme-database")
+    args = main_container(database)["args"]
+    assert args[0] == "postgres"
+    settings = dict(args[index + 1].split("=", 1) for index in range(1, len(args), 2))
+    assert settings["ssl"] == "on"
+    files = mounted_files(database)
+    assert files[settings["ssl_cert_file"]] == ("acme-internal-tls", "tls.crt")
+    assert files[settings["ssl_key_file"]] == ("acme-internal-tls", "tls.key")
+    path, hba = served_config(objects, database)
+    assert settings["hba_file"] == path
+    rules = [line.split() for line in hba.splitlines()]
+    assert all(rule[0] in ("local", "hostssl") for rule in rules)  # no plain TCP
+    assert ["hostssl", "all", "all", "all", "scram-sha-256"] in rules
+
+
+def test_without_internal_tls_the_built_in_services_are_as_before() -> None:
+    plain = build_all(contact_center(WITH_SECRET), Decisions(certificate=True))
+    for name in ("acme-queue", "acme-database"):
+        assert mounted_config(find(plain, "StatefulSet", name)) == {}
+        assert "args" not in main_container(find(plain, "StatefulSet", name))
+    assert "SWITCHBOARD_QUEUE_TLS_PORT" not in env(find(plain, "Deployment", "acme-bot"))
+    assert not any(c["metadata"]["name"].endswith("-tls") for c in of_kind(plain, "ConfigMap"))

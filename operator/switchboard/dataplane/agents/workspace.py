@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -229,6 +230,7 @@ class Workspace:
                 ended |= {
                     "survey": "csat",
                     "survey_followup": survey.nps_question if survey.nps else None,
+                    "survey_until": row.now + timedelta(seconds=survey.answer_within_seconds),
                 }
             resolved = await move(
                 connection,

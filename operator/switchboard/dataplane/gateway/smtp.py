@@ -45,6 +45,7 @@ from switchboard.dataplane.gateway.provider import message_id
 from switchboard.dataplane.gateway.webhook import PREFETCH, Verdict, try_later
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import Conversation, ConversationNotFound, add_message
+from switchboard.dataplane.tls import server_ssl_context
 from switchboard.dataplane.wiring import EmailWiring
 
 logger = logging.getLogger(__name__)
@@ -255,6 +256,9 @@ class Email:
         self.outbox = Outbox(runtime, self.conversations.channel.channel, self.wiring)
         await self.outbox.start()
         domain = self.wiring.address.rpartition("@")[2]
+        # With the gateways' certificate (spec.tls), STARTTLS is offered, not required: a
+        # sending server that cannot do TLS still delivers, as between mail servers.
+        tls = server_ssl_context(runtime.wiring.tls)
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
             lambda: SMTP(
@@ -263,6 +267,7 @@ class Email:
                 enable_SMTPUTF8=True,
                 hostname=domain,
                 ident="switchboard gateway",
+                tls_context=tls,
             ),
             "0.0.0.0",
             self.wiring.smtp_port,

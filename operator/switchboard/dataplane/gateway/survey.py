@@ -1,8 +1,8 @@
 """A customer's answer to the survey an agent's resolve asked (`spec.quality.survey`;
 docs/dataplane.md, "The survey"): a message to a resolved conversation whose question is still
-open, and that is a score on its scale, is stored in that conversation and logged
-(`survey_answered`), and the next question (NPS after CSAT) is asked. Anything else is refused as
-before: the conversation has ended.
+open (within `answerWithin` of the resolve), and that is a score on its scale, is stored in that
+conversation and logged (`survey_answered`), and the next question (NPS after CSAT) is asked.
+Anything else is refused as before: the conversation has ended.
 """
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from switchboard.dataplane.conversation import Sender, reply_id
 from switchboard.dataplane.quality import Survey, survey_score
-from switchboard.dataplane.store import Connection, Conversation, Message, append_event
+from switchboard.dataplane.store import (
+    SURVEY_OPEN,
+    Connection,
+    Conversation,
+    Message,
+    append_event,
+)
 
 
 @dataclass(frozen=True)
@@ -28,24 +34,24 @@ class Answer:
 async def is_open(connection: Connection, conversation_id: uuid.UUID) -> bool:
     """Whether the conversation's survey waits for an answer: what the webchat's `ended`
     frame tells the page, so it opens its input for the answer."""
-    survey = await connection.fetchval(
-        "SELECT survey FROM conversations WHERE id = $1", conversation_id
+    is_open: bool | None = await connection.fetchval(
+        f"SELECT {SURVEY_OPEN} FROM conversations WHERE id = $1", conversation_id
     )
-    return survey is not None
+    return bool(is_open)
 
 
 async def answer(
     connection: Connection, conversation: Conversation, message_id: uuid.UUID, text: str
 ) -> Answer | None:
     """Records `text` as the answer to the conversation's open question, in the caller's
-    transaction; None when the conversation is not resolved, has no open question, or `text`
-    is no score."""
+    transaction; None when the conversation is not resolved, has no open question (or its
+    time to answer is over), or `text` is no score."""
     row = await connection.fetchrow(
         "SELECT survey, survey_followup FROM conversations "
-        "WHERE id = $1 AND state = 'resolved' FOR UPDATE",
+        f"WHERE id = $1 AND state = 'resolved' AND {SURVEY_OPEN} FOR UPDATE",
         conversation.id,
     )
-    if row is None or row["survey"] is None:
+    if row is None:
         return None
     survey: Survey = row["survey"]
     score = survey_score(survey, text)

@@ -9,8 +9,7 @@ import logging
 import os
 
 from switchboard.commandline import SubParsers, UsageError, positive_integer
-
-DATABASE_URI = "SWITCHBOARD_DATABASE_URI"
+from switchboard.dataplane.wiring import WiringError, read_database_ca, read_database_uri
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +20,9 @@ def register(subparsers: SubParsers) -> None:
         help="delete conversations that ended more than --days ago",
         description=(
             "Delete the conversations that ended (resolved or abandoned) more than --days days "
-            "ago, with their messages and events, from the store at $SWITCHBOARD_DATABASE_URI; "
-            "open conversations stay. The first run of a store only reports what it would "
+            "ago, with their messages and events, from the store at $SWITCHBOARD_DATABASE_URI "
+            "(over TLS, its certificate verified against $SWITCHBOARD_DATABASE_CA, when that "
+            "is set); open conversations stay. The first run of a store only reports what it would "
             "delete; later runs delete. Every run is recorded in the store's retention_runs."
         ),
     )
@@ -43,13 +43,14 @@ def run(args: argparse.Namespace) -> int:
     from switchboard.dataplane.retention.purge import run_retention
     from switchboard.dataplane.store import Store
 
-    uri = os.environ.get(DATABASE_URI, "").strip()
-    if not uri:
-        raise UsageError(f"{DATABASE_URI} is not set: the store to purge")
+    try:
+        uri, ca = read_database_uri(os.environ), read_database_ca(os.environ)
+    except WiringError as error:
+        raise UsageError(str(error)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     async def once() -> str:
-        store = await Store.connect(uri, min_size=1, max_size=1)
+        store = await Store.connect(uri, ca=ca, min_size=1, max_size=1)
         try:
             await store.migrate()
             return (await run_retention(store, args.days, dry_run=args.dry_run)).report()

@@ -1,4 +1,5 @@
-"""The server side of a role's TLS: it serves the mounted certificate and key."""
+"""A role's TLS: the server side serves the mounted certificate and key; the client side (to
+the queue and the database) verifies the server against the CA it is given."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.dataplane.service import server_ssl_context
+from switchboard.dataplane.tls import server_ssl_context, verifying_context
 from switchboard.dataplane.wiring import TlsFiles
 from tests.certificates import Certificate, self_signed
 
@@ -64,3 +65,33 @@ def test_a_key_that_is_not_the_certificate_s_fails_at_start(tmp_path: Path) -> N
     (tmp_path / "tls.key").write_text(self_signed().private_key)
     with pytest.raises(ssl.SSLError):
         server_ssl_context(files)
+
+
+def test_without_a_ca_the_uri_alone_decides() -> None:
+    assert verifying_context(None) is None
+
+
+def test_a_client_given_the_servers_ca_completes_a_handshake(tmp_path: Path) -> None:
+    certificate = self_signed("queue.example.com")
+    server = server_ssl_context(mounted(tmp_path, certificate))
+    client = verifying_context(certificate.certificate)
+    assert server is not None and client is not None
+    session = handshake(server, client, "queue.example.com")
+    assert session.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_a_client_given_the_ca_still_checks_the_servers_name(tmp_path: Path) -> None:
+    certificate = self_signed("queue.example.com")
+    server = server_ssl_context(mounted(tmp_path, certificate))
+    client = verifying_context(certificate.certificate)
+    assert server is not None and client is not None
+    with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):
+        handshake(server, client, "database.example.com")
+
+
+def test_a_client_given_another_ca_refuses_the_server(tmp_path: Path) -> None:
+    server = server_ssl_context(mounted(tmp_path, self_signed("queue.example.com")))
+    client = verifying_context(self_signed("queue.example.com").certificate)
+    assert server is not None and client is not None
+    with pytest.raises(ssl.SSLCertVerificationError):
+        handshake(server, client, "queue.example.com")
