@@ -4,7 +4,6 @@ wiring the operator renders."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 
 from switchboard.commandline import SubParsers, UsageError
@@ -27,7 +26,7 @@ def register(subparsers: SubParsers) -> None:
 def run(_: argparse.Namespace) -> int:
     # Imported here so `switchboard --help` does not pay for the data plane's imports.
     from switchboard.dataplane.agents.role import AgentsRole
-    from switchboard.dataplane.service import Service, configure_logging, process_environment
+    from switchboard.dataplane.service import configure_logging, process_environment, serve
     from switchboard.dataplane.wiring import WiringError, read_agents_wiring, read_wiring
 
     try:
@@ -38,5 +37,5 @@ def run(_: argparse.Namespace) -> int:
     except WiringError as error:
         raise UsageError(str(error)) from None
     configure_logging(wiring)
-    asyncio.run(Service(wiring, AgentsRole(agents)).run())
+    serve(wiring, AgentsRole(agents))
     return 0

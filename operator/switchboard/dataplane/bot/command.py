@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 
 from switchboard.commandline import SubParsers, UsageError
@@ -29,7 +28,7 @@ def register(subparsers: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the data plane's dependencies are an extra the operator alone lacks.
     from switchboard.dataplane.bot.role import BotRole
-    from switchboard.dataplane.service import Service, configure_logging, process_environment
+    from switchboard.dataplane.service import configure_logging, process_environment, serve
     from switchboard.dataplane.wiring import (
         WiringError,
         read_bot_wiring,
@@ -43,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
     except WiringError as error:
         raise UsageError(str(error)) from None
     configure_logging(wiring, verbose=args.verbose)
-    asyncio.run(Service(wiring, BotRole(bot, handoff)).run())
+    serve(wiring, BotRole(bot, handoff))
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 
 from switchboard.commandline import SubParsers, UsageError
@@ -29,7 +28,7 @@ def register(subparsers: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the data plane's dependencies are an extra the operator alone lacks.
     from switchboard.dataplane.gateway.role import Gateway
-    from switchboard.dataplane.service import Service, configure_logging, process_environment
+    from switchboard.dataplane.service import configure_logging, process_environment, serve
     from switchboard.dataplane.wiring import WiringError, read_gateway_wiring, read_wiring
 
     try:
@@ -42,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
             "SWITCHBOARD_ROUTING_FILE is not set: the gateway reads the bot tracks from it"
         )
     configure_logging(wiring, verbose=args.verbose)
-    asyncio.run(Service(wiring, Gateway(channel, wiring.routing_file)).run())
+    serve(wiring, Gateway(channel, wiring.routing_file))
     return 0
