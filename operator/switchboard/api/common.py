@@ -153,8 +153,9 @@ class ScaleDown(ScalingBehavior):
     stabilization_window: Duration = Field(
         "5m",
         description=(
-            "Scale down only to the highest recommendation of this window. "
-            "Format: a duration such as `0s`, `30s`, `5m`."
+            "Scale down only to the highest recommendation of this window. With a forecast, "
+            "what a past recommendation asks beyond the latest fades in proportion to its age, "
+            "to nothing at the window's end. Format: a duration such as `0s`, `30s`, `5m`."
         ),
     )
     max_replicas_per_step: int = Field(

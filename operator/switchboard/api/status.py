@@ -78,7 +78,7 @@ class Recommendation(StatusModel):
         description=(
             "Replicas the arrival rate alone asked for (without the contacts in the system or a "
             "backlog), when there was a forecast: the scale-down window follows a fall of it at "
-            "once and holds the rest."
+            "once and holds the rest, fading over the window."
         ),
         ge=0,
     )

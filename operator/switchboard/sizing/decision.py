@@ -23,7 +23,8 @@ the behaviour SREs know carries over:
    of the scale-down window (fast up, slow down). With a forecast, a past recommendation is held
    less by what the rate's own recommendation has fallen since: the window holds what contacts
    in the system and a backlog added, while a falling forecast (or the end of a measured jump)
-   is followed at once;
+   is followed at once; and what it holds fades with its age, from all of it when just made to
+   none at the window's end;
 5. limit the step, never shrink while an excess backlog waits, and keep within min and max.
 
 Missing metrics hold the current replicas: no data is never a reason to scale down.
@@ -465,16 +466,21 @@ def _stabilized(
     limits: ScalingLimits,
 ) -> tuple[int, str]:
     """HPA stabilization: up to the lowest recommendation of the scale-up window, down to the
-    highest of the scale-down window as `_released` holds them, else stay."""
+    highest of the scale-down window as `_released` holds them, else stay. With a forecast, a
+    held recommendation with a rate part fades over the window (`_faded`); without them it is
+    held in full, as the HorizontalPodAutoscaler holds it."""
     ages = [now - made for made in _last_made(recommendations, now, limits)]
     up_to = min(
         r.replicas
         for r, age in zip(recommendations, ages, strict=True)
         if age <= limits.scale_up_window_seconds
     )
+    fading = recommendations[-1].for_rate is not None
     down_to = max(
-        held
-        for held, age in zip(_released(recommendations), ages, strict=True)
+        _faded(held, recommended, age, limits.scale_down_window_seconds)
+        if fading and r.for_rate is not None
+        else held
+        for r, held, age in zip(recommendations, _released(recommendations), ages, strict=True)
         if age <= limits.scale_down_window_seconds
     )
     replicas = up_to if current < up_to else down_to if current > down_to else current
@@ -483,6 +489,16 @@ def _stabilized(
     if replicas > recommended:
         return replicas, f"scale-down stabilization {limits.scale_down_window_seconds:g} s"
     return replicas, ""
+
+
+def _faded(held: int, recommended: int, age: float, window: float) -> int:
+    """What a held recommendation still asks for `age` seconds after it was last made: its
+    excess over the latest recommendation, shrinking in proportion to its age to nothing at
+    the window's end. A peak of contacts in the system is most likely to come back soon after
+    it; holding it whole for the window paid for capacity long after it had passed."""
+    if held <= recommended or window <= 0:
+        return held
+    return recommended + math.ceil((held - recommended) * (1.0 - age / window) - 1e-9)
 
 
 def _step_limited(current: int, replicas: int, why: str, limits: ScalingLimits) -> tuple[int, str]:

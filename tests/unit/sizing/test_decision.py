@@ -286,21 +286,25 @@ def test_a_falling_forecast_is_followed_at_once() -> None:
     assert "scaling 14 →" in after.reason
 
 
-def test_capacity_for_contacts_in_the_system_is_held_for_the_window() -> None:
+def test_capacity_for_contacts_in_the_system_fades_over_the_window() -> None:
     """What a crowd in the system added is what a short lull in the counts would take away:
-    the window holds it, while the forecast itself stays."""
+    the window holds it, less in proportion to its age (all of it just after, none at the
+    window's end), while the forecast itself stays."""
     crowded = _decide(
         Demand(100 / 1800, 180, in_system=40), current=14, now=0.0, forecast=100 / 1800
     )
-    assert crowded.replicas > 14
+    added = crowded.replicas - 14
+    assert added > 10  # enough that a tenth of it is a replica
     calm = Demand(100 / 1800, 180, in_system=10)
     held = _decide(
         calm, current=crowded.replicas, now=30.0, forecast=100 / 1800, state=crowded.state
     )
-    assert held.replicas == crowded.replicas
+    assert held.replicas == 14 + math.ceil(added * 0.9) < crowded.replicas
     assert "scale-down stabilization 300 s" in held.reason
+    halfway = _decide(calm, current=held.replicas, now=150.0, forecast=100 / 1800, state=held.state)
+    assert halfway.replicas == 14 + math.ceil(added * 0.5)
     later = _decide(
-        calm, current=crowded.replicas, now=331.0, forecast=100 / 1800, state=held.state
+        calm, current=halfway.replicas, now=331.0, forecast=100 / 1800, state=halfway.state
     )
     assert later.replicas == 14
 
@@ -316,7 +320,8 @@ def test_a_falling_forecast_releases_its_own_fall_and_holds_the_rest() -> None:
     after = _decide(
         quieter, current=crowded.replicas, now=30.0, forecast=20 / 1800, state=crowded.state
     )
-    assert after.replicas == alone.servers + added_for_the_crowd
+    # 30 s into the 300 s window, nine tenths of what the crowd added is still held.
+    assert after.replicas == alone.servers + math.ceil(added_for_the_crowd * 0.9)
 
 
 def test_a_recommendation_without_its_rate_part_is_held_in_full() -> None:
