@@ -184,6 +184,7 @@ class Hub:
         self.router = router
         self.connections: dict[str, list[Connection]] = {}
         self._signals: dict[str, asyncio.Event] = {}
+        self._presence: dict[str, asyncio.Lock] = {}
 
     @property
     def agents(self) -> list[str]:
@@ -192,17 +193,25 @@ class Hub:
     def _all(self) -> list[Connection]:
         return [connection for group in self.connections.values() for connection in group]
 
+    def presence(self, agent_id: str) -> asyncio.Lock:
+        """Held while an agent's connection here signs in (until it is added) and while one is
+        removed: a dropped connection whose agent is back at once must not date their presence
+        back after the new one signed in (they would not be offered anything until their next
+        heartbeat)."""
+        return self._presence.setdefault(agent_id, asyncio.Lock())
+
     def add(self, connection: Connection) -> None:
         self.connections.setdefault(connection.agent.id, []).append(connection)
 
     async def remove(self, connection: Connection) -> None:
         """Forgets a closed connection; the agent's last one here makes them away."""
-        held = self.connections.get(connection.agent.id, [])
-        if connection in held:
-            held.remove(connection)
-        if not held:
-            self.connections.pop(connection.agent.id, None)
-            await self.workspace.away(connection.agent.id)
+        async with self.presence(connection.agent.id):
+            held = self.connections.get(connection.agent.id, [])
+            if connection in held:
+                held.remove(connection)
+            if not held:
+                self.connections.pop(connection.agent.id, None)
+                await self.workspace.away(connection.agent.id)
 
     def signal(self, agent_id: str) -> asyncio.Event:
         """An event set when something for the agent happens next (for a REST long poll:

@@ -54,9 +54,10 @@ async def serve(request: web.Request, tier: Tier, token: str) -> web.WebSocketRe
     if sign_in is None:
         return socket
     workspace, hub = tier.workspace, tier.hub
-    agent = await workspace.sign_in(sign_in.agent, sign_in)
-    connection = Connection(agent, socket, workspace)
-    hub.add(connection)
+    async with hub.presence(sign_in.agent):
+        agent = await workspace.sign_in(sign_in.agent, sign_in)
+        connection = Connection(agent, socket, workspace)
+        hub.add(connection)
     try:
         await connection.send(
             {
