@@ -74,10 +74,10 @@ class Wiring:
     """The certificate the http port serves HTTPS and WSS with (`spec.tls`); None: plain HTTP."""
     queue_ca: str | None = None
     """The CA (PEM) an amqps:// queue's certificate is verified with, beside the system's
-    (`spec.queue.external.caRef`)."""
+    (`spec.queue.external.caRef`, or the one issued under `spec.tls.internal`)."""
     database_ca: str | None = None
     """The CA (PEM) the database's certificate is verified with; given, the database is
-    reached over TLS only (`spec.database.external.caRef`)."""
+    reached over TLS only (`spec.database.external.caRef`, or under `spec.tls.internal`)."""
 
     @property
     def prefix(self) -> str:
@@ -223,10 +223,10 @@ def read_wiring(env: Mapping[str, str]) -> Wiring:
         namespace=_text(env, "SWITCHBOARD_NAMESPACE"),
         http_port=_port(env, "SWITCHBOARD_HTTP_PORT"),
         metrics_port=_port(env, "SWITCHBOARD_METRICS_PORT"),
-        queue_uri=_queue_uri(env),
-        database_uri=read_database_uri(env),
-        queue_ca=_queue_ca(env),
-        database_ca=read_database_ca(env),
+        queue_uri=(queue_uri := _queue_uri(env)),
+        database_uri=(database_uri := read_database_uri(env)),
+        queue_ca=_queue_ca(env, queue_uri),
+        database_ca=read_database_ca(env, database_uri),
         service_level=ServiceLevel(
             target=_number(env, "SWITCHBOARD_SLA_TARGET"),
             answer_within_seconds=_number(env, "SWITCHBOARD_SLA_ANSWER_WITHIN_SECONDS"),
@@ -243,11 +243,11 @@ def read_database_uri(env: Mapping[str, str]) -> str:
     return _text(env, "SWITCHBOARD_DATABASE_URI")
 
 
-def read_database_ca(env: Mapping[str, str]) -> str | None:
-    """The database's CA, unless the URI turns TLS off (`sslmode=disable`): a CA is there to
-    verify a TLS connection."""
+def read_database_ca(env: Mapping[str, str], uri: str) -> str | None:
+    """The CA of the database at `uri`, unless the URI turns TLS off (`sslmode=disable`): a CA
+    is there to verify a TLS connection."""
     ca = _certificate_authority(env, "SWITCHBOARD_DATABASE_CA")
-    sslmode = parse_qs(urlsplit(read_database_uri(env)).query).get("sslmode", [""])[-1]
+    sslmode = parse_qs(urlsplit(uri).query).get("sslmode", [""])[-1]
     if ca is not None and sslmode == "disable":
         raise WiringError(
             "SWITCHBOARD_DATABASE_CA is set but SWITCHBOARD_DATABASE_URI says sslmode=disable: "
@@ -274,9 +274,9 @@ def _queue_uri(env: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(scheme="amqps", netloc=f"{netloc}:{port}"))
 
 
-def _queue_ca(env: Mapping[str, str]) -> str | None:
+def _queue_ca(env: Mapping[str, str], uri: str) -> str | None:
     ca = _certificate_authority(env, "SWITCHBOARD_QUEUE_CA")
-    if ca is not None and urlsplit(_queue_uri(env)).scheme != "amqps":
+    if ca is not None and urlsplit(uri).scheme != "amqps":
         raise WiringError(
             "SWITCHBOARD_QUEUE_CA is set but SWITCHBOARD_QUEUE_URI is not amqps://: a CA "
             "verifies a TLS connection; use the queue's amqps:// URI"

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from switchboard.dataplane.store import Store
 
     try:
-        uri, ca = read_database_uri(os.environ), read_database_ca(os.environ)
+        uri = read_database_uri(os.environ)
+        ca = read_database_ca(os.environ, uri)
     except WiringError as error:
         raise UsageError(str(error)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
