@@ -18,7 +18,11 @@ the behaviour SREs know carries over:
    known, else Erlang C), plus servers to drain a backlog larger than that staffing would keep
    in steady state; replicas = ceil(servers / servers per replica). Where the demand is split
    into skill groups (routing queues), each group is sized for its share of the rate with its
-   own handle time and the staffing is their sum (sizing.skill_groups);
+   own handle time and the staffing is their sum (sizing.skill_groups). The target is the one
+   the rest of the service-level interval under way needs (`Demand.interval`): the service
+   level, and the abandonment within the cap, that its contacts still to be decided need for
+   the interval to end at the target, with a margin for their noise; the target itself when
+   capacity asked for now would serve the next interval;
 4. stabilize: scale up to the lowest recommendation of the scale-up window, down to the highest
    of the scale-down window (fast up, slow down). With a forecast, a past recommendation is held
    less by what the rate's own recommendation has fallen since: the window holds what contacts
@@ -33,7 +37,7 @@ Missing metrics hold the current replicas: no data is never a reason to scale do
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from switchboard.sizing.erlang import (
     InfeasibleTarget,
@@ -43,7 +47,7 @@ from switchboard.sizing.erlang import (
     required_servers,
 )
 from switchboard.sizing.skill_groups import GroupDemand, size_skill_groups
-from switchboard.sizing.workloads import SkillGroupShare
+from switchboard.sizing.workloads import IntervalProgress, SkillGroupShare
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class ServiceTarget:
 
     @property
     def label(self) -> str:
-        return f"{self.target * 100:g}/{self.within_seconds:g}"
+        return f"{self.target * 100:.4g}/{self.within_seconds:g}"
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class Demand:
     in_system: float | None = None
     skill_groups: tuple[SkillGroupShare, ...] = ()
     """How the contacts split into skill groups; sized per group when there are two or more."""
+    interval: IntervalProgress | None = None
+    """The interval so far; None: every decision is sized for the target itself."""
 
 
 @dataclass(frozen=True)
@@ -175,11 +181,12 @@ def decide(
     patience = _known(demand.patience_seconds)
     patience = patience if patience is not None and 0 < patience < math.inf else None
     sizing_rate = _with_contacts_in_system(rate, aht, _known(demand.in_system), limits)
+    rest = _interval_target(target, demand.interval, rate, backlog, limits)
     groups = demand.skill_groups if len(demand.skill_groups) > 1 else ()
-    sizing = _size(sizing_rate, aht, patience, backlog, target, limits, groups)
+    sizing = _size(sizing_rate, aht, patience, backlog, rest, limits, groups)
     recommendation = _within_bounds(sizing.replicas, limits)
     for_rate = (
-        _rate_recommendation(rate, sizing_rate, sizing, aht, patience, target, limits, groups)
+        _rate_recommendation(rate, sizing_rate, sizing, aht, patience, rest, limits, groups)
         if _known(forecast_rate) is not None
         else None
     )
@@ -209,8 +216,10 @@ def decide(
     demand_text = _describe_demand(
         arrival_rate, rate, departure, sizing_rate, _known(forecast_rate), aht, patience
     )
+    if rest != target:
+        demand_text += f", {_describe_rest(rest, target)}"
     reason = (
-        f"{demand_text} → {sizing.describe(target, backlog, limits)}; "
+        f"{demand_text} → {sizing.describe(rest, backlog, limits)}; "
         f"{_describe_action(current_replicas, replicas, why)}, "
         f"{_describe_prediction(predicted, patience)}"
     )
@@ -262,6 +271,73 @@ def _above(rate: float, expected: float, seconds: float) -> bool:
     for the discreteness of small ones)."""
     observed, mean = rate * seconds, max(expected, 0.0) * seconds
     return observed - mean > DEPARTURE_SIGMAS * math.sqrt(mean) + 1.0
+
+
+# The rest of an interval is sized for the service level it needs to end at the target (and for
+# the abandonment it may still have within the cap), with this many standard deviations of the
+# binomial noise of its remaining contacts as a margin, within these bounds.
+INTERVAL_SIGMAS = 1.0
+INTERVAL_FLOOR = 0.5
+INTERVAL_CEILING = 0.95
+ABANDON_CAP_RANGE = (0.5, 2.0)  # times the cap
+
+
+def _interval_target(
+    target: ServiceTarget,
+    interval: IntervalProgress | None,
+    rate: float,
+    backlog: float,
+    limits: ScalingLimits,
+) -> ServiceTarget:
+    """The target for the rest of the interval under way, from its contacts so far.
+
+    Capacity asked for now serves from readiness on until the next decision's is ready; when
+    that reaches past the interval's end, it serves the next interval, which starts from
+    nothing: the target itself. Otherwise the undecided contacts (those waiting now and those
+    still to come) must make up what the decided ones did not: an interval ahead of the target
+    runs leaner, down to what its remaining contacts need with a margin for their noise (never
+    below what the target itself asks), one behind asks for what it needs. The abandonment cap
+    likewise."""
+    if interval is None or interval.length_seconds <= 0:
+        return target
+    remaining = interval.length_seconds - interval.elapsed_seconds
+    if remaining < limits.readiness_seconds + limits.interval_seconds:
+        return target
+    offered = max(interval.offered, 0.0)
+    waiting = min(backlog, offered)
+    coming = max(rate, 0.0) * remaining
+    undecided = waiting + coming
+    if undecided <= 0:
+        return target
+    missed = max(0.0, offered - waiting - max(interval.answered_within, 0.0))
+    needed = 1.0 - _share_left((1.0 - target.target), missed, offered + coming, undecided)
+    level = max(needed, min(target.target, needed + _noise(needed, undecided)))
+    rest = replace(
+        target,
+        target=min(
+            max(level, min(INTERVAL_FLOOR, target.target)),
+            max(INTERVAL_CEILING, target.target),
+        ),
+    )
+    if target.max_abandon is None:
+        return rest
+    cap = target.max_abandon
+    left = _share_left(cap, max(interval.abandoned, 0.0), offered + coming, undecided)
+    allowed = min(left, max(cap, left - _noise(left, undecided)))
+    low, high = ABANDON_CAP_RANGE
+    return replace(rest, max_abandon=min(max(allowed, low * cap), high * cap, 1.0))
+
+
+def _share_left(share: float, used: float, total: float, undecided: float) -> float:
+    """The share of the undecided contacts that may still miss (or abandon) for the interval's
+    `total` to stay within `share`, after `used` did."""
+    return (share * total - used) / undecided
+
+
+def _noise(share: float, count: float) -> float:
+    """The margin for a share of `count` contacts: INTERVAL_SIGMAS binomial deviations."""
+    bounded = min(max(share, 0.0), 1.0)
+    return INTERVAL_SIGMAS * math.sqrt(bounded * (1.0 - bounded) / count)
 
 
 def _with_contacts_in_system(
@@ -553,6 +629,13 @@ def _describe_demand(
     if patience is not None:
         text += f", patience {patience:.0f} s"
     return text
+
+
+def _describe_rest(rest: ServiceTarget, target: ServiceTarget) -> str:
+    text = f"the interval's rest needs {rest.label}"
+    if rest.max_abandon is not None and rest.max_abandon != target.max_abandon:
+        text += f" with at most {rest.max_abandon:.1%} abandoned"
+    return f"{text} to end at {target.label}"
 
 
 def _describe_prediction(predicted: Performance, patience: float | None) -> str:

@@ -22,6 +22,19 @@ class SkillGroupShare:
 
 
 @dataclass(frozen=True)
+class IntervalProgress:
+    """The service-level interval under way (aligned to the clock): how long it runs, how much
+    of it has passed, and the tier's counts since it began: contacts offered, and answered
+    within the objective, and abandoned (an abandoned contact is one not answered within)."""
+
+    length_seconds: float
+    elapsed_seconds: float
+    offered: float
+    answered_within: float
+    abandoned: float
+
+
+@dataclass(frozen=True)
 class Observation:
     """What the metrics say about one workload's demand now; None where a series is missing
     (or is a ratio of nothing, such as the handle time when nothing completed).
@@ -41,3 +54,5 @@ class Observation:
     window_seconds: float
     skill_groups: tuple[SkillGroupShare, ...] = ()
     """The agents' work per routing queue, where spec.routing declares queues (else empty)."""
+    interval: IntervalProgress | None = None
+    """The service-level interval under way; None at its start or without its counts."""

@@ -17,7 +17,8 @@ from switchboard.sizing.decision import (
     ServiceTarget,
     decide,
 )
-from switchboard.sizing.workloads import SkillGroupShare
+from switchboard.sizing.erlang import required_servers
+from switchboard.sizing.workloads import IntervalProgress, SkillGroupShare
 
 EIGHTY_TWENTY = ServiceTarget(target=0.8, within_seconds=20)
 LIMITS = ScalingLimits(min_replicas=1, max_replicas=50)
@@ -460,3 +461,75 @@ def test_replicas_are_bounded_and_no_data_never_scales_down(
     if not decision.metrics_available:
         assert decision.replicas == min(max(current, 2), 40)
         assert decision.predicted is None
+
+
+# Half of a 15-minute interval gone, 200 contacts offered, 200 more expected (rate x 450 s).
+HALFWAY_RATE = 200 / 450
+ROOMY = ScalingLimits(min_replicas=1, max_replicas=200)
+
+
+def _halfway(
+    answered_within: float,
+    backlog: float = 0.0,
+    elapsed: float = 450.0,
+    abandoned: float = 0.0,
+    patience: float | None = None,
+) -> Demand:
+    progress = IntervalProgress(900.0, elapsed, 200, answered_within, abandoned)
+    return Demand(HALFWAY_RATE, 180, patience, backlog=backlog, interval=progress)
+
+
+def _erlang_c_servers(service_level: float) -> int:
+    per_30_min = HALFWAY_RATE * 1800
+    reference = ErlangC(transactions=per_30_min, aht=3, asa=20 / 60, interval=30)
+    servers: int = reference.required_positions(service_level=service_level)["raw_positions"]
+    return servers
+
+
+def test_an_interval_ahead_of_its_target_runs_leaner_for_the_rest_of_it() -> None:
+    # All 200 so far met: the 400 of the interval may miss 80, all of them among the 200 to
+    # come: 60% of them must be met, plus one binomial sigma of 200: 0.6 + sqrt(0.24 / 200).
+    needed = 0.6 + math.sqrt(0.6 * 0.4 / 200)
+    decision = _decide(_halfway(answered_within=200), limits=ROOMY)
+    assert decision.servers == _erlang_c_servers(needed) < _erlang_c_servers(0.8)
+    assert "the interval's rest needs 63.46/20 to end at 80/20" in decision.reason
+
+
+def test_an_interval_behind_its_target_gets_what_the_rest_of_it_needs() -> None:
+    # 140 of 200 met and 10 still waiting: 50 missed, 30 more may be among the 210 undecided.
+    decision = _decide(_halfway(answered_within=140, backlog=10), limits=ROOMY)
+    assert decision.servers == _erlang_c_servers(1 - 30 / 210) > _erlang_c_servers(0.8)
+
+
+def test_an_interval_on_target_or_about_to_end_is_sized_for_the_target() -> None:
+    on_target = _decide(_halfway(answered_within=160), limits=ROOMY)
+    # Capacity asked for 60 s before the end is ready with the next interval, which starts
+    # from nothing: however far ahead this one is.
+    ending = _decide(_halfway(answered_within=200, elapsed=840.0), limits=ROOMY)
+    assert on_target.servers == ending.servers == _erlang_c_servers(0.8)
+
+
+def test_the_abandonment_cap_of_an_interval_s_rest_is_what_its_contacts_may_still_use() -> None:
+    target = ServiceTarget(0.8, 20, max_abandon=0.05)
+    # 200 so far, 160 met, none abandoned: the 400 may lose 20, all among the 200 to come
+    # (10%, less one binomial sigma of 200: 0.1 - sqrt(0.09 / 200), within twice the cap).
+    calm = _decide(_halfway(160, patience=120), limits=ROOMY, target=target)
+    cap = 0.1 - math.sqrt(0.1 * 0.9 / 200)
+    assert calm.servers == _erlang_a_servers(0.8, cap)
+    # 15 abandoned already: 5 of the 200 to come may (2.5%), never less than half the cap.
+    strained = _decide(_halfway(160, abandoned=15, patience=120), limits=ROOMY, target=target)
+    assert strained.servers == _erlang_a_servers(0.8, 0.025)
+    assert "needs 80/20 with at most 2.5% abandoned to end at 80/20" in strained.reason
+    assert calm.servers is not None and strained.servers is not None
+    assert calm.servers < _erlang_a_servers(0.8, 0.05) < strained.servers
+
+
+def _erlang_a_servers(level: float, abandonment: float) -> int:
+    return required_servers(
+        HALFWAY_RATE,
+        180,
+        target=level,
+        within_seconds=20,
+        patience_seconds=120,
+        max_abandon=abandonment,
+    ).servers
