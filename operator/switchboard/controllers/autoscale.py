@@ -152,6 +152,7 @@ class Autoscaler:
                     window_seconds=rate_window,
                     recent_windows=recent_windows,
                     aht_window_seconds=aht_window,
+                    now=now,
                 )
                 for workload in workloads
             ),

@@ -93,4 +93,5 @@ def demand(cc: ContactCenter, observed: Observation | None) -> Demand:
         recent_arrival_rates=observed.recent_arrival_rates,
         in_system=observed.in_system,
         skill_groups=observed.skill_groups,
+        interval=observed.interval,
     )

@@ -37,6 +37,11 @@ bot hands over (docs/metrics.md); each workload is sized from its own tier's ser
   the hour is not counted;
 - contacts in the system = offered - completed (`switchboard_handle_time_seconds_count`) -
   abandoned of the tier, over the same hour;
+- the service-level interval under way (15 minutes, `SERVICE_INTERVAL_SECONDS`, aligned to the
+  clock as the contract's service level is judged): the tier's offered contacts, its answers
+  within the objective and its abandoned since it began, each `increase()` over the time since
+  its start (not overridable; no offered series leaves the decision sized for the target
+  itself);
 - patience is not derivable from the contract (the waits of contacts that abandoned are not
   exported), so it is None unless a query override gives it; the spec's `sla.patienceSeconds`
   applies then.
@@ -74,7 +79,7 @@ from switchboard.contract import (
     Handler,
 )
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
-from switchboard.sizing.workloads import Observation, SkillGroupShare, Workload
+from switchboard.sizing.workloads import IntervalProgress, Observation, SkillGroupShare, Workload
 
 DEFAULT_WINDOW_SECONDS = 900.0
 DEFAULT_RECENT_WINDOWS = (60.0, 300.0)
@@ -83,6 +88,8 @@ DEFAULT_AHT_WINDOW_SECONDS = 3600.0
 # anyone waits, and short enough that a pod gone soon stops counting.
 ACCUMULATION_WINDOW_SECONDS = 3600.0
 DAY_SECONDS = 86400
+# The service level is judged per interval of this length, aligned to the clock (docs/sizing.md).
+SERVICE_INTERVAL_SECONDS = 900.0
 
 _PLACEHOLDER = re.compile(r"\$(contact_center|namespace|window|workload|handler)\b")
 # RE2 (Prometheus' regular expressions) takes any punctuation escaped with a backslash.
@@ -271,6 +278,24 @@ def in_system_query(target: Target, window_seconds: float) -> str:
     return _waiting_or_served(target, f"{HANDLE_TIME}_count")
 
 
+def interval_queries(target: Target, elapsed_seconds: float) -> tuple[str, str, str]:
+    """(offered, answered within the objective, abandoned) of the tier since the interval under
+    way began, `elapsed_seconds` ago."""
+    span = window(elapsed_seconds)
+
+    def increase(metric: str, **labels: str) -> str:
+        return f"sum(increase({target.series(metric, **labels)}[{span}]))"
+
+    within = increase(ANSWERED, handler=target.handler, within_sla="true")
+    abandoned = increase(ABANDONED, handler=target.handler)
+    return _offered(target, increase), f"{within} or vector(0)", f"{abandoned} or vector(0)"
+
+
+def interval_elapsed_seconds(now: float) -> float:
+    """How long ago the clock-aligned service-level interval under way began."""
+    return now - math.floor(now / SERVICE_INTERVAL_SECONDS) * SERVICE_INTERVAL_SECONDS
+
+
 def patience_query(target: Target, window_seconds: float) -> str | None:
     """Mean patience in seconds: only from an override (the contract cannot give it)."""
     if target.overrides.patience_seconds is None:
@@ -296,6 +321,7 @@ class WorkloadQueries:
     in_system: str
     patience: str | None
     skill_groups: tuple[str, str] | None = None  # (finished, seconds) by queue
+    interval: tuple[str, str, str] | None = None  # (offered, within, abandoned) since it began
 
 
 def workload_queries(
@@ -304,9 +330,11 @@ def workload_queries(
     window_seconds: float = DEFAULT_WINDOW_SECONDS,
     recent_windows: tuple[float, ...] = DEFAULT_RECENT_WINDOWS,
     aht_window_seconds: float = DEFAULT_AHT_WINDOW_SECONDS,
+    interval_elapsed: float | None = None,
 ) -> WorkloadQueries:
     """The queries for one workload: arrivals over the rate window and each recent window,
-    the handle time over its own (longer) window, the rest over the rate window."""
+    the handle time over its own (longer) window, the rest over the rate window; the counts of
+    the service-level interval under way when `interval_elapsed` (seconds) has passed of it."""
     target = Target.of(cc, workload)
     return WorkloadQueries(
         arrival_rate=arrival_rate_query(target, window_seconds),
@@ -324,6 +352,11 @@ def workload_queries(
             if workload == "agents" and cc.spec.routing is not None
             else None
         ),
+        interval=(
+            interval_queries(target, interval_elapsed)
+            if interval_elapsed is not None and interval_elapsed >= 1.0
+            else None
+        ),
     )
 
 
@@ -338,10 +371,16 @@ async def observe(
     window_seconds: float = DEFAULT_WINDOW_SECONDS,
     recent_windows: tuple[float, ...] = DEFAULT_RECENT_WINDOWS,
     aht_window_seconds: float = DEFAULT_AHT_WINDOW_SECONDS,
+    now: float | None = None,
 ) -> Observation:
-    """Run the workload's queries concurrently. Raises `MetricsUnavailable` (naming the metric)
-    when any of them cannot be answered; an empty answer is None, not an error."""
-    queries = workload_queries(cc, workload, window_seconds, recent_windows, aht_window_seconds)
+    """Run the workload's queries concurrently (with the interval's counts when `now`, Unix
+    seconds, is given). Raises `MetricsUnavailable` (naming the metric) when any of them cannot
+    be answered; an empty answer is None, not an error."""
+    elapsed = interval_elapsed_seconds(now) if now is not None else None
+    queries = workload_queries(
+        cc, workload, window_seconds, recent_windows, aht_window_seconds, elapsed
+    )
+    interval_offered, interval_within, interval_abandoned = queries.interval or (None,) * 3
     named: dict[str, str | None] = {
         "arrival rate": queries.arrival_rate,
         "handle time": queries.aht,
@@ -350,6 +389,9 @@ async def observe(
         "queue backlog": queries.backlog,
         "contacts in the system": queries.in_system,
         "patience": queries.patience,
+        "offered in the interval": interval_offered,
+        "answered within the objective in the interval": interval_within,
+        "abandoned in the interval": interval_abandoned,
         **{
             f"arrival rate over {window(seconds)}": promql
             for seconds, promql in queries.recent_arrival_rates
@@ -365,7 +407,8 @@ async def observe(
         if isinstance(result, BaseException):
             raise result
     values = [result for result in results if not isinstance(result, BaseException)]
-    arrival, aht, abandon, service, backlog, in_system, patience, *recent = values
+    arrival, aht, abandon, service, backlog, in_system, patience, *counts = values
+    offered, within, abandoned, *recent = counts
     skill_groups = (
         await _skill_groups(prometheus, *queries.skill_groups) if queries.skill_groups else ()
     )
@@ -383,6 +426,13 @@ async def observe(
         patience_seconds=patience,
         window_seconds=window_seconds,
         skill_groups=skill_groups,
+        interval=(
+            IntervalProgress(
+                SERVICE_INTERVAL_SECONDS, elapsed, offered, within or 0.0, abandoned or 0.0
+            )
+            if elapsed is not None and offered is not None
+            else None
+        ),
     )
 
 

@@ -35,7 +35,7 @@ from switchboard.sizing.decision import (
 )
 from switchboard.sizing.erlang import InfeasibleTarget, required_servers
 from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
-from switchboard.sizing.workloads import WORKLOADS, Workload
+from switchboard.sizing.workloads import WORKLOADS, IntervalProgress, Workload
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,22 @@ class Telemetry:
         """Contacts in service or waiting now, from the counters as Prometheus has them."""
         latest = self.latest
         return latest.offered - latest.completed - latest.abandoned
+
+    def interval_progress(self, length_seconds: float) -> IntervalProgress | None:
+        """The counts since the clock-aligned interval under way began, as `increase()` over
+        the time since its start gives them; None at its very start."""
+        now = self.latest.time
+        elapsed = now - math.floor(now / length_seconds + 1e-9) * length_seconds
+        start = self._since(elapsed)
+        if start is None:
+            return None
+        return IntervalProgress(
+            length_seconds,
+            elapsed,
+            offered=self.latest.offered - start.offered,
+            answered_within=self.latest.answered_within_target - start.answered_within_target,
+            abandoned=self.latest.abandoned - start.abandoned,
+        )
 
     def busy_servers(self, seconds: float) -> float:
         """Mean busy servers over the window (the instantaneous count without history)."""
@@ -244,6 +260,7 @@ class SwitchboardPolicy:
     window_seconds: float = 900.0
     recent_windows: tuple[float, ...] = (60.0, 300.0)
     aht_window_seconds: float = 3600.0
+    service_interval_seconds: float = 900.0
     period_seconds: float = 30.0
     name: str = "switchboard"
     state: ScalingState = field(default_factory=ScalingState)
@@ -260,6 +277,7 @@ class SwitchboardPolicy:
                 (seconds, telemetry.arrival_rate(seconds)) for seconds in self.recent_windows
             ),
             in_system=telemetry.in_system(),
+            interval=telemetry.interval_progress(self.service_interval_seconds),
         )
         decision = decide(
             now=latest.time,

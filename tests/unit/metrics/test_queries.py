@@ -18,6 +18,7 @@ from switchboard.metrics.queries import (
     escape_label_value,
     escape_regex,
     handle_time_query,
+    interval_elapsed_seconds,
     selector,
     skill_group_shares,
     window,
@@ -259,3 +260,25 @@ def test_today_from_midnight_stops_at_the_first_slot_without_data() -> None:
     history = ArrivalHistory((), (3.0, 4.0, None, 5.0), slot_seconds=300, day_start=0.0)
     assert history.today_from_midnight == (3.0, 4.0)
     assert ArrivalHistory((), (None, 1.0), 300, 0.0).today_from_midnight == ()
+
+
+def test_the_interval_s_counts_are_the_tier_s_increases_since_it_began() -> None:
+    # 2026-12-01 06:07:30 UTC: the interval began at 06:00, 450 s ago.
+    now = 1_796_083_200 + 6 * 3600 + 7 * 60 + 30
+    assert interval_elapsed_seconds(now) == 450
+    assert interval_elapsed_seconds(now - 450) == 0
+    for workload, handler in HANDLERS.items():
+        queries = workload_queries(contact_center(), workload, interval_elapsed=450)
+        assert queries.interval is not None
+        offered, within, abandoned = queries.interval
+        offered_metric = "contacts_arrived_total" if workload == "bot" else "bot_handoffs_total"
+        assert offered.startswith(f"sum(increase(switchboard_{offered_metric}{{")
+        assert within.startswith("sum(increase(switchboard_contacts_answered_total{")
+        assert f'handler="{handler}"' in within and 'within_sla="true"' in within
+        assert within.endswith("}[450s])) or vector(0)")
+        assert "[450s]" in offered
+        assert abandoned.startswith("sum(increase(switchboard_contacts_abandoned_total{")
+        assert f'handler="{handler}"' in abandoned and abandoned.endswith("}[450s])) or vector(0)")
+    # At its very start there is nothing to count yet.
+    assert workload_queries(contact_center(), "bot", interval_elapsed=0).interval is None
+    assert workload_queries(contact_center(), "bot").interval is None

@@ -93,6 +93,26 @@ def test_telemetry_measures_windows_between_snapshots() -> None:
     assert Telemetry([IDLE]).arrival_rate(300) is None
 
 
+def test_telemetry_counts_the_interval_under_way_from_its_clock_aligned_start() -> None:
+    # 0.5/s from 0 to 1200 s, all answered within the objective before 1000 s; after it, one
+    # in five abandons.
+    snapshots = [
+        replace(
+            s,
+            answered_within_target=min(s.offered, 500),
+            abandoned=max(0, s.offered - 500) // 5,
+        )
+        for s in steady(1200, 30, rate=0.5, busy=10)
+    ]
+    progress = Telemetry(snapshots).interval_progress(900)
+    assert progress is not None
+    # The interval began at 900 s: 150 offered since, 50 of them (to 1000 s) answered in time,
+    # 20 of the 100 after abandoned.
+    assert (progress.length_seconds, progress.elapsed_seconds) == (900, 300)
+    assert (progress.offered, progress.answered_within, progress.abandoned) == (150, 50, 20)
+    assert Telemetry(snapshots[:31]).interval_progress(900) is None  # at 900 s: just begun
+
+
 def test_hpa_scales_up_on_high_utilisation_and_down_only_after_stabilisation() -> None:
     hpa = hpa_policy(BOUNDS, target_utilisation=0.75)
     snapshots = steady(60, 15, rate=0.5, busy=20)
