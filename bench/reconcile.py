@@ -71,6 +71,7 @@ from tests.integration.operator import (
 )
 
 from switchboard import GROUP, PLURAL, VERSION
+from switchboard.resources.command import KubernetesDumper
 from switchboard.resources.drift import quantity_amount
 
 ContactCenterResource = create_namespaced_resource(GROUP, VERSION, "ContactCenter", PLURAL)
@@ -206,7 +207,7 @@ def single_runs(client: Client, repeats: int) -> tuple[list[float], list[float],
         # The same objects applied directly.
         plain = create_namespace(client, "bench-raw")
         objects = rendered(plain)
-        text = yaml.safe_dump_all(objects)
+        text = yaml.dump_all(objects, Dumper=KubernetesDumper)
         started = time.monotonic()
         applied = kubectl("apply", "-f", "-", stdin=text)
         assert applied.returncode == 0, applied.stderr
@@ -245,7 +246,7 @@ def reference_apply(client: Client, count: int, namespaces: int) -> tuple[float,
     # Outside the operators' scope (bench-*): they would otherwise cache every child too.
     spaces = [create_namespace(client, "reference") for _ in range(namespaces)]
     children = render(fleet_manifests(spaces, count))
-    text = yaml.safe_dump_all(children)
+    text = yaml.dump_all(children, Dumper=KubernetesDumper)
     started = time.monotonic()
     applied = kubectl("apply", "--server-side", "-f", "-", stdin=text)
     seconds = time.monotonic() - started

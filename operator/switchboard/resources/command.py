@@ -23,12 +23,18 @@ SECRETS_NOTE = (
 
 
 class KubernetesDumper(yaml.SafeDumper):
-    """Quotes the strings kubectl's YAML 1.1 reader takes for booleans (`y`, `n`, ...), which
-    PyYAML would leave bare: a channel named `n` must stay a string."""
+    """Quotes the strings kubectl's YAML reader takes for something else, which PyYAML would
+    leave bare: booleans of YAML 1.1 (`y`, `n`: a channel named `n` must stay a string) and
+    numbers without a dot (`1e5`: a hash such as `868521108186e264` must too)."""
 
 
 KubernetesDumper.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
+)
+KubernetesDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
 )
 
 

@@ -12,6 +12,7 @@ import yaml
 
 from switchboard.cli import main
 from switchboard.resources import build_all
+from switchboard.resources.command import KubernetesDumper
 from tests.factory import example
 
 EXAMPLES = ["quickstart", "omnichannel", "external-services"]
@@ -110,3 +111,18 @@ def test_names_yaml_1_1_reads_as_booleans_stay_strings(
     code, out, _ = _render(capsys, "-f", str(path))
     assert code == 0
     assert "switchboard.io/channel: 'n'" in out
+
+
+@pytest.mark.parametrize("text", ["868521108186e264", "1e5", "-2E-3", "7.", ".5", "1_000e3"])
+def test_strings_go_yaml_reads_as_numbers_are_quoted(text: str) -> None:
+    # kubectl's reader takes these for floats where PyYAML's YAML 1.1 resolver sees strings; a
+    # wiring hash of digits and one `e` became a float and the apiserver refused the object.
+    dumped = yaml.dump({"hash": text}, Dumper=KubernetesDumper)
+    assert dumped in (f"hash: '{text}'\n", f'hash: "{text}"\n')
+    assert yaml.safe_load(dumped) == {"hash": text}
+
+
+def test_words_and_hex_hashes_stay_bare() -> None:
+    assert yaml.dump({"hash": "a1b2e3", "name": "web"}, Dumper=KubernetesDumper) == (
+        "hash: a1b2e3\nname: web\n"
+    )
