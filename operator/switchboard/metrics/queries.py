@@ -79,7 +79,14 @@ from switchboard.contract import (
     Handler,
 )
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus
-from switchboard.sizing.workloads import IntervalProgress, Observation, SkillGroupShare, Workload
+from switchboard.sizing.workloads import (
+    SERVICE_INTERVAL_SECONDS,
+    IntervalProgress,
+    Observation,
+    SkillGroupShare,
+    Workload,
+    interval_elapsed_seconds,
+)
 
 DEFAULT_WINDOW_SECONDS = 900.0
 DEFAULT_RECENT_WINDOWS = (60.0, 300.0)
@@ -88,8 +95,6 @@ DEFAULT_AHT_WINDOW_SECONDS = 3600.0
 # anyone waits, and short enough that a pod gone soon stops counting.
 ACCUMULATION_WINDOW_SECONDS = 3600.0
 DAY_SECONDS = 86400
-# The service level is judged per interval of this length, aligned to the clock (docs/sizing.md).
-SERVICE_INTERVAL_SECONDS = 900.0
 
 _PLACEHOLDER = re.compile(r"\$(contact_center|namespace|window|workload|handler)\b")
 # RE2 (Prometheus' regular expressions) takes any punctuation escaped with a backslash.
@@ -289,11 +294,6 @@ def interval_queries(target: Target, elapsed_seconds: float) -> tuple[str, str, 
     within = increase(ANSWERED, handler=target.handler, within_sla="true")
     abandoned = increase(ABANDONED, handler=target.handler)
     return _offered(target, increase), f"{within} or vector(0)", f"{abandoned} or vector(0)"
-
-
-def interval_elapsed_seconds(now: float) -> float:
-    """How long ago the clock-aligned service-level interval under way began."""
-    return now - math.floor(now / SERVICE_INTERVAL_SECONDS) * SERVICE_INTERVAL_SECONDS
 
 
 def patience_query(target: Target, window_seconds: float) -> str | None:

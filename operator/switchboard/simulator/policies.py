@@ -35,7 +35,13 @@ from switchboard.sizing.decision import (
 )
 from switchboard.sizing.erlang import InfeasibleTarget, required_servers
 from switchboard.sizing.lookahead import forecast_slots, rate_to_size_for, slots_until_ready
-from switchboard.sizing.workloads import WORKLOADS, IntervalProgress, Workload
+from switchboard.sizing.workloads import (
+    SERVICE_INTERVAL_SECONDS,
+    WORKLOADS,
+    IntervalProgress,
+    Workload,
+    interval_elapsed_seconds,
+)
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,7 @@ class Telemetry:
     def interval_progress(self, length_seconds: float) -> IntervalProgress | None:
         """The counts since the clock-aligned interval under way began, as `increase()` over
         the time since its start gives them; None at its very start."""
-        now = self.latest.time
-        elapsed = now - math.floor(now / length_seconds + 1e-9) * length_seconds
+        elapsed = interval_elapsed_seconds(self.latest.time, length_seconds)
         start = self._since(elapsed)
         if start is None:
             return None
@@ -260,7 +265,7 @@ class SwitchboardPolicy:
     window_seconds: float = 900.0
     recent_windows: tuple[float, ...] = (60.0, 300.0)
     aht_window_seconds: float = 3600.0
-    service_interval_seconds: float = 900.0
+    service_interval_seconds: float = SERVICE_INTERVAL_SECONDS
     period_seconds: float = 30.0
     name: str = "switchboard"
     state: ScalingState = field(default_factory=ScalingState)

@@ -4,6 +4,7 @@ shows it."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +20,16 @@ class SkillGroupShare:
     name: str
     share: float
     aht_seconds: float
+
+
+# The service level is judged per interval of this length, aligned to the clock (docs/sizing.md).
+SERVICE_INTERVAL_SECONDS = 900.0
+
+
+def interval_elapsed_seconds(now: float, length_seconds: float = SERVICE_INTERVAL_SECONDS) -> float:
+    """How long ago the clock-aligned interval under way began; a time on a boundary (up to
+    floating-point error) begins one."""
+    return now - math.floor(now / length_seconds + 1e-9) * length_seconds
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,12 @@ from switchboard.metrics.queries import (
     escape_label_value,
     escape_regex,
     handle_time_query,
-    interval_elapsed_seconds,
     selector,
     skill_group_shares,
     window,
     workload_queries,
 )
-from switchboard.sizing.workloads import Workload
+from switchboard.sizing.workloads import Workload, interval_elapsed_seconds
 from tests.factory import contact_center
 
 
