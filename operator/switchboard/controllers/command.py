@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     import switchboard.controllers.handlers  # noqa: F401
+    from switchboard.controllers.namespace_discovery import serve_listed_namespaces
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -160,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("httpx2").setLevel(logging.WARNING)
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     start_http_server(args.metrics_port)
+    serve_listed_namespaces()
     kopf.run(
         # No kopf peering (it would pause the watches too): the Lease decides who acts.
         standalone=True,
