@@ -242,7 +242,7 @@ class Autoscaler:
             await self.kube.event(body, "Normal", "Scaled", "; ".join(events))
 
     def _current_replicas(self, cc: ContactCenter, workload: Workload) -> int:
-        live = self.caches.children.get(("Deployment", cc.namespace, f"{cc.name}-{workload}"))
+        live = self.caches.child(("Deployment", cc.namespace, f"{cc.name}-{workload}"))
         if live is not None:
             # The bot's stable Deployment runs a share of the bot during a rollout.
             return sized_replicas(live) if workload == "bot" else int(live["spec"]["replicas"])

@@ -1,8 +1,15 @@
 """What the watches saw: the latest body of every ContactCenter and of every child, so that a
-reconcile compares without a request (a restarted or idle operator reads and writes nothing)."""
+reconcile compares without a request (a restarted or idle operator reads and writes nothing).
+
+Children are most of what an operator of many ContactCenters holds (18 per quickstart), so each
+is kept as compact JSON without its `managedFields` (which nothing here reads, and which is half
+of a parsed body), parsed again when read: a Deployment takes about 2 KB so instead of 40 KB as
+a parsed dict. What is looked at often (labels, owners, resourceVersion) is kept beside it.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +26,35 @@ def child_key(manifest: Mapping[str, Any]) -> ChildKey:
     return (manifest["kind"], meta["namespace"], meta["name"])
 
 
+@dataclass(frozen=True, eq=False)  # identity: a newer body is another entry
+class CachedChild:
+    """A child as last seen: its body as compact JSON, and what is read without parsing it."""
+
+    body: bytes
+    labels: Mapping[str, str]
+    owners: frozenset[str]  # uids of its owner references
+    resource_version: str | None
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> CachedChild:
+        meta = body["metadata"]
+        kept = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+        return cls(
+            body=json.dumps(kept, separators=(",", ":"), default=str).encode(),
+            labels=dict(meta.get("labels") or {}),
+            owners=frozenset(ref.get("uid") for ref in meta.get("ownerReferences") or ()),
+            resource_version=meta.get("resourceVersion"),
+        )
+
+    def parsed(self) -> Manifest:
+        parsed: Manifest = json.loads(self.body)
+        return parsed
+
+
 @dataclass
 class Caches:
     contact_centers: dict[Key, Manifest] = field(default_factory=dict)
-    children: dict[ChildKey, Manifest] = field(default_factory=dict)
+    children: dict[ChildKey, CachedChild] = field(default_factory=dict)
     # Children by (namespace, instance label): a reconcile looks at its own, not at all.
     by_instance: dict[Key, set[ChildKey]] = field(default_factory=dict)
     # Namespaces whose children were listed once; the watches keep them current since, so
@@ -34,22 +66,25 @@ class Caches:
 
     def put_child(self, body: Mapping[str, Any]) -> None:
         key = child_key(body)
-        self.children[key] = dict(body)
-        instance = body["metadata"].get("labels", {}).get(INSTANCE_LABEL)
+        cached = CachedChild.of(body)
+        self.children[key] = cached
+        instance = cached.labels.get(INSTANCE_LABEL)
         if instance:
             self.by_instance.setdefault((key[1], instance), set()).add(key)
 
     def remove_child(self, key: ChildKey) -> None:
-        body = self.children.pop(key, None)
-        instance = (body or {}).get("metadata", {}).get("labels", {}).get(INSTANCE_LABEL)
+        cached = self.children.pop(key, None)
+        instance = cached.labels.get(INSTANCE_LABEL) if cached else None
         if instance:
             self.by_instance.get((key[1], instance), set()).discard(key)
 
+    def child(self, key: ChildKey) -> Manifest | None:
+        """The child's last seen body (a fresh copy), or None if none was seen."""
+        cached = self.children.get(key)
+        return cached.parsed() if cached is not None else None
+
     def children_of(self, cc: ContactCenter) -> Iterable[Manifest]:
         for key in list(self.by_instance.get((cc.namespace, cc.name), ())):
-            body = self.children.get(key)
-            if body is not None and any(
-                ref.get("uid") == cc.metadata.uid
-                for ref in body["metadata"].get("ownerReferences", [])
-            ):
-                yield body
+            cached = self.children.get(key)
+            if cached is not None and cc.metadata.uid in cached.owners:
+                yield cached.parsed()

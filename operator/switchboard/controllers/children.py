@@ -81,7 +81,7 @@ class Children:
     async def live(self, manifest: Mapping[str, Any]) -> Manifest | None:
         """The live object named like `manifest`, from the caches where they know it."""
         key = child_key(manifest)
-        cached = self.caches.children.get(key)
+        cached = self.caches.child(key)
         if cached is not None or (
             key[0] in CHILD_KIND_NAMES and key[1] in self.caches.listed_namespaces
         ):

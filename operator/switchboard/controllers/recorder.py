@@ -54,7 +54,7 @@ class Recorder:
             if manifest["kind"] not in WORKLOAD_KINDS:
                 continue
             key = child_key(manifest)
-            live = applied.get(key) or self.caches.children.get(key)
+            live = applied.get(key) or self.caches.child(key)
             component = manifest["metadata"]["name"].removeprefix(f"{cc.name}-")
             components[component] = workload_readiness(manifest["kind"], live)
         for channel in cc.spec.channels:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from pydantic import ValidationError
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.status import AnalysisResult, RolloutStatus
 from switchboard.api.types import duration_seconds
-from switchboard.controllers.caches import Caches, Key
+from switchboard.controllers.caches import CachedChild, Caches, Key
 from switchboard.controllers.ticks import TICK_SECONDS, Work, tick_every_contact_center
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
@@ -69,6 +70,11 @@ class Rollouts:
     analyzed: dict[Key, float] = field(default_factory=dict)
     seen: dict[Key, Hashable] = field(default_factory=dict)
     clients: PrometheusClients = field(default_factory=PrometheusClients)
+    # The model each cached bot Deployment runs, read once per body seen: every ContactCenter's
+    # inputs are compared every tick, and a cached body is parsed to be read.
+    versions: weakref.WeakKeyDictionary[CachedChild, str | None] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     async def run(self) -> None:
         """Decides for each ContactCenter when its plan asked to be looked at again, or at
@@ -215,8 +221,13 @@ class Rollouts:
         return tracks
 
     def _running(self, cc: ContactCenter, track: str) -> str | None:
-        live = self.caches.children.get(("Deployment", cc.namespace, bot_name(cc, track)))
-        return running_version(live)
+        cached = self.caches.children.get(("Deployment", cc.namespace, bot_name(cc, track)))
+        return self._version(cached) if cached is not None else None
+
+    def _version(self, cached: CachedChild) -> str | None:
+        if cached not in self.versions:
+            self.versions[cached] = running_version(cached.parsed())
+        return self.versions[cached]
 
     async def _serving(
         self, cc: ContactCenter, prometheus: Prometheus, track: str, running: str | None
@@ -237,10 +248,9 @@ class Rollouts:
         meta = body.get("metadata", {})
         bots = []
         for child in sorted(self.caches.by_instance.get(key, ())):
-            live = self.caches.children.get(child)
-            labels = (live or {}).get("metadata", {}).get("labels", {})
-            if child[0] == "Deployment" and labels.get(COMPONENT_LABEL) == "bot":
-                bots.append((child[2], running_version(live)))
+            cached = self.caches.children.get(child)
+            if child[0] == "Deployment" and cached and cached.labels.get(COMPONENT_LABEL) == "bot":
+                bots.append((child[2], self._version(cached)))
         control = meta.get("annotations", {}).get(CONTROL_ANNOTATION)
         return (meta.get("generation"), control, tuple(bots))
 

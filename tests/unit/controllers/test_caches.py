@@ -1,0 +1,71 @@
+"""The children's cache: what is put is what is read back, less what nothing reads."""
+
+from __future__ import annotations
+
+import copy
+
+from switchboard.controllers.caches import Caches, child_key
+from switchboard.resources import build_all
+from tests.factory import contact_center
+from tests.unit.resources.helpers import Manifest, find
+
+MANAGED_FIELDS = [{"manager": "switchboard", "operation": "Apply", "fieldsV1": {"f:spec": {}}}]
+
+
+def _as_stored(manifest: Manifest, uid: str, version: str = "1") -> Manifest:
+    """A built child as the apiserver returns it: owned, versioned, with managed fields."""
+    stored = copy.deepcopy(manifest)
+    stored["metadata"] |= {
+        "uid": f"child-of-{uid}",
+        "resourceVersion": version,
+        "managedFields": MANAGED_FIELDS,
+    }
+    stored["metadata"]["ownerReferences"][0]["uid"] = uid
+    stored["status"] = {"readyReplicas": 1}
+    return stored
+
+
+def test_a_child_reads_back_as_stored_without_its_managed_fields() -> None:
+    cc = contact_center()
+    caches = Caches()
+    stored = _as_stored(find(build_all(cc), "Deployment", "acme-bot"), cc.metadata.uid or "")
+    caches.put_child(stored)
+    read = caches.child(child_key(stored))
+    expected = copy.deepcopy(stored)
+    del expected["metadata"]["managedFields"]
+    assert read == expected
+    assert read is not None
+    read["spec"]["replicas"] = 99  # a reader's change is its own
+    assert caches.child(child_key(stored)) == expected
+
+
+def test_children_of_a_contact_center_are_those_it_owns_under_its_instance_label() -> None:
+    cc = contact_center()
+    caches = Caches()
+    built = build_all(cc)
+    for manifest in built:
+        caches.put_child(_as_stored(manifest, cc.metadata.uid or ""))
+    # Same name and labels, another owner: a ContactCenter deleted and created again.
+    orphan = _as_stored(find(built, "Service", "acme-bot"), "an-earlier-uid")
+    orphan["metadata"]["name"] = "acme-bot-old"
+    caches.put_child(orphan)
+    owned = {child_key(body) for body in caches.children_of(cc)}
+    assert owned == {child_key(manifest) for manifest in built}
+    caches.remove_child(child_key(find(built, "Deployment", "acme-bot")))
+    assert ("Deployment", cc.namespace, "acme-bot") not in {
+        child_key(body) for body in caches.children_of(cc)
+    }
+    assert caches.child(("Deployment", cc.namespace, "acme-bot")) is None
+
+
+def test_a_newer_body_replaces_the_older() -> None:
+    cc = contact_center()
+    caches = Caches()
+    deployment = find(build_all(cc), "Deployment", "acme-bot")
+    caches.put_child(_as_stored(deployment, cc.metadata.uid or "", version="1"))
+    newer = _as_stored(deployment, cc.metadata.uid or "", version="2")
+    newer["spec"]["replicas"] = 7
+    caches.put_child(newer)
+    cached = caches.children[child_key(newer)]
+    assert cached.resource_version == "2"
+    assert (caches.child(child_key(newer)) or {})["spec"]["replicas"] == 7
