@@ -3,8 +3,8 @@ reconcile compares without a request (a restarted or idle operator reads and wri
 
 Children are most of what an operator of many ContactCenters holds (18 per quickstart), so each
 is kept as compact JSON without its `managedFields` (which nothing here reads, and which is half
-of a parsed body), parsed again when read: a Deployment takes about 2 KB so instead of 40 KB as
-a parsed dict. What is looked at often (labels, owners, resourceVersion) is kept beside it.
+of a parsed body), parsed again when read: about 4 KB a child instead of 22 KB as a parsed dict
+(measured on a fleet of 1,000). What is looked at often (labels, owners) is kept beside it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ class CachedChild:
     body: bytes
     labels: Mapping[str, str]
     owners: frozenset[str]  # uids of its owner references
-    resource_version: str | None
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> CachedChild:
@@ -43,7 +42,6 @@ class CachedChild:
             body=json.dumps(kept, separators=(",", ":"), default=str).encode(),
             labels=dict(meta.get("labels") or {}),
             owners=frozenset(ref.get("uid") for ref in meta.get("ownerReferences") or ()),
-            resource_version=meta.get("resourceVersion"),
         )
 
     def parsed(self) -> Manifest:

@@ -66,6 +66,6 @@ def test_a_newer_body_replaces_the_older() -> None:
     newer = _as_stored(deployment, cc.metadata.uid or "", version="2")
     newer["spec"]["replicas"] = 7
     caches.put_child(newer)
-    cached = caches.children[child_key(newer)]
-    assert cached.resource_version == "2"
-    assert (caches.child(child_key(newer)) or {})["spec"]["replicas"] == 7
+    read = caches.child(child_key(newer)) or {}
+    assert read["metadata"]["resourceVersion"] == "2"
+    assert read["spec"]["replicas"] == 7
