@@ -24,6 +24,7 @@ cannot tell a dead leader from a slow one before the lease expires.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
@@ -31,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from lightkube.types import PatchType
 
 from switchboard import FIELD_MANAGER
 from switchboard.api.contactcenter import ContactCenter
+from switchboard.controllers.leadership import Elector, LeaderElection, Timings
 from switchboard.resources import generated_secret_names
 from switchboard.resources.kinds import CHILD_KINDS
 from tests.factory import valid_manifest
@@ -579,6 +581,45 @@ def test_a_rolling_replacement_never_has_two_leaders_acting(
     # Taken once released (the replicas share a clock), at the next try: a candidate tries
     # every retry period, with up to 1.2 times more at random.
     assert 0 <= took < RETRY_SECONDS * 2.2 + 1
+
+
+def test_a_leader_whose_loop_is_busy_past_the_renew_deadline_keeps_leading(
+    client: Client, kubeconfig: Path, home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of watch events at once (a fleet's namespaces deleted) keep the operator's
+    loop from running for seconds. The renewals go out on the elector's own thread, so the
+    leader keeps the lease through it and acts on when its loop comes back; renewed on the
+    busy loop, they missed the deadline and each loss stopped the workers."""
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    timings = Timings(lease_duration=4.0, renew_deadline=2.0, retry_period=0.5)
+    calls: list[str] = []
+
+    async def follow() -> None:
+        calls.append("follow")
+
+    async def lead_then_block() -> tuple[bool, datetime, Lease]:
+        election = LeaderElection(home, "busy", "busy-replica", timings)
+        elector = Elector(election, lambda: calls.append("lead"), follow)
+        elector.start()
+        try:
+            started = time.monotonic()
+            while not (elector.acting() and calls):
+                assert time.monotonic() - started < TAKEOVER_SECONDS, "it never led"
+                await asyncio.sleep(0.1)
+            blocked_at = datetime.now(UTC)
+            time.sleep(3 * timings.renew_deadline)  # noqa: ASYNC251 (the loop, busy on purpose)
+            return elector.acting(), blocked_at, client.get(Lease, "busy", namespace=home)
+        finally:
+            await elector.stop()
+
+    acting, blocked_at, lease = asyncio.run(lead_then_block())
+    assert acting
+    assert lease.spec is not None and lease.spec.holderIdentity == "busy-replica"
+    assert lease.spec.renewTime is not None
+    assert lease.spec.renewTime > blocked_at + timedelta(seconds=2 * timings.renew_deadline)
+    assert calls == ["lead", "follow"]  # one term, ended by the stop alone
+    released = client.get(Lease, "busy", namespace=home)
+    assert released.spec is not None and released.spec.holderIdentity == ""
 
 
 def test_the_operator_rides_out_a_restart_of_the_apiserver_and_etcd(

@@ -10,17 +10,20 @@ renew deadline stops acting, which is before any candidate can see the lease exp
 deadline is shorter than the lease); a leader that shuts down stops acting first, then
 releases the lease, so that a candidate takes over at its next try.
 
-The record logic is pure (`claimed`, `released`, `must_wait`); `Elector` is its I/O.
+The record logic is pure (`claimed`, `released`, `must_wait`); `Elector` is its I/O, on a
+thread of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -123,31 +126,70 @@ def must_wait(observed: LeaseRecord, identity: str, unchanged_since: float, now:
 
 
 class Elector:
-    """Campaigns for the Lease and keeps it: calls `lead()` once this replica holds it, and
-    awaits `follow()` once it lost it (or could not renew it in time), then campaigns again."""
+    """Campaigns for the Lease and keeps it, on a thread and event loop of its own (as
+    client-go renews on a goroutine of its own), so that however busy the operator's loop is
+    with watch events, the renewals go out on time. Calls `lead()` on the operator's loop once
+    this replica holds the lease, and awaits `follow()` there once it lost it (or could not
+    renew it in time), then campaigns again."""
 
     def __init__(
         self,
         election: LeaderElection,
         lead: Callable[[], None],
-        follow: Callable[[], Awaitable[None]],
-        client: AsyncClient | None = None,
+        follow: Callable[[], Coroutine[None, None, None]],
     ) -> None:
         self.election = election
         self.timings = election.timings
         self._lead = lead
         self._follow = follow
-        # A client of its own: a leader's renewals never queue behind its reconciles.
-        self._client = client or AsyncClient(
-            namespace=election.namespace,
-            field_manager=FIELD_MANAGER,
-            timeout=httpx2.Timeout(self.timings.renew_deadline),
-        )
         self._observed: LeaseRecord | None = None
         self._observed_at = 0.0  # monotonic: when the observed record last changed
         self._resource_version: str | None = None
-        # Monotonic: when the last successful claim was sent; None while not leading.
+        # Monotonic: when the last successful claim was sent; None while not leading. Written on
+        # the elector's thread, read by `acting` on any.
         self._renewed_at: float | None = None
+        self._home: asyncio.AbstractEventLoop | None = None  # where lead and follow run
+        self._thread = threading.Thread(target=self._serve, name="leader-election", daemon=True)
+        self._ready = threading.Event()
+        self._stopping: asyncio.Event | None = None  # set on the elector's loop to stop it
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: AsyncClient  # made on the elector's loop, which it belongs to
+
+    def start(self) -> None:
+        """Starts campaigning; call from the loop that `lead` and `follow` belong to."""
+        self._home = asyncio.get_running_loop()
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Stops campaigning and, if leading, stops acting, then hands the lease back so that
+        a candidate takes over at its next try instead of waiting for it to expire."""
+        await asyncio.to_thread(self._ready.wait)
+        assert self._loop is not None and self._stopping is not None
+        self._loop.call_soon_threadsafe(self._stopping.set)
+        await asyncio.to_thread(self._thread.join)
+
+    def _serve(self) -> None:
+        asyncio.run(self._campaign_until_stopped())
+
+    async def _campaign_until_stopped(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        # A client of its own loop: the renewals never queue behind the operator's requests.
+        self._client = AsyncClient(
+            namespace=self.election.namespace,
+            field_manager=FIELD_MANAGER,
+            timeout=httpx2.Timeout(self.timings.renew_deadline),
+        )
+        self._ready.set()
+        campaign = asyncio.create_task(self.run())
+        try:
+            await self._stopping.wait()
+            campaign.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await campaign
+            await self._release()
+        finally:
+            await self._client.close()
 
     def acting(self) -> bool:
         """Whether this replica may act now: it leads, and the renew deadline of its last
@@ -167,7 +209,8 @@ class Elector:
                 self.election.namespace,
                 self.election.name,
             )
-            self._lead()
+            assert self._home is not None
+            self._home.call_soon_threadsafe(self._lead)
             await self._stop_leading(await self._keep())
 
     async def _campaign(self) -> None:
@@ -208,7 +251,8 @@ class Elector:
     async def _stop_leading(self, why: str, level: int = logging.WARNING) -> None:
         logger.log(level, "stopped leading: %s", why)
         self._renewed_at = None
-        await self._follow()
+        assert self._home is not None
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._follow(), self._home))
 
     async def _attempt(self) -> bool:
         """One try to acquire or renew the lease; True if this replica holds it now."""
@@ -275,9 +319,7 @@ class Elector:
             self._observed = record
             self._observed_at = time.monotonic()
 
-    async def release(self) -> None:
-        """Stops acting if leading, then hands the lease back so that a candidate takes over
-        at its next try instead of waiting for it to expire. Call once `run` is cancelled."""
+    async def _release(self) -> None:
         if self._renewed_at is None:
             return
         await self._stop_leading("shutting down", logging.INFO)
@@ -288,6 +330,3 @@ class Elector:
             logger.warning("releasing the lease failed (it expires instead): %s", error)
         else:
             logger.info("released the lease")
-
-    async def close(self) -> None:
-        await self._client.close()

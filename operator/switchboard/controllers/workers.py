@@ -103,13 +103,12 @@ class Controller:
         self.workers = workers
         self.term: Term | None = None
         self.elector: Elector | None = None
-        self.campaign: asyncio.Task[None] | None = None
         metrics.LEADER.labels(identity=identity).set(0)
         if election is None:
             self._lead()
         else:
             self.elector = Elector(election, self._lead, self._follow)
-            self.campaign = asyncio.create_task(self.elector.run())
+            self.elector.start()
 
     def _leading(self) -> bool:
         return self.elector is None or self.elector.acting()
@@ -135,11 +134,6 @@ class Controller:
 
     async def stop(self) -> None:
         """Stops acting, then hands the lease over (if it leads) for a quick takeover."""
-        if self.campaign is not None:
-            self.campaign.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.campaign
         if self.elector is not None:
-            await self.elector.release()
-            await self.elector.close()
+            await self.elector.stop()
         await self._follow()
