@@ -193,7 +193,14 @@ def decide(
     recommendations = _recorded(
         state.recommendations, Recommendation(now, recommendation, for_rate), limits
     )
-    replicas, why = _stabilized(now, current_replicas, recommendation, recommendations, limits)
+    replicas, why = _stabilized(
+        now,
+        current_replicas,
+        recommendation,
+        recommendations,
+        limits,
+        _fade_seconds(rest, target, limits),
+    )
     if not why and recommendation != sizing.replicas:
         why = _limits_note(limits)
     replicas, why = _step_limited(current_replicas, replicas, why, limits)
@@ -534,17 +541,32 @@ def _released(recommendations: tuple[Recommendation, ...]) -> list[int]:
     ]
 
 
+def _fade_seconds(rest: ServiceTarget, target: ServiceTarget, limits: ScalingLimits) -> float:
+    """How long a held recommendation takes to fade: the scale-down window, shortened in
+    proportion as the interval under way is ahead of its target. Its rest may then miss (and
+    abandon) more than the target allows, its own sizing already being the margin, so holding
+    capacity there buys little; an interval behind, or one the capacity would no longer serve,
+    holds for the whole window. The nearer constraint decides: the service level's share that
+    may still miss, or the abandonment still allowed, against the target's."""
+    window = limits.scale_down_window_seconds
+    pressures = [(1.0 - target.target) / (1.0 - rest.target) if rest.target < 1.0 else 1.0]
+    if target.max_abandon is not None and rest.max_abandon:
+        pressures.append(target.max_abandon / rest.max_abandon)
+    return window * min(1.0, max(pressures))
+
+
 def _stabilized(
     now: float,
     current: int,
     recommended: int,
     recommendations: tuple[Recommendation, ...],
     limits: ScalingLimits,
+    fade_seconds: float,
 ) -> tuple[int, str]:
     """HPA stabilization: up to the lowest recommendation of the scale-up window, down to the
     highest of the scale-down window as `_released` holds them, else stay. With a forecast, a
-    held recommendation with a rate part fades over the window (`_faded`); without them it is
-    held in full, as the HorizontalPodAutoscaler holds it."""
+    held recommendation with a rate part fades over `fade_seconds` (`_faded`); without them it
+    is held in full for the window, as the HorizontalPodAutoscaler holds it."""
     ages = [now - made for made in _last_made(recommendations, now, limits)]
     up_to = min(
         r.replicas
@@ -553,9 +575,7 @@ def _stabilized(
     )
     fading = recommendations[-1].for_rate is not None
     down_to = max(
-        _faded(held, recommended, age, limits.scale_down_window_seconds)
-        if fading and r.for_rate is not None
-        else held
+        _faded(held, recommended, age, fade_seconds) if fading and r.for_rate is not None else held
         for r, held, age in zip(recommendations, _released(recommendations), ages, strict=True)
         if age <= limits.scale_down_window_seconds
     )
@@ -572,8 +592,10 @@ def _faded(held: int, recommended: int, age: float, window: float) -> int:
     excess over the latest recommendation, shrinking in proportion to its age to nothing at
     the window's end. A peak of contacts in the system is most likely to come back soon after
     it; holding it whole for the window paid for capacity long after it had passed."""
-    if held <= recommended or window <= 0:
+    if held <= recommended:
         return held
+    if age >= window:
+        return recommended
     return recommended + math.ceil((held - recommended) * (1.0 - age / window) - 1e-9)
 
 
