@@ -28,7 +28,7 @@ the behaviour SREs know carries over:
    less by what the rate's own recommendation has fallen since: the window holds what contacts
    in the system and a backlog added, while a falling forecast (or the end of a measured jump)
    is followed at once; and what it holds fades with its age, from all of it when just made to
-   none at the window's end;
+   none at the window's end, or sooner while the interval under way is ahead of its target;
 5. limit the step, never shrink while an excess backlog waits, and keep within min and max.
 
 Missing metrics hold the current replicas: no data is never a reason to scale down.
@@ -287,6 +287,10 @@ INTERVAL_SIGMAS = 1.0
 INTERVAL_FLOOR = 0.5
 INTERVAL_CEILING = 0.95
 ABANDON_CAP_RANGE = (0.5, 2.0)  # times the cap
+# How steeply the scale-down hold shortens as an interval gets ahead of its target (see
+# _fade_seconds): 1 shortens it in proportion, 0 never; chosen on the tuning days (1 cost
+# 0.4 points of intervals met for 0.6% of replica-hours there, 0.5 0.2 points for 0.3%).
+LEAD_FADE_POWER = 0.5
 
 
 def _interval_target(
@@ -542,17 +546,18 @@ def _released(recommendations: tuple[Recommendation, ...]) -> list[int]:
 
 
 def _fade_seconds(rest: ServiceTarget, target: ServiceTarget, limits: ScalingLimits) -> float:
-    """How long a held recommendation takes to fade: the scale-down window, shortened in
-    proportion as the interval under way is ahead of its target. Its rest may then miss (and
-    abandon) more than the target allows, its own sizing already being the margin, so holding
-    capacity there buys little; an interval behind, or one the capacity would no longer serve,
-    holds for the whole window. The nearer constraint decides: the service level's share that
-    may still miss, or the abandonment still allowed, against the target's."""
+    """How long a held recommendation takes to fade: the scale-down window, shortened as the
+    interval under way is ahead of its target. Its rest may then miss (and abandon) more than
+    the target allows, its own sizing being the margin, so holding capacity there buys little;
+    an interval behind, or one the capacity would no longer serve, holds for the whole window.
+    How far ahead: the target's share of misses over the share the rest may miss, or the
+    abandonment cap over what the rest may abandon, whichever is nearer; the window shrinks
+    with its square root (LEAD_FADE_POWER)."""
     window = limits.scale_down_window_seconds
     pressures = [(1.0 - target.target) / (1.0 - rest.target) if rest.target < 1.0 else 1.0]
     if target.max_abandon is not None and rest.max_abandon:
         pressures.append(target.max_abandon / rest.max_abandon)
-    return window * min(1.0, max(pressures))
+    return window * min(1.0, max(pressures)) ** LEAD_FADE_POWER
 
 
 def _stabilized(

@@ -524,6 +524,38 @@ def test_the_abandonment_cap_of_an_interval_s_rest_is_what_its_contacts_may_stil
     assert calm.servers < _erlang_a_servers(0.8, 0.05) < strained.servers
 
 
+def _held_after_a_crowd(answered_within: float, now: float) -> tuple[int, int]:
+    """The replicas `now` seconds after a crowd of 160 in the system (twice what the rate keeps
+    there) passed halfway through an interval, and what the calm after it needs alone."""
+    progress = IntervalProgress(900.0, 450.0, 200, answered_within, 0.0)
+    crowd = Demand(HALFWAY_RATE, 180, in_system=160, interval=progress)
+    calm = Demand(HALFWAY_RATE, 180, in_system=40, interval=progress)
+    crowded = _decide(crowd, current=60, forecast=HALFWAY_RATE, limits=ROOMY)
+    after = _decide(
+        calm, crowded.replicas, now=30.0, forecast=HALFWAY_RATE, limits=ROOMY, state=crowded.state
+    )
+    held = _decide(
+        calm, after.replicas, now=now, forecast=HALFWAY_RATE, limits=ROOMY, state=after.state
+    )
+    return held.replicas, _decide(calm, forecast=HALFWAY_RATE, limits=ROOMY).replicas
+
+
+def test_an_interval_ahead_of_its_target_holds_a_crowd_s_capacity_for_less_time() -> None:
+    # All 200 met so far: the rest needs 0.6 + sqrt(0.24 / 200) (see above), so it may miss
+    # 1 - that where the target allows 0.2; the hold fades over the 300 s window times the
+    # square root of 0.2 over that.
+    rest = 0.6 + math.sqrt(0.6 * 0.4 / 200)
+    fade = 300 * math.sqrt(0.2 / (1 - rest))
+    assert 200 < fade < 250
+    held, alone = _held_after_a_crowd(200, now=fade - 5)
+    assert held > alone
+    assert _held_after_a_crowd(200, now=fade + 5) == (alone, alone)
+    # An interval on its target holds it for the whole window.
+    held, alone = _held_after_a_crowd(160, now=fade + 5)
+    assert held > alone
+    assert _held_after_a_crowd(160, now=305) == (alone, alone)
+
+
 def _erlang_a_servers(level: float, abandonment: float) -> int:
     return required_servers(
         HALFWAY_RATE,
