@@ -557,7 +557,7 @@ def _fade_seconds(rest: ServiceTarget, target: ServiceTarget, limits: ScalingLim
     pressures = [(1.0 - target.target) / (1.0 - rest.target) if rest.target < 1.0 else 1.0]
     if target.max_abandon is not None and rest.max_abandon:
         pressures.append(target.max_abandon / rest.max_abandon)
-    return window * min(1.0, max(pressures)) ** LEAD_FADE_POWER
+    return window * math.pow(min(1.0, max(pressures)), LEAD_FADE_POWER)
 
 
 def _stabilized(
