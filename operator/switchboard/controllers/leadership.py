@@ -164,12 +164,18 @@ class Elector:
         """Stops campaigning and, if leading, stops acting, then hands the lease back so that
         a candidate takes over at its next try instead of waiting for it to expire."""
         await asyncio.to_thread(self._ready.wait)
-        assert self._loop is not None and self._stopping is not None
-        self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._loop is not None and self._stopping is not None:
+            with contextlib.suppress(RuntimeError):  # its loop is already closed: it failed
+                self._loop.call_soon_threadsafe(self._stopping.set)
         await asyncio.to_thread(self._thread.join)
 
     def _serve(self) -> None:
-        asyncio.run(self._campaign_until_stopped())
+        try:
+            asyncio.run(self._campaign_until_stopped())
+        except Exception:
+            logger.exception("leader election failed: this replica no longer campaigns")
+        finally:
+            self._ready.set()  # a stop waiting for the loop must not wait for ever
 
     async def _campaign_until_stopped(self) -> None:
         self._loop = asyncio.get_running_loop()
