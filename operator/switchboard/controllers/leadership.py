@@ -149,10 +149,9 @@ class Elector:
         # the elector's thread, read by `acting` on any.
         self._renewed_at: float | None = None
         self._home: asyncio.AbstractEventLoop | None = None  # where lead and follow run
+        self._loop = asyncio.new_event_loop()  # the elector's own, run by its thread
+        self._stopping = asyncio.Event()  # set on the elector's loop to stop it
         self._thread = threading.Thread(target=self._serve, name="leader-election", daemon=True)
-        self._ready = threading.Event()
-        self._stopping: asyncio.Event | None = None  # set on the elector's loop to stop it
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._client: AsyncClient  # made on the elector's loop, which it belongs to
 
     def start(self) -> None:
@@ -163,30 +162,25 @@ class Elector:
     async def stop(self) -> None:
         """Stops campaigning and, if leading, stops acting, then hands the lease back so that
         a candidate takes over at its next try instead of waiting for it to expire."""
-        await asyncio.to_thread(self._ready.wait)
-        if self._loop is not None and self._stopping is not None:
-            with contextlib.suppress(RuntimeError):  # its loop is already closed: it failed
-                self._loop.call_soon_threadsafe(self._stopping.set)
+        with contextlib.suppress(RuntimeError):  # its loop is closed: the thread failed
+            self._loop.call_soon_threadsafe(self._stopping.set)
         await asyncio.to_thread(self._thread.join)
 
     def _serve(self) -> None:
         try:
-            asyncio.run(self._campaign_until_stopped())
+            self._loop.run_until_complete(self._campaign_until_stopped())
         except Exception:
             logger.exception("leader election failed: this replica no longer campaigns")
         finally:
-            self._ready.set()  # a stop waiting for the loop must not wait for ever
+            self._loop.close()
 
     async def _campaign_until_stopped(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
         # A client of its own loop: the renewals never queue behind the operator's requests.
         self._client = AsyncClient(
             namespace=self.election.namespace,
             field_manager=FIELD_MANAGER,
             timeout=httpx2.Timeout(self.timings.renew_deadline),
         )
-        self._ready.set()
         campaign = asyncio.create_task(self.run())
         try:
             await self._stopping.wait()
