@@ -30,7 +30,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -586,6 +586,35 @@ def test_a_rolling_replacement_never_has_two_leaders_acting(
     assert 0 <= took < RETRY_SECONDS * 2.2 + 1
 
 
+@contextlib.asynccontextmanager
+async def leading(
+    home: str, name: str, timings: Timings, calls: list[str]
+) -> AsyncIterator[Elector]:
+    """An elector of its own Lease, leading (its terms recorded in `calls`); stopped after."""
+
+    async def follow() -> None:
+        calls.append("follow")
+
+    elector = Elector(
+        LeaderElection(home, name, f"{name}-replica", timings), lambda: calls.append("lead"), follow
+    )
+    elector.start()
+    try:
+        started = time.monotonic()
+        while not (elector.acting() and calls):
+            assert time.monotonic() - started < TAKEOVER_SECONDS, "it never led"
+            await asyncio.sleep(0.1)
+        yield elector
+    finally:
+        await elector.stop()
+
+
+def holder(client: Client, namespace: str, name: str) -> str | None:
+    spec = client.get(Lease, name, namespace=namespace).spec
+    assert spec is not None
+    return spec.holderIdentity
+
+
 def test_a_leader_whose_loop_is_busy_past_the_renew_deadline_keeps_leading(
     client: Client, kubeconfig: Path, home: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -597,23 +626,11 @@ def test_a_leader_whose_loop_is_busy_past_the_renew_deadline_keeps_leading(
     timings = Timings(lease_duration=4.0, renew_deadline=2.0, retry_period=0.5)
     calls: list[str] = []
 
-    async def follow() -> None:
-        calls.append("follow")
-
     async def lead_then_block() -> tuple[bool, datetime, Lease]:
-        election = LeaderElection(home, "busy", "busy-replica", timings)
-        elector = Elector(election, lambda: calls.append("lead"), follow)
-        elector.start()
-        try:
-            started = time.monotonic()
-            while not (elector.acting() and calls):
-                assert time.monotonic() - started < TAKEOVER_SECONDS, "it never led"
-                await asyncio.sleep(0.1)
+        async with leading(home, "busy", timings, calls) as elector:
             blocked_at = datetime.now(UTC)
             time.sleep(3 * timings.renew_deadline)  # noqa: ASYNC251 (the loop, busy on purpose)
             return elector.acting(), blocked_at, client.get(Lease, "busy", namespace=home)
-        finally:
-            await elector.stop()
 
     acting, blocked_at, lease = asyncio.run(lead_then_block())
     assert acting
@@ -621,8 +638,32 @@ def test_a_leader_whose_loop_is_busy_past_the_renew_deadline_keeps_leading(
     assert lease.spec.renewTime is not None
     assert lease.spec.renewTime > blocked_at + timedelta(seconds=2 * timings.renew_deadline)
     assert calls == ["lead", "follow"]  # one term, ended by the stop alone
-    released = client.get(Lease, "busy", namespace=home)
-    assert released.spec is not None and released.spec.holderIdentity == ""
+    assert holder(client, home, "busy") == ""
+
+
+def test_a_leader_stopped_after_a_renewal_it_did_not_see_land_still_hands_the_lease_back(
+    client: Client, kubeconfig: Path, home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop cancels a renewal in flight; the apiserver may have applied it all the same,
+    so the version the elector knows is stale and its release conflicts. A change to the
+    Lease made by another hand just before the stop leaves it in the same state, at a moment
+    the test chooses (renewals are 10 s apart)."""
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    timings = Timings(lease_duration=30.0, renew_deadline=20.0, retry_period=10.0)
+    calls: list[str] = []
+
+    async def lead_then_stop_after_an_unseen_write() -> None:
+        async with leading(home, "unseen", timings, calls):
+            client.patch(
+                Lease,
+                "unseen",
+                {"metadata": {"annotations": {"switchboard.test/unseen": "write"}}},
+                namespace=home,
+            )
+
+    asyncio.run(lead_then_stop_after_an_unseen_write())
+    assert calls == ["lead", "follow"]
+    assert holder(client, home, "unseen") == ""
 
 
 def test_the_operator_rides_out_a_restart_of_the_apiserver_and_etcd(

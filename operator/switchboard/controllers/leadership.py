@@ -243,8 +243,11 @@ class Elector:
         left = self._renewed_at + self.timings.renew_deadline - time.monotonic()
         if left <= 0:
             return False
+        # Not `wait_for`: before Python 3.12 it swallows a cancellation that comes as the
+        # renewal completes, and the stop, which cancels the campaign, then waits forever.
         try:
-            return await asyncio.wait_for(self._attempt(), left)
+            async with asyncio.timeout(left):
+                return await self._attempt()
         except TimeoutError:
             return False
 
@@ -323,10 +326,23 @@ class Elector:
         if self._renewed_at is None:
             return
         await self._stop_leading("shutting down", logging.INFO)
-        assert self._observed is not None
         try:
-            await self._write(released(self._observed, datetime.now(UTC)))
+            await self._hand_back()
         except (ApiError, httpx2.HTTPError, OSError) as error:
             logger.warning("releasing the lease failed (it expires instead): %s", error)
         else:
             logger.info("released the lease")
+
+    async def _hand_back(self) -> None:
+        """Writes the released record. A renewal cut short by the stop may have landed without
+        this replica seeing it, so a conflict is read again, and if it still holds the lease,
+        written once more."""
+        assert self._observed is not None
+        try:
+            await self._write(released(self._observed, datetime.now(UTC)))
+        except ApiError as error:
+            if error.status.code != 409 or not await self._get():
+                raise
+            if self._observed.holder != self.election.identity:
+                return  # another replica took it meanwhile: nothing of ours to hand back
+            await self._write(released(self._observed, datetime.now(UTC)))
