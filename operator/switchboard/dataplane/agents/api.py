@@ -9,7 +9,6 @@ an action the conversation's state does not allow is a 403, 404 or 409 with a co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from switchboard.dataplane.agents.protocol import (
 from switchboard.dataplane.agents.queries import Agent
 from switchboard.dataplane.agents.rules import Refusal
 from switchboard.dataplane.conversation import State
+from switchboard.dataplane.waiting import set_within
 
 if TYPE_CHECKING:
     from switchboard.dataplane.agents.role import Tier
@@ -183,12 +183,7 @@ class _Endpoints:
 
 async def _until(event: asyncio.Event, deadline: float) -> bool:
     """Waits for `event` until `deadline`; whether it was set."""
-    remaining = deadline - asyncio.get_running_loop().time()
-    if remaining <= 0:
-        return False
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), remaining)
-    return event.is_set()
+    return await set_within(event, deadline - asyncio.get_running_loop().time())
 
 
 def _agent_id(request: web.Request) -> str:

@@ -17,7 +17,6 @@ each timeout.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -32,6 +31,7 @@ from switchboard.dataplane.envelope import AgentNudge
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import Connection, move
 from switchboard.dataplane.topology import agent_deliveries
+from switchboard.dataplane.waiting import set_within
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ class Router:
 
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._nudged.wait(), TICK_SECONDS)
+            await set_within(self._nudged, TICK_SECONDS)
             self._nudged.clear()
             try:
                 await self.route()

@@ -12,7 +12,6 @@ message is acknowledged after its turn is stored and announced.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -37,6 +36,7 @@ from switchboard.dataplane.envelope import AgentNudge, CustomerTurn
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import STORE_OUTAGES
 from switchboard.dataplane.topology import agent_deliveries
+from switchboard.dataplane.waiting import set_within
 from switchboard.dataplane.wiring import BotWiring, HandoffWiring
 
 logger = logging.getLogger(__name__)
@@ -260,8 +260,7 @@ class BotRole:
                 logger.warning("could not stop consuming: %s", error)
         if self._gate is not None:
             self._gate.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), DRAIN_SECONDS)
+        await set_within(self._idle, DRAIN_SECONDS)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

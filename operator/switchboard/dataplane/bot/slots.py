@@ -11,7 +11,6 @@ or abandoned): nothing to release, so a crash cannot leak a slot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import uuid
@@ -21,6 +20,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from switchboard.dataplane.store import Store, append_event
+from switchboard.dataplane.waiting import set_within
 
 logger = logging.getLogger(__name__)
 
@@ -180,8 +180,7 @@ class SlotGate:
     async def run(self) -> None:
         """Admits waiting conversations until cancelled."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            await set_within(self._wake, POLL_SECONDS)
             self._wake.clear()
             try:
                 await self._admit_waiting()

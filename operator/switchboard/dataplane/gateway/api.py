@@ -9,7 +9,6 @@ wakes on a delivery of its conversation, or answers empty when its wait is over.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import uuid
@@ -33,6 +32,7 @@ from switchboard.dataplane.gateway.protocol import (
 from switchboard.dataplane.gateway.webhook import ApiWebhook, Webhooks
 from switchboard.dataplane.service import Runtime
 from switchboard.dataplane.store import Message
+from switchboard.dataplane.waiting import set_within
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +139,7 @@ class Api:
                 remaining = deadline - loop.time()
                 if messages or remaining <= 0:
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.nudged.wait(), remaining)
+                await set_within(waiter.nudged, remaining)
         finally:
             self.hub.remove(conversation_id, waiter)
         state = (await self.conversations.find(conversation_id)).state

@@ -103,7 +103,8 @@ async def play(
             visit.shown(message.sender, time.monotonic())
             move = script.shown(message.sender, message.text)
         try:
-            state = await asyncio.wait_for(line.leave(), LEAVE_SECONDS)
+            async with asyncio.timeout(LEAVE_SECONDS):
+                state = await line.leave()
         except TimeoutError:
             state = None
         visit.ended = None if stop.is_set() else state

@@ -107,12 +107,10 @@ class ApiLine:
         try:
             while True:
                 after = stored[-1][0] if stored else 0
-                answer = await asyncio.wait_for(
-                    self._request(
+                async with asyncio.timeout(30):
+                    answer = await self._request(
                         "GET", f"{self.base}/{self.conversation}/messages", params={"after": after}
-                    ),
-                    30,
-                )
+                    )
                 if not answer["messages"]:
                     return stored
                 stored.extend((int(m["seq"]), uuid.UUID(m["id"])) for m in answer["messages"])

@@ -5,7 +5,6 @@ finish, and the rest leave. What happened is in the tally."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 import uuid
@@ -25,6 +24,7 @@ from switchboard.dataplane.loadgen.rest import ApiLine
 from switchboard.dataplane.loadgen.script import Script, choose_need
 from switchboard.dataplane.loadgen.tally import Tally
 from switchboard.dataplane.loadgen.webchat import WebchatLine
+from switchboard.dataplane.waiting import set_within
 
 FINISH_SECONDS = LEAVE_SECONDS + 30.0
 """After the drain: time for the last customers to leave and check their transcripts."""
@@ -138,8 +138,7 @@ class LoadRun:
 
     async def _until(self, moment: float) -> None:
         """Sleeps until `moment` (monotonic), or until interrupted."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.interrupted.wait(), max(moment - time.monotonic(), 0))
+        await set_within(self.interrupted, moment - time.monotonic())
 
     async def _arrivals(self, http: aiohttp.ClientSession) -> None:
         plan, endpoints = self.plan, self.endpoints
