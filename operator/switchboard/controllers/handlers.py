@@ -12,6 +12,7 @@ from typing import Any
 import kopf
 
 from switchboard import GROUP, PLURAL, VERSION
+from switchboard.controllers.caches import without_managed_fields
 from switchboard.controllers.workers import Controller
 from switchboard.resources.common import INSTANCE_LABEL
 from switchboard.resources.kinds import CHILD_KINDS, MANAGED_SELECTOR
@@ -45,7 +46,7 @@ async def contact_center_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any
         controller.caches.contact_centers.pop(key, None)
         controller.forget(dict(body))
         return
-    controller.caches.contact_centers[key] = dict(body)
+    controller.caches.contact_centers[key] = without_managed_fields(body)
     controller.queue.add(key)
 
 
