@@ -41,6 +41,33 @@ from switchboard.rollout.machine import CANARY_TRACK
 logger = logging.getLogger(__name__)
 
 WAIT_FOR_PREREQUISITES_SECONDS = 5.0
+# A namespace being deleted refuses every create, so its ContactCenters' reconciles only fail
+# one by one; after a restart amid a fleet's deletion thousands of them queued ahead of a new
+# ContactCenter elsewhere. Once one failed so, the others of its namespace wait this long
+# before trying: by then they are gone with it (a namespace created again under its name is
+# served after that).
+TERMINATING_NAMESPACE_SECONDS = 30.0
+
+
+class TerminatingNamespaces:
+    """Namespaces seen being deleted, and when (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+
+    def saw(self, namespace: str, now: float) -> None:
+        self._seen[namespace] = now
+
+    def wait(self, namespace: str, now: float) -> float | None:
+        """Seconds before a ContactCenter of `namespace` is worth a reconcile; None if now."""
+        seen = self._seen.get(namespace)
+        if seen is None:
+            return None
+        left = seen + TERMINATING_NAMESPACE_SECONDS - now
+        if left > 0:
+            return left
+        del self._seen[namespace]
+        return None
 
 
 class Reconciler:
@@ -59,6 +86,7 @@ class Reconciler:
         self.children = Children(kube, caches)
         self.secrets = Secrets(kube)
         self.recorder = Recorder(kube, caches, autoscaled, quality)
+        self.terminating = TerminatingNamespaces()
 
     def forget(self, body: Manifest) -> None:
         """What is remembered of a deleted ContactCenter that a new one of its name must not
@@ -76,10 +104,16 @@ class Reconciler:
         if body is None or body["metadata"].get("deletionTimestamp"):
             return None  # gone or going: owner references take the children with it
         started = time.monotonic()
+        wait = self.terminating.wait(key[0], started)
+        if wait is not None:
+            return wait
         try:
             requeue = await self._reconcile(body)
         except Exception as error:
-            if _namespace_terminating(error) or await self._gone_or_going(body):
+            terminating = _namespace_terminating(error)
+            if terminating:
+                self.terminating.saw(key[0], time.monotonic())
+            if terminating or await self._gone_or_going(body):
                 # Deleted while being reconciled (with its namespace, typically): its children
                 # go with it, nothing went wrong and nothing is left to retry.
                 logger.debug("%s/%s went away during its reconcile", *key)

@@ -99,6 +99,7 @@ class Controller:
     def __init__(self, election: LeaderElection | None, identity: str, workers: int = WORKERS):
         self.caches = Caches()
         self.queue: WorkQueue[Key] = WorkQueue()
+        metrics.WORKQUEUE_DEPTH.set_function(self.queue.depth)
         self.identity = identity
         self.workers = workers
         self.term: Term | None = None

@@ -37,6 +37,10 @@ class WorkQueue(Generic[Key]):
         self._waiting.discard(key)
         self.add(key)
 
+    def depth(self) -> int:
+        """Keys queued and not yet taken by a worker (those waiting out a delay aside)."""
+        return len(self._queued)
+
     async def get(self) -> Key:
         key = await self._ready.get()
         self._queued.discard(key)

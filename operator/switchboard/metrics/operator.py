@@ -31,6 +31,10 @@ API_WRITES = Counter(
     "Write requests the operator sent to the Kubernetes API, by verb and kind.",
     ["verb", "kind"],
 )
+WORKQUEUE_DEPTH = Gauge(
+    "switchboard_workqueue_depth",
+    "ContactCenters queued for a reconcile and not yet taken by a worker.",
+)
 LEADER = Gauge(
     "switchboard_leader",
     "1 while this replica leads (reconciles, scales, rolls out), 0 while it follows and keeps "

@@ -36,3 +36,14 @@ async def test_a_burst_of_delayed_adds_becomes_one() -> None:
     queue.done("a")
     await asyncio.sleep(0.1)
     assert queue._ready.empty()
+
+
+async def test_the_depth_counts_keys_queued_and_not_yet_taken() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("a")
+    queue.add("a")
+    queue.add("b")
+    queue.add_after("c", 60)  # waiting out a delay: not queued yet
+    assert queue.depth() == 2
+    await queue.get()
+    assert queue.depth() == 1
