@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -266,32 +267,41 @@ def fleet(client: Client, count: int, namespaces: int) -> tuple[float, list[str]
     one is Ready."""
     spaces = [create_namespace(client, "bench-fleet") for _ in range(namespaces)]
     manifests = fleet_manifests(spaces, count)
-    # Watched from before the apply, as a GitOps tool waits on its objects: one stream of
-    # changes costs the apiserver that the operator shares far less than listing 1,000
-    # ContactCenters every few seconds (which also cost this process a core-minute or two).
-    listed = client.list(ContactCenterResource, namespace="*")
-    for _ in listed:
-        pass
-    since = listed.resourceVersion
     started = time.monotonic()
     # Server-side, as the reference applies the children (and as GitOps tools apply).
     applied = kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(manifests))
     assert applied.returncode == 0, applied.stderr
+    # Listed once, then watched, as a GitOps tool waits on its objects: one stream of changes
+    # costs the apiserver that the operator shares far less than listing 1,000 ContactCenters
+    # every few seconds (which also cost this process a core-minute or two).
     ready: set[tuple[str, str]] = set()
-    changes = client.watch(ContactCenterResource, namespace="*", resource_version=since)
-    for change, cc in changes:
-        meta = cc.get("metadata") or {}  # the raw body: no model parsed for each change
-        if meta.get("namespace") not in spaces:
-            continue
-        key = (meta["namespace"], meta["name"])
-        if change != "DELETED" and is_ready(cc.get("status")):
-            ready.add(key)
-        else:
-            ready.discard(key)
-        if len(ready) == count:
-            break
-        if time.monotonic() - started > 3600:
-            raise SystemExit("timed out after 3600 s")
+    while len(ready) < count:
+        listed = client.list(ContactCenterResource, namespace="*")
+        changes: list[tuple[str, Any]] = [("ADDED", cc) for cc in listed]
+        ready = set()
+        try:
+            for change, cc in itertools.chain(
+                changes,
+                client.watch(
+                    ContactCenterResource, namespace="*", resource_version=listed.resourceVersion
+                ),
+            ):
+                meta = cc.get("metadata") or {}  # the raw body: no model parsed for each change
+                if meta.get("namespace") not in spaces:
+                    continue
+                key = (meta["namespace"], meta["name"])
+                if change != "DELETED" and is_ready(cc.get("status")):
+                    ready.add(key)
+                else:
+                    ready.discard(key)
+                if len(ready) == count:
+                    break
+                if time.monotonic() - started > 3600:
+                    raise SystemExit("timed out after 3600 s")
+        except ApiError as error:
+            if error.status.code != 410:
+                raise
+            say("  the watch fell behind the apiserver's history; listing again")
     return time.monotonic() - started, spaces
 
 
