@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.status import SLAStatus
 from switchboard.api.types import duration_seconds
@@ -32,7 +30,7 @@ from switchboard.controllers.sla import (
     scaling_limits,
     service_target,
 )
-from switchboard.controllers.ticks import Work, tick_every_contact_center
+from switchboard.controllers.ticks import SpecsByGeneration, Work, tick_every_contact_center
 from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.queries import arrival_history, observe
@@ -88,18 +86,16 @@ class Autoscaler:
     due: dict[Key, float] = field(default_factory=dict)
     history: dict[tuple[Key, Workload], _History] = field(default_factory=dict)
     clients: PrometheusClients = field(default_factory=PrometheusClients)
-    specs: dict[Key, tuple[int | None, ContactCenter | None]] = field(default_factory=dict)
+    specs: SpecsByGeneration = field(default_factory=SpecsByGeneration)
 
     async def run(self) -> None:
         """Ticks every ContactCenter with autoscaling when its interval has passed."""
-        await tick_every_contact_center(
-            self.caches, self._due, lambda: list(self.specs), self._forget
-        )
+        await tick_every_contact_center(self.caches, self._due, self.specs.keys, self._forget)
 
     def _due(self, key: Key, body: dict[str, Any], now: float) -> Work | None:
         if now < self.due.get(key, 0.0):
             return None
-        cc = self._spec(key, body)
+        cc = self.specs.of(key, body)
         if cc is None or not autoscaled(cc) or cc.spec.metrics.prometheus_url is None:
             return None
         if key[0] not in self.caches.listed_namespaces:
@@ -110,17 +106,8 @@ class Autoscaler:
         self.due[key] = now + duration_seconds(cc.spec.metrics.interval)
         return self._tick_safely(key, cc)
 
-    def _spec(self, key: Key, body: dict[str, Any]) -> ContactCenter | None:
-        """The ContactCenter of `body`, validated once per generation (this loop looks at
-        every ContactCenter every second; most have no autoscaling)."""
-        generation = body["metadata"].get("generation")
-        known = self.specs.get(key)
-        if known is None or known[0] != generation:
-            known = self.specs[key] = (generation, valid_spec(body))
-        return known[1]
-
     def _forget(self, key: Key) -> None:
-        self.specs.pop(key, None)
+        self.specs.forget(key)
         self.due.pop(key, None)
         for history_key in [k for k in self.history if k[0] == key]:
             del self.history[history_key]
@@ -299,14 +286,6 @@ class Autoscaler:
 
     async def close(self) -> None:
         await self.clients.close()
-
-
-def valid_spec(body: dict[str, Any]) -> ContactCenter | None:
-    """The ContactCenter of `body`, or None when its spec is invalid (the reconcile says so)."""
-    try:
-        return ContactCenter.model_validate(body)
-    except ValidationError:
-        return None  # the reconciler reports it
 
 
 def direction(current: int, decision: Decision) -> str:

@@ -14,9 +14,8 @@ from typing import Any
 from switchboard.api.contactcenter import ContactCenter
 from switchboard.api.status import QualityStatus
 from switchboard.api.types import duration_seconds
-from switchboard.controllers.autoscale import valid_spec
 from switchboard.controllers.caches import Caches, Key
-from switchboard.controllers.ticks import Work, tick_every_contact_center
+from switchboard.controllers.ticks import SpecsByGeneration, Work, tick_every_contact_center
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.quality import read_quality
 
@@ -33,6 +32,7 @@ class QualityReader:
     figures: dict[Key, QualityStatus] = field(default_factory=dict)
     due: dict[Key, float] = field(default_factory=dict)
     clients: PrometheusClients = field(default_factory=PrometheusClients)
+    specs: SpecsByGeneration = field(default_factory=SpecsByGeneration)
 
     async def run(self) -> None:
         await tick_every_contact_center(
@@ -42,7 +42,7 @@ class QualityReader:
     def _due(self, key: Key, body: dict[str, Any], now: float) -> Work | None:
         if now < self.due.get(key, 0.0):
             return None
-        cc = valid_spec(body)
+        cc = self.specs.of(key, body)
         if cc is None:
             self.due[key] = now + UNREADABLE_SPEC_SECONDS
             return None
@@ -53,6 +53,7 @@ class QualityReader:
     def _forget(self, key: Key) -> None:
         self.due.pop(key, None)
         self.figures.pop(key, None)
+        self.specs.forget(key)
 
     async def _read(self, key: Key, prometheus: Prometheus, cc: ContactCenter) -> None:
         try:
