@@ -73,6 +73,24 @@ class Caches:
     # The ContactCenter whose gateways serve TLS with a Secret, by (namespace, Secret name):
     # a change of that Secret rolls them.
     tls_secrets: dict[Key, Key] = field(default_factory=dict)
+    # When each ContactCenter or one of its children last changed, as a count of all changes
+    # (never repeated, even for a ContactCenter created again under its name): a loop looking
+    # at every ContactCenter each second sees whether any happened without reading them.
+    changes: dict[Key, int] = field(default_factory=dict)
+    _change_count: int = 0
+
+    def put_contact_center(self, key: Key, body: Mapping[str, Any]) -> None:
+        self.contact_centers[key] = without_managed_fields(body)
+        self._changed(key)
+
+    def remove_contact_center(self, key: Key) -> None:
+        self.contact_centers.pop(key, None)
+        self.changes.pop(key, None)
+
+    def _changed(self, key: Key) -> None:
+        if key in self.contact_centers:
+            self._change_count += 1
+            self.changes[key] = self._change_count
 
     def put_child(self, body: Mapping[str, Any]) -> None:
         key = child_key(body)
@@ -81,12 +99,14 @@ class Caches:
         instance = cached.labels.get(INSTANCE_LABEL)
         if instance:
             self.by_instance.setdefault((key[1], instance), set()).add(key)
+            self._changed((key[1], instance))
 
     def remove_child(self, key: ChildKey) -> None:
         cached = self.children.pop(key, None)
         instance = cached.labels.get(INSTANCE_LABEL) if cached else None
         if instance:
             self.by_instance.get((key[1], instance), set()).discard(key)
+            self._changed((key[1], instance))
 
     def child(self, key: ChildKey) -> Manifest | None:
         """The child's last seen body (a fresh copy), or None if none was seen."""

@@ -69,6 +69,8 @@ class Rollouts:
     due: dict[Key, float] = field(default_factory=dict)
     analyzed: dict[Key, float] = field(default_factory=dict)
     seen: dict[Key, Hashable] = field(default_factory=dict)
+    # The inputs of each ContactCenter as of its cached change count: looked at every second.
+    looked: dict[Key, tuple[int | None, Hashable]] = field(default_factory=dict)
     clients: PrometheusClients = field(default_factory=PrometheusClients)
     # The model each cached bot Deployment runs, read once per body seen: every ContactCenter's
     # inputs are compared every tick, and a cached body is parsed to be read.
@@ -80,13 +82,17 @@ class Rollouts:
         """Decides for each ContactCenter when its plan asked to be looked at again, or at
         once when what it decides from changed."""
         await tick_every_contact_center(
-            self.caches, self._due, lambda: list(self.seen), self._forget
+            self.caches, self._due, lambda: list(self.seen | self.looked), self._forget
         )
 
     def _due(self, key: Key, body: dict[str, Any], now: float) -> Work | None:
         if key[0] not in self.caches.listed_namespaces:
             return None  # the bot Deployments are not known until a reconcile lists them
-        unchanged = self._inputs(key, body) == self.seen.get(key)
+        changes = self.caches.changes.get(key)
+        looked = self.looked.get(key)
+        if looked is None or looked[0] != changes:
+            looked = self.looked[key] = (changes, self._inputs(key, body))
+        unchanged = looked[1] == self.seen.get(key)
         if unchanged and now < self.due.get(key, math.inf):
             return None
         return self._tick_safely(key, body)
@@ -260,6 +266,7 @@ class Rollouts:
         self.due.pop(key, None)
         self.analyzed.pop(key, None)
         self.seen.pop(key, None)
+        self.looked.pop(key, None)
         for phase in PHASES:
             metrics.ROLLOUT_PHASE.remove(*key, phase)
         metrics.ROLLOUT_WEIGHT.remove(*key)

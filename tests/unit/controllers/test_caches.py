@@ -69,3 +69,30 @@ def test_a_newer_body_replaces_the_older() -> None:
     read = caches.child(child_key(newer)) or {}
     assert read["metadata"]["resourceVersion"] == "2"
     assert read["spec"]["replicas"] == 7
+
+
+def test_a_change_of_a_contact_center_or_its_children_is_counted_for_it_alone() -> None:
+    cc = contact_center()
+    other = contact_center(name="globex")
+    caches = Caches()
+    key, other_key = (cc.namespace, cc.name), (other.namespace, other.name)
+    for each in (cc, other):
+        caches.put_contact_center((each.namespace, each.name), each.model_dump(by_alias=True))
+    seen = caches.changes[key], caches.changes[other_key]
+
+    deployment = _as_stored(find(build_all(cc), "Deployment", "acme-bot"), cc.metadata.uid or "")
+    caches.put_child(deployment)
+    after_put = caches.changes[key]
+    assert after_put != seen[0]
+    caches.remove_child(child_key(deployment))
+    assert caches.changes[key] not in (seen[0], after_put)
+    assert caches.changes[other_key] == seen[1]
+
+    # Deleted and created again under its name: a count it never had, whatever was kept.
+    counts_before = set(caches.changes.values())
+    caches.remove_contact_center(key)
+    assert key not in caches.changes
+    caches.put_child(deployment)  # a child event after the deletion counts for nothing
+    assert key not in caches.changes
+    caches.put_contact_center(key, cc.model_dump(by_alias=True))
+    assert caches.changes[key] not in counts_before
