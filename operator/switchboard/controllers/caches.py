@@ -78,14 +78,23 @@ class Caches:
     # at every ContactCenter each second sees whether any happened without reading them.
     changes: dict[Key, int] = field(default_factory=dict)
     _change_count: int = 0
+    # The resourceVersion of this operator's latest status write of each ContactCenter: the
+    # watch's echo of it is no news (it would only reconcile again what was just reconciled,
+    # a second reconcile for most status writes amid a fleet's creation).
+    status_written: dict[Key, str] = field(default_factory=dict)
 
-    def put_contact_center(self, key: Key, body: Mapping[str, Any]) -> None:
+    def put_contact_center(self, key: Key, body: Mapping[str, Any]) -> bool:
+        """Keeps the ContactCenter's latest body; False if it is only the echo of this
+        operator's own latest status write."""
         self.contact_centers[key] = without_managed_fields(body)
         self._changed(key)
+        written = self.status_written.pop(key, None)
+        return written is None or written != body["metadata"].get("resourceVersion")
 
     def remove_contact_center(self, key: Key) -> None:
         self.contact_centers.pop(key, None)
         self.changes.pop(key, None)
+        self.status_written.pop(key, None)
 
     def _changed(self, key: Key) -> None:
         if key in self.contact_centers:

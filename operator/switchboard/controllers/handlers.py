@@ -61,8 +61,8 @@ async def contact_center_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any
         controller.caches.remove_contact_center(key)
         controller.forget(dict(body))
         return
-    controller.caches.put_contact_center(key, body)
-    controller.queue.add(key)
+    if controller.caches.put_contact_center(key, body):
+        controller.queue.add(key)
 
 
 async def child_changed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:

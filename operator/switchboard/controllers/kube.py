@@ -150,16 +150,20 @@ class Kube:
                 patch_type=PatchType.MERGE,
             )
 
-    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    async def patch_status(
+        self, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> str | None:
+        """Merges `status` into the ContactCenter's; returns the resourceVersion written."""
         self._writing("patch", "ContactCenter/status")
         async with self._requests:
-            await self.client.patch(
+            patched = await self.client.patch(
                 ContactCenterResource.Status,
                 name,
                 {"status": dict(status)},
                 namespace=namespace,
                 patch_type=PatchType.MERGE,
             )
+        return patched.metadata.resourceVersion if patched.metadata else None
 
     async def event(self, owner: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
         """Records an Event on the ContactCenter (`kind` is Normal or Warning)."""

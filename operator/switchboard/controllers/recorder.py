@@ -99,6 +99,9 @@ class Recorder:
         patch = merge_patch(stored, status_document(status))
         if not patch:
             return
-        await self.kube.patch_status(meta["namespace"], meta["name"], patch)
+        key = (meta["namespace"], meta["name"])
+        written = await self.kube.patch_status(*key, patch)
+        if written is not None:
+            self.caches.status_written[key] = written
         if problems and degraded(current) != problems[0]:
             await self.kube.event(body, "Warning", problems[0].reason, problems[0].message)

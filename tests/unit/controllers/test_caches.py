@@ -96,3 +96,24 @@ def test_a_change_of_a_contact_center_or_its_children_is_counted_for_it_alone() 
     assert key not in caches.changes
     caches.put_contact_center(key, cc.model_dump(by_alias=True))
     assert caches.changes[key] not in counts_before
+
+
+def test_only_the_echo_of_the_operators_own_status_write_is_no_news() -> None:
+    caches = Caches()
+    key = ("team-a", "acme")
+    body = contact_center().model_dump(by_alias=True)
+
+    def version(resource_version: str) -> Manifest:
+        return {**body, "metadata": {**body["metadata"], "resourceVersion": resource_version}}
+
+    assert caches.put_contact_center(key, version("10"))
+    caches.status_written[key] = "11"
+    assert not caches.put_contact_center(key, version("11"))
+    assert caches.contact_centers[key]["metadata"]["resourceVersion"] == "11"
+    assert caches.put_contact_center(key, version("12"))  # someone else's change
+
+    # Another change landed before the echo: it is news, and the echo after it reconciles as
+    # every change did before (only an echo seen first is passed over: nothing is missed).
+    caches.status_written[key] = "14"
+    assert caches.put_contact_center(key, version("13"))
+    assert caches.put_contact_center(key, version("14"))
