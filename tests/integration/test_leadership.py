@@ -159,8 +159,8 @@ def start_leader_and_follower(a: Operator, b: Operator) -> None:
     assert not leads(b), "two leaders"
 
 
-def lease(client: Client, namespace: str) -> Any:
-    return client.get(Lease, LEASE, namespace=namespace).spec
+def lease(client: Client, namespace: str, name: str = LEASE) -> Any:
+    return client.get(Lease, name, namespace=namespace).spec
 
 
 def own_writes(operator: Operator, **labels: str) -> int:
@@ -609,12 +609,6 @@ async def leading(
         await elector.stop()
 
 
-def holder(client: Client, namespace: str, name: str) -> str | None:
-    spec = client.get(Lease, name, namespace=namespace).spec
-    assert spec is not None
-    return spec.holderIdentity
-
-
 def test_a_leader_whose_loop_is_busy_past_the_renew_deadline_keeps_leading(
     client: Client, kubeconfig: Path, home: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -632,13 +626,13 @@ def test_a_leader_whose_loop_is_busy_past_the_renew_deadline_keeps_leading(
             time.sleep(3 * timings.renew_deadline)  # noqa: ASYNC251 (the loop, busy on purpose)
             return elector.acting(), blocked_at, client.get(Lease, "busy", namespace=home)
 
-    acting, blocked_at, lease = asyncio.run(lead_then_block())
+    acting, blocked_at, during = asyncio.run(lead_then_block())
     assert acting
-    assert lease.spec is not None and lease.spec.holderIdentity == "busy-replica"
-    assert lease.spec.renewTime is not None
-    assert lease.spec.renewTime > blocked_at + timedelta(seconds=2 * timings.renew_deadline)
+    assert during.spec is not None and during.spec.holderIdentity == "busy-replica"
+    assert during.spec.renewTime is not None
+    assert during.spec.renewTime > blocked_at + timedelta(seconds=2 * timings.renew_deadline)
     assert calls == ["lead", "follow"]  # one term, ended by the stop alone
-    assert holder(client, home, "busy") == ""
+    assert lease(client, home, "busy").holderIdentity == ""
 
 
 def test_a_leader_stopped_after_a_renewal_it_did_not_see_land_still_hands_the_lease_back(
@@ -663,7 +657,7 @@ def test_a_leader_stopped_after_a_renewal_it_did_not_see_land_still_hands_the_le
 
     asyncio.run(lead_then_stop_after_an_unseen_write())
     assert calls == ["lead", "follow"]
-    assert holder(client, home, "unseen") == ""
+    assert lease(client, home, "unseen").holderIdentity == ""
 
 
 def test_the_operator_rides_out_a_restart_of_the_apiserver_and_etcd(

@@ -327,16 +327,19 @@ class Elector:
             return
         await self._stop_leading("shutting down", logging.INFO)
         try:
-            await self._hand_back()
+            released_it = await self._hand_back()
         except (ApiError, httpx2.HTTPError, OSError) as error:
             logger.warning("releasing the lease failed (it expires instead): %s", error)
         else:
-            logger.info("released the lease")
+            if released_it:
+                logger.info("released the lease")
+            else:
+                logger.info("the lease was taken by another replica meanwhile; nothing to release")
 
-    async def _hand_back(self) -> None:
-        """Writes the released record. A renewal cut short by the stop may have landed without
-        this replica seeing it, so a conflict is read again, and if it still holds the lease,
-        written once more."""
+    async def _hand_back(self) -> bool:
+        """Writes the released record; False if another replica holds the lease by now. A
+        renewal cut short by the stop may have landed without this replica seeing it, so a
+        conflict is read again, and if it still holds the lease, written once more."""
         assert self._observed is not None
         try:
             await self._write(released(self._observed, datetime.now(UTC)))
@@ -344,5 +347,6 @@ class Elector:
             if error.status.code != 409 or not await self._get():
                 raise
             if self._observed.holder != self.election.identity:
-                return  # another replica took it meanwhile: nothing of ours to hand back
+                return False  # another replica took it meanwhile: nothing of ours to hand back
             await self._write(released(self._observed, datetime.now(UTC)))
+        return True
