@@ -65,9 +65,10 @@ class Children:
 
     async def _list(self, child: ChildKind, namespace: str) -> None:
         try:
-            listed = await self.kube.list(
+            async for body in self.kube.list(
                 child.api_version, child.kind, namespace, MANAGED_SELECTOR
-            )
+            ):
+                self.caches.put_child(body)
         except (ApiError, httpx2.HTTPStatusError) as error:
             if child.optional and _not_found(error):
                 self._served[child.kind] = (False, time.monotonic())
@@ -75,8 +76,6 @@ class Children:
             raise
         if child.optional:
             self._served[child.kind] = (True, time.monotonic())
-        for body in listed:
-            self.caches.put_child(body)
 
     async def live(self, manifest: Mapping[str, Any]) -> Manifest | None:
         """The live object named like `manifest`, from the caches where they know it."""

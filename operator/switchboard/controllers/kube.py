@@ -6,7 +6,7 @@ leading), however late the task that asks for it runs."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +62,7 @@ def _always() -> bool:
 # were opened for a request and closed after it, a TLS handshake each on both ends, and the
 # pool scanned its many connections for every request.
 CONCURRENT_REQUESTS = 20
+LIST_PAGE_SIZE = 100
 
 
 class Kube:
@@ -95,16 +96,15 @@ class Kube:
 
     async def list(
         self, api_version: str, kind: str, namespace: str | None, labels: Mapping[str, str]
-    ) -> list[Manifest]:
-        """The objects of a kind with `labels`, in `namespace` (None: a cluster-scoped kind)."""
+    ) -> AsyncIterator[Manifest]:
+        """The objects of a kind with `labels`, in `namespace` (None: a cluster-scoped kind),
+        read a page at a time: a new leader lists namespaces of hundreds of children each."""
         resource = _resource({"apiVersion": api_version, "kind": kind})
         async with self._requests:
-            return [
-                {"apiVersion": api_version, "kind": kind, **_plain(item)}
-                async for item in self.client.list(
-                    resource, namespace=namespace, labels=dict(labels)
-                )
-            ]
+            async for item in self.client.list(
+                resource, namespace=namespace, labels=dict(labels), chunk_size=LIST_PAGE_SIZE
+            ):
+                yield {"apiVersion": api_version, "kind": kind, **_plain(item)}
 
     async def apply(self, manifest: Mapping[str, Any]) -> Manifest:
         """Server-side apply; forced, because the operator owns what it sets."""

@@ -7,6 +7,7 @@ fallback to a GET, so a restarted or idle operator compares and writes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -87,6 +88,7 @@ class Reconciler:
         self.secrets = Secrets(kube)
         self.recorder = Recorder(kube, caches, autoscaled, quality)
         self.terminating = TerminatingNamespaces()
+        self.listing: dict[str, asyncio.Lock] = {}
 
     def forget(self, body: Manifest) -> None:
         """What is remembered of a deleted ContactCenter that a new one of its name must not
@@ -192,12 +194,17 @@ class Reconciler:
 
     async def _list_namespace(self, namespace: str) -> None:
         """Lists the namespace's children and generated Secrets once; the watches keep the
-        children current from then on."""
+        children current from then on. Workers reconciling ContactCenters of one namespace
+        wait for one listing (a new leader's workers start on the same namespace at once)."""
         if namespace in self.caches.listed_namespaces:
             return
-        await self.children.list_namespace(namespace)
-        await self.secrets.list_namespace(namespace)
-        self.caches.listed_namespaces.add(namespace)
+        async with self.listing.setdefault(namespace, asyncio.Lock()):
+            if namespace in self.caches.listed_namespaces:
+                return
+            await self.children.list_namespace(namespace)
+            await self.secrets.list_namespace(namespace)
+            self.caches.listed_namespaces.add(namespace)
+        self.listing.pop(namespace, None)
 
     async def _decisions(self, cc: ContactCenter, rollout: RolloutOutcome) -> Decisions:
         """What the spec does not say but the cluster does: the claim size an existing

@@ -58,7 +58,7 @@ class Secrets:
     async def list_namespace(self, namespace: str) -> None:
         """Remembers the namespace's generated Secrets with one LIST, so the first reconcile
         of each of its ContactCenters needs no GET per Secret."""
-        for secret in await self.kube.list("v1", "Secret", namespace, MANAGED_SELECTOR):
+        async for secret in self.kube.list("v1", "Secret", namespace, MANAGED_SELECTOR):
             self._remember({**secret, "metadata": {**secret["metadata"], "namespace": namespace}})
 
     async def ensure_generated(self, cc: ContactCenter) -> tuple[list[str], list[str]]:

@@ -19,7 +19,7 @@ async def unencrypted_storage(kube: Kube, cc: ContactCenter) -> list[Problem]:
         return []
     classes = {
         c["metadata"]["name"]: c
-        for c in await kube.list("storage.k8s.io/v1", "StorageClass", None, {})
+        async for c in kube.list("storage.k8s.io/v1", "StorageClass", None, {})
     }
     problems = []
     for service, named in wanted.items():
