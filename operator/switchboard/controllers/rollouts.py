@@ -32,7 +32,7 @@ from switchboard.metrics import operator as metrics
 from switchboard.metrics.prometheus import MetricsUnavailable, Prometheus, PrometheusClients
 from switchboard.metrics.rollout import active_conversations, observe_analysis, served_versions
 from switchboard.resources.bot import bot_name, running_version
-from switchboard.resources.common import COMPONENT_LABEL, STABLE_TRACK
+from switchboard.resources.common import STABLE_TRACK
 from switchboard.rollout.analysis import analyze
 from switchboard.rollout.machine import (
     ACTIVE_PHASES,
@@ -255,7 +255,7 @@ class Rollouts:
         bots = []
         for child in sorted(self.caches.by_instance.get(key, ())):
             cached = self.caches.children.get(child)
-            if child[0] == "Deployment" and cached and cached.labels.get(COMPONENT_LABEL) == "bot":
+            if child[0] == "Deployment" and cached and cached.component == "bot":
                 bots.append((child[2], self._version(cached)))
         control = meta.get("annotations", {}).get(CONTROL_ANNOTATION)
         return (meta.get("generation"), control, tuple(bots))
