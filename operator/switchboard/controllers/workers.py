@@ -22,6 +22,7 @@ from switchboard.controllers.leadership import Elector, LeaderElection
 from switchboard.controllers.quality import QualityReader
 from switchboard.controllers.reconcile import Reconciler
 from switchboard.controllers.rollouts import Rollouts
+from switchboard.controllers.ticks import SpecsByGeneration
 from switchboard.controllers.workqueue import WorkQueue
 from switchboard.metrics import operator as metrics
 from switchboard.resources.common import Manifest
@@ -43,9 +44,12 @@ class Term:
         self.queue = queue
         self.over = False
         self.kube = Kube(may_write=lambda: not self.over and leading())
-        self.autoscaler = Autoscaler(caches, self.kube, queue.add)
+        # The autoscaler and the quality figures read the same validated specs: one copy of
+        # each (a validated quickstart holds 16 KB).
+        specs = SpecsByGeneration()
+        self.autoscaler = Autoscaler(caches, self.kube, queue.add, specs=specs)
         self.rollouts = Rollouts(caches, queue.add)
-        self.quality = QualityReader(caches, queue.add)
+        self.quality = QualityReader(caches, queue.add, specs=specs)
         self.reconciler = Reconciler(
             self.kube, caches, self.autoscaler.outcomes, self.rollouts, self.quality.figures
         )
