@@ -6,9 +6,9 @@ leading), however late the task that asks for it runs."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from lightkube import ApiError, AsyncClient, codecs
 from lightkube.codecs import resource_registry
@@ -57,6 +57,9 @@ def _always() -> bool:
     return True
 
 
+Result = TypeVar("Result")
+
+
 # What the HTTP client keeps connections open for (httpx's default pool). Amid a fleet's
 # creation eight reconciles apply eighteen children each at once: beyond this, connections
 # were opened for a request and closed after it, a TLS handshake each on both ends, and the
@@ -80,14 +83,22 @@ class Kube:
             raise NotLeading(f"not leading: refused to {verb} a {kind}")
         metrics.API_WRITES.labels(verb=verb, kind=kind).inc()
 
+    async def _bounded(self, request: Coroutine[Any, Any, Result]) -> Result:
+        """Runs a request of the client's (a coroutine: nothing is sent until it runs) once
+        fewer than CONCURRENT_REQUESTS are in flight."""
+        try:
+            async with self._requests:
+                return await request
+        finally:
+            request.close()  # nothing once it ran; unrun (cancelled while waiting), no warning
+
     async def get(self, manifest: Mapping[str, Any]) -> Manifest | None:
         """The live object named like `manifest`, or None if there is none."""
         meta = manifest["metadata"]
         try:
-            async with self._requests:
-                live = await self.client.get(
-                    _resource(manifest), meta["name"], namespace=meta.get("namespace")
-                )
+            live = await self._bounded(
+                self.client.get(_resource(manifest), meta["name"], namespace=meta.get("namespace"))
+            )
         except ApiError as error:
             if error.status.code == 404:
                 return None
@@ -109,18 +120,18 @@ class Kube:
     async def apply(self, manifest: Mapping[str, Any]) -> Manifest:
         """Server-side apply; forced, because the operator owns what it sets."""
         self._writing("apply", manifest["kind"])
-        async with self._requests:
-            applied = await self.client.apply(
+        applied = await self._bounded(
+            self.client.apply(
                 codecs.from_dict(dict(manifest)), field_manager=FIELD_MANAGER, force=True
             )
+        )
         return _plain(applied)
 
     async def create(self, manifest: Mapping[str, Any]) -> bool:
         """Creates the object unless one of that name exists; True if this call created it."""
         self._writing("create", manifest["kind"])
         try:
-            async with self._requests:
-                await self.client.create(codecs.from_dict(dict(manifest)))
+            await self._bounded(self.client.create(codecs.from_dict(dict(manifest))))
         except ApiError as error:
             if error.status.code == 409:
                 return False
@@ -131,8 +142,7 @@ class Kube:
         self._writing("delete", kind)
         resource = _resource({"apiVersion": api_version, "kind": kind, "metadata": {}})
         try:
-            async with self._requests:
-                await self.client.delete(resource, name, namespace=namespace)
+            await self._bounded(self.client.delete(resource, name, namespace=namespace))
         except ApiError as error:
             if error.status.code != 404:
                 raise
@@ -141,28 +151,30 @@ class Kube:
         """A JSON merge patch of the object named like `manifest` (null removes a field)."""
         self._writing("patch", manifest["kind"])
         meta = manifest["metadata"]
-        async with self._requests:
-            await self.client.patch(
+        await self._bounded(
+            self.client.patch(
                 _resource(manifest),
                 meta["name"],
                 dict(patch),
                 namespace=meta.get("namespace"),
                 patch_type=PatchType.MERGE,
             )
+        )
 
     async def patch_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
     ) -> str | None:
         """Merges `status` into the ContactCenter's; returns the resourceVersion written."""
         self._writing("patch", "ContactCenter/status")
-        async with self._requests:
-            patched = await self.client.patch(
+        patched = await self._bounded(
+            self.client.patch(
                 ContactCenterResource.Status,
                 name,
                 {"status": dict(status)},
                 namespace=namespace,
                 patch_type=PatchType.MERGE,
             )
+        )
         return patched.metadata.resourceVersion if patched.metadata else None
 
     async def event(self, owner: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
@@ -187,5 +199,4 @@ class Kube:
             lastTimestamp=now,
             count=1,
         )
-        async with self._requests:
-            await self.client.create(event)
+        await self._bounded(self.client.create(event))
