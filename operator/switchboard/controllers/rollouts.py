@@ -82,7 +82,7 @@ class Rollouts:
         """Decides for each ContactCenter when its plan asked to be looked at again, or at
         once when what it decides from changed."""
         await tick_every_contact_center(
-            self.caches, self._due, lambda: list(self.seen | self.looked), self._forget
+            self.caches, self._due, lambda: self.seen.keys() | self.looked.keys(), self._forget
         )
 
     def _due(self, key: Key, body: dict[str, Any], now: float) -> Work | None:
