@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     import kopf
     from prometheus_client import start_http_server
 
-    import switchboard.controllers.handlers  # noqa: F401
+    from switchboard.controllers.handlers import EventsOnlyMemories
     from switchboard.controllers.namespace_discovery import serve_listed_namespaces
 
     logging.basicConfig(
@@ -175,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         clusterwide=args.all_namespaces,
         namespaces=args.namespaces or (),
         liveness_endpoint=f"http://0.0.0.0:{args.health_port}/healthz",
+        memories=EventsOnlyMemories(),
         memo=kopf.Memo(election=election, identity=election.identity if election else identity()),
     )
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
+from kopf._cogs.structs import bodies, ephemera
+from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 
 from switchboard import GROUP, PLURAL, VERSION
 from switchboard.controllers.workers import Controller
@@ -36,6 +38,25 @@ class NoDiffBase(kopf.DiffBaseStorage):
 
     def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
         pass
+
+
+class EventsOnlyMemories(ResourceMemories):
+    """kopf keeps a memory of every object it watches, for as long as the object exists: for
+    daemons, timers, indexes, change handlers and the throttling of their errors, none of which
+    is registered here. A memory for each event alone serves event handlers as well, and spares
+    a kilobyte a child (18 MiB at 1,000 ContactCenters)."""
+
+    async def recall(
+        self,
+        raw_body: bodies.RawBody,
+        *,
+        memobase: ephemera.AnyMemo | None = None,
+        noticed_by_listing: bool = False,
+        ephemeral: bool = False,
+    ) -> ResourceMemory:
+        return await super().recall(
+            raw_body, memobase=memobase, noticed_by_listing=noticed_by_listing, ephemeral=True
+        )
 
 
 @kopf.on.startup()
